@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Set up, build the book, then run every test with one pytest command from the repository root:
+# the library's unit tests, nbval on every chapter notebook (strict: stored outputs must match)
+# and the browser test of the built pages in headless Chromium (installed here if missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+if [ ! -x /usr/bin/chromium ]; then
+  echo "test: installing Chromium (Debian package) for the browser test"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+fi
+
+bash scripts/build.sh
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,78 @@
+"""Copy the JavaScript the rendered book needs into _vendor, so no page loads from a CDN.
+
+The pages load three things from here (see `sphinx.config` in _config.yml):
+
+* MathJax 3, which typesets the math (``mathjax_path``);
+* require.js and ipywidgets' HTML manager, which draw the saved widgets, e.g. the step toggles,
+  without a kernel (``nb_ipywidgets_js``).
+
+They come from the npm registry at the versions pinned in scripts/web/package-lock.json
+(``npm ci``), and are copied into _vendor, which Sphinx publishes (html_static_path) as the book's _static files.
+Run from anywhere: ``python scripts/vendor_js.py``. Exits non-zero, naming the file, when
+something is missing, so a build never silently ships a page without its scripts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WEB = ROOT / "scripts" / "web"
+VENDOR = ROOT / "_vendor"
+STAMP = VENDOR / ".stamp"
+
+# (source below node_modules, target below _vendor, files that must be there afterwards)
+COPIES = [
+    ("requirejs/require.js", "requirejs/require.js", ["requirejs/require.js"]),
+    ("@jupyter-widgets/html-manager/dist", "html-manager", ["html-manager/embed-amd.js"]),
+    ("mathjax/es5", "mathjax", ["mathjax/tex-mml-chtml.js", "mathjax/output/chtml/fonts/woff-v2"]),
+]
+
+
+def lock_hash() -> str:
+    return hashlib.sha256((WEB / "package-lock.json").read_bytes()).hexdigest()
+
+
+def required() -> list[Path]:
+    return [VENDOR / f for _, _, files in COPIES for f in files]
+
+
+def up_to_date() -> bool:
+    return STAMP.exists() and STAMP.read_text() == lock_hash() and all(p.exists() for p in required())
+
+
+def main() -> int:
+    if up_to_date():
+        print(f"vendor_js: {VENDOR.relative_to(ROOT)} is up to date")
+        return 0
+    if shutil.which("npm") is None:
+        print("vendor_js: npm is not installed; install Node.js and npm (Debian: apt-get install -y npm)")
+        return 1
+    subprocess.run(
+        ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
+        cwd=WEB,
+        check=True,
+    )
+    shutil.rmtree(VENDOR, ignore_errors=True)
+    for source, target, _ in COPIES:
+        src, dst = WEB / "node_modules" / source, VENDOR / target
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.map"))
+        else:
+            shutil.copy2(src, dst)
+    missing = [str(p.relative_to(ROOT)) for p in required() if not p.exists()]
+    if missing:
+        print(f"vendor_js: after copying, these are still missing: {missing}")
+        return 1
+    STAMP.write_text(lock_hash())
+    print(f"vendor_js: copied require.js, the ipywidgets HTML manager and MathJax into {VENDOR.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

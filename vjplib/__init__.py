@@ -1,0 +1,1 @@
+"""vjplib: a small reverse- and forward-mode autodiff library (being written)."""
