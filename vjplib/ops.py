@@ -1,0 +1,585 @@
+"""The built-in ops. Each class states f, its VJP and its JVP; each function is what users call.
+
+Notation: y = f(x); y_bar is the cotangent of y and x_bar = Jᵀ y_bar the VJP; x_dot is a tangent and
+y_dot = J x_dot the JVP. Rules are written with vjplib ops, so they can be differentiated again.
+A y_bar or x_dot may carry leading batch dimensions: rules only index dimensions from the right.
+
+Broadcasting follows torch. When a traced value takes part, the functions below first broadcast
+the operands explicitly with ``broadcast_to`` (whose VJP sums the cotangent back to the input's
+shape), so the rules of the ops themselves only ever see operands of matching shapes.
+"""
+import builtins
+
+import torch
+
+from .box import Box
+from .function import Function
+
+
+def _batch(t, ndim):
+    """The leading batch dimensions of t, a (co)tangent of a value with ndim dimensions."""
+    return tuple(t.shape[:t.ndim - ndim])
+
+
+def _dims(x, dim):
+    """dim (None, an int or a tuple) as a sorted tuple of negative dims, counted from the right."""
+    dims = range(x.ndim) if dim is None else (dim,) if isinstance(dim, int) else dim
+    n = builtins.max(x.ndim, 1)                    # torch lets a 0-d tensor name dim 0 or -1
+    for d in dims:
+        if not -n <= d < n:
+            raise ValueError(f"dim {d} is out of range for a value of shape {tuple(x.shape)}")
+    return tuple(sorted({d % n - x.ndim for d in dims})) if x.ndim else ()
+
+
+# ---------------------------------------------------------------- elementwise, one input
+
+class Neg(Function):
+    """y = -x.   VJP: x_bar = -y_bar.   JVP: y_dot = -x_dot."""
+    @staticmethod
+    def forward(ctx, x):
+        return torch.neg(x)
+
+    @staticmethod
+    def vjp(ctx, y_bar):
+        return -y_bar
+
+    @staticmethod
+    def jvp(ctx, x_dot):
+        return -x_dot
+
+
+class Elementwise(Function):
+    """Base of the one-input elementwise ops y = f(x) (and constant parameters, like pow's c).
+
+    Each y_i depends on x_i alone, so J is diagonal with f'(x) on the diagonal, and
+    VJP: x_bar = y_bar f'(x).   JVP: y_dot = x_dot f'(x).   (Never build the diagonal J.)
+    A subclass gives f and ``derivative(x, y, *params)`` = f'(x), written with vjplib ops.
+    """
+    @classmethod
+    def forward(cls, ctx, x, *params):
+        y = cls.f(x, *params)
+        ctx.save_for_backward(x, y)
+        ctx.params = params
+        return y
+
+    @classmethod
+    def vjp(cls, ctx, y_bar):
+        x, y = ctx.saved_tensors
+        return (y_bar * cls.derivative(x, y, *ctx.params),) + (None,) * len(ctx.params)
+
+    @classmethod
+    def jvp(cls, ctx, x_dot, *params_dot):
+        x, y = ctx.saved_tensors
+        return x_dot * cls.derivative(x, y, *ctx.params)
+
+
+class Log(Elementwise):
+    """y = log x, f'(x) = 1/x.   VJP: x_bar = y_bar / x.   JVP: y_dot = x_dot / x."""
+    f = staticmethod(torch.log)
+
+    @staticmethod
+    def derivative(x, y):
+        return 1 / x
+
+
+class Exp(Elementwise):
+    """y = exp x, f'(x) = y.   VJP: x_bar = y_bar y.   JVP: y_dot = x_dot y."""
+    f = staticmethod(torch.exp)
+
+    @staticmethod
+    def derivative(x, y):
+        return y
+
+
+class Sin(Elementwise):
+    """y = sin x, f'(x) = cos x.   VJP: x_bar = y_bar cos x.   JVP: y_dot = x_dot cos x."""
+    f = staticmethod(torch.sin)
+
+    @staticmethod
+    def derivative(x, y):
+        return cos(x)
+
+
+class Cos(Elementwise):
+    """y = cos x, f'(x) = -sin x.   VJP: x_bar = -y_bar sin x.   JVP: y_dot = -x_dot sin x."""
+    f = staticmethod(torch.cos)
+
+    @staticmethod
+    def derivative(x, y):
+        return -sin(x)
+
+
+class Tanh(Elementwise):
+    """y = tanh x, f'(x) = 1 - y².   VJP: x_bar = y_bar (1 - y²).   JVP: y_dot = x_dot (1 - y²)."""
+    f = staticmethod(torch.tanh)
+
+    @staticmethod
+    def derivative(x, y):
+        return 1 - y * y
+
+
+class Pow(Elementwise):
+    """y = x^c for a constant c, f'(x) = c x^(c-1).   VJP: x_bar = y_bar c x^(c-1).
+    JVP: y_dot = x_dot c x^(c-1)."""
+    f = staticmethod(torch.pow)
+
+    @staticmethod
+    def derivative(x, y, c):
+        return c * x ** (c - 1)
+
+
+# ---------------------------------------------------------------- elementwise, two inputs
+
+class Add(Function):
+    """y = a + b.   VJP: a_bar = y_bar, b_bar = y_bar.   JVP: y_dot = a_dot + b_dot."""
+    @staticmethod
+    def forward(ctx, a, b):
+        return torch.add(a, b)
+
+    @staticmethod
+    def vjp(ctx, y_bar):
+        return y_bar, y_bar
+
+    @staticmethod
+    def jvp(ctx, a_dot, b_dot):
+        return a_dot + b_dot
+
+
+class Sub(Function):
+    """y = a - b.   VJP: a_bar = y_bar, b_bar = -y_bar.   JVP: y_dot = a_dot - b_dot."""
+    @staticmethod
+    def forward(ctx, a, b):
+        return torch.sub(a, b)
+
+    @staticmethod
+    def vjp(ctx, y_bar):
+        return y_bar, -y_bar
+
+    @staticmethod
+    def jvp(ctx, a_dot, b_dot):
+        return a_dot - b_dot
+
+
+class Mul(Function):
+    """y = a b.   VJP: a_bar = y_bar b, b_bar = y_bar a.   JVP: y_dot = a_dot b + a b_dot."""
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return torch.mul(a, b)
+
+    @staticmethod
+    def vjp(ctx, y_bar):
+        a, b = ctx.saved_tensors
+        return y_bar * b, y_bar * a
+
+    @staticmethod
+    def jvp(ctx, a_dot, b_dot):
+        a, b = ctx.saved_tensors
+        return a_dot * b + a * b_dot
+
+
+class Div(Function):
+    """y = a / b.   VJP: a_bar = y_bar / b, b_bar = -y_bar y / b.   JVP: y_dot = (a_dot - y b_dot) / b."""
+    @staticmethod
+    def forward(ctx, a, b):
+        y = torch.div(a, b)
+        ctx.save_for_backward(b, y)
+        return y
+
+    @staticmethod
+    def vjp(ctx, y_bar):
+        b, y = ctx.saved_tensors
+        return y_bar / b, -(y_bar * y) / b
+
+    @staticmethod
+    def jvp(ctx, a_dot, b_dot):
+        b, y = ctx.saved_tensors
+        return (a_dot - y * b_dot) / b
+
+
+# ---------------------------------------------------------------- shapes
+
+class BroadcastTo(Function):
+    """y = x broadcast to `shape` (torch's rules: new dims on the left, size-1 dims stretched).
+
+    VJP: x_bar = y_bar summed over the new and the stretched dims (back to x's shape).
+    JVP: y_dot = x_dot broadcast the same way.
+    """
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.x_shape, ctx.shape = tuple(x.shape), tuple(shape)
+        return x.expand(shape)
+
+    @staticmethod
+    def vjp(ctx, y_bar):
+        n, x_shape = len(ctx.shape), ctx.x_shape
+        padded = (1,) * (n - len(x_shape)) + x_shape
+        dims = tuple(d - n for d in range(n) if padded[d] == 1 and ctx.shape[d] != 1)
+        return reshape(sum(y_bar, dims, keepdim=True), _batch(y_bar, n) + x_shape), None
+
+    @staticmethod
+    def jvp(ctx, x_dot, shape_dot):
+        batch = _batch(x_dot, len(ctx.x_shape))
+        padded = (1,) * (len(ctx.shape) - len(ctx.x_shape)) + ctx.x_shape
+        return broadcast_to(reshape(x_dot, batch + padded), batch + ctx.shape)
+
+
+class Reshape(Function):
+    """y = x with a new shape (row-major order kept).   VJP: x_bar = y_bar reshaped to x's shape.
+    JVP: y_dot = x_dot reshaped to y's shape."""
+    @staticmethod
+    def forward(ctx, x, shape):
+        y = torch.reshape(x, shape)
+        ctx.x_shape, ctx.y_shape = tuple(x.shape), tuple(y.shape)
+        return y
+
+    @staticmethod
+    def vjp(ctx, y_bar):
+        return reshape(y_bar, _batch(y_bar, len(ctx.y_shape)) + ctx.x_shape), None
+
+    @staticmethod
+    def jvp(ctx, x_dot, shape_dot):
+        return reshape(x_dot, _batch(x_dot, len(ctx.x_shape)) + ctx.y_shape)
+
+
+class Transpose(Function):
+    """Y = Xᵀ (the last two dims swapped).   VJP: X_bar = Y_barᵀ.   JVP: Y_dot = X_dotᵀ.
+
+    The Jacobian is a permutation matrix; its transpose is the inverse permutation.
+    """
+    @staticmethod
+    def forward(ctx, X):
+        return X.transpose(-1, -2)
+
+    @staticmethod
+    def vjp(ctx, Y_bar):
+        return transpose(Y_bar)
+
+    @staticmethod
+    def jvp(ctx, X_dot):
+        return transpose(X_dot)
+
+
+class Flip(Function):
+    """y = x reversed along `dims`.   VJP: x_bar = y_bar reversed.   JVP: y_dot = x_dot reversed."""
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return torch.flip(x, dims)
+
+    @staticmethod
+    def vjp(ctx, y_bar):
+        return flip(y_bar, ctx.dims), None
+
+    @staticmethod
+    def jvp(ctx, x_dot, dims_dot):
+        return flip(x_dot, ctx.dims)
+
+
+# ---------------------------------------------------------------- reductions and scans
+
+class Sum(Function):
+    """y = sum of x over `dims`.   VJP: x_bar = y_bar copied back along the summed dims.
+    JVP: y_dot = sum of x_dot over the same dims.   (J is a row of ones per output entry.)"""
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        ctx.x_shape, ctx.dims, ctx.keepdim = tuple(x.shape), dims, keepdim
+        return torch.sum(x, dims, keepdim)
+
+    @staticmethod
+    def vjp(ctx, y_bar):
+        n = len(ctx.x_shape)
+        kept = tuple(1 if d - n in ctx.dims else s for d, s in enumerate(ctx.x_shape))
+        batch = _batch(y_bar, len(kept) if ctx.keepdim else n - len(ctx.dims))
+        return broadcast_to(reshape(y_bar, batch + kept), batch + ctx.x_shape), None, None
+
+    @staticmethod
+    def jvp(ctx, x_dot, dims_dot, keepdim_dot):
+        return sum(x_dot, ctx.dims, ctx.keepdim)
+
+
+class Cumsum(Function):
+    """y_i = x_1 + ... + x_i along `dim`. J is lower-triangular ones, so
+    VJP: x_bar = reversed cumsum of the reversed y_bar.   JVP: y_dot = cumsum of x_dot."""
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return torch.cumsum(x, dim)
+
+    @staticmethod
+    def vjp(ctx, y_bar):
+        return flip(cumsum(flip(y_bar, ctx.dim), ctx.dim), ctx.dim), None
+
+    @staticmethod
+    def jvp(ctx, x_dot, dim_dot):
+        return cumsum(x_dot, ctx.dim)
+
+
+class Norm(Function):
+    """y = ‖x‖_F = sqrt(sum of x²) over all entries.   VJP: x_bar = y_bar x / y.
+    JVP: y_dot = ⟨x, x_dot⟩ / y.   (Not differentiable at x = 0, where both give nan.)"""
+    @staticmethod
+    def forward(ctx, x):
+        y = torch.linalg.vector_norm(x)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def vjp(ctx, y_bar):
+        x, y = ctx.saved_tensors
+        return x * reshape(y_bar / y, y_bar.shape + (1,) * x.ndim)   # y_bar: batch of scalars
+
+    @staticmethod
+    def jvp(ctx, x_dot):
+        x, y = ctx.saved_tensors
+        return sum(x * x_dot, tuple(range(-x.ndim, 0))) / y
+
+
+# ---------------------------------------------------------------- linear algebra
+
+class Matmul(Function):
+    """Y = A B.   VJP: A_bar = Y_bar Bᵀ, B_bar = Aᵀ Y_bar.   JVP: Y_dot = A_dot B + A B_dot."""
+    @staticmethod
+    def forward(ctx, A, B):
+        ctx.save_for_backward(A, B)
+        return torch.matmul(A, B)
+
+    @staticmethod
+    def vjp(ctx, Y_bar):
+        A, B = ctx.saved_tensors
+        return Y_bar @ transpose(B), transpose(A) @ Y_bar
+
+    @staticmethod
+    def jvp(ctx, A_dot, B_dot):
+        A, B = ctx.saved_tensors
+        return A_dot @ B + A @ B_dot
+
+
+class Inv(Function):
+    """Y = X⁻¹. From dY = -X⁻¹ dX X⁻¹:
+    VJP: X_bar = -Yᵀ Y_bar Yᵀ.   JVP: Y_dot = -Y X_dot Y."""
+    @staticmethod
+    def forward(ctx, X):
+        Y, info = torch.linalg.inv_ex(X)
+        if info.any() or not torch.isfinite(Y).all():
+            raise torch.linalg.LinAlgError(
+                f"inv: the matrix of shape {tuple(X.shape)} is singular (or holds inf/nan), so it "
+                "has no inverse. Keep it away from singular points, e.g. X + eps * I.")
+        ctx.save_for_backward(Y)
+        return Y
+
+    @staticmethod
+    def vjp(ctx, Y_bar):
+        Y, = ctx.saved_tensors
+        Yt = transpose(Y)
+        return -(Yt @ Y_bar @ Yt)
+
+    @staticmethod
+    def jvp(ctx, X_dot):
+        Y, = ctx.saved_tensors
+        return -(Y @ X_dot @ Y)
+
+
+def _convolve(x, k, mode):
+    """numpy.convolve(x, k, mode) along the last dim; leading dims broadcast; valid needs n >= m."""
+    m = k.shape[-1]
+    if mode == "full":
+        x = torch.nn.functional.pad(x, (m - 1, m - 1))
+    windows = x.unfold(-1, m, 1)                       # (..., L, m), a view
+    return (windows @ k.flip(-1).unsqueeze(-1)).squeeze(-1)
+
+
+class Conv1d(Function):
+    """y = x * k, the 1-D convolution y_i = Σ_j x_j k_(i-j) (numpy.convolve; valid: len(x) ≥ len(k)).
+
+    J with respect to k is Toeplitz (columns are shifted copies of x), so its transpose is a
+    correlation: full:  x_bar = valid(y_bar, flip k),  k_bar = valid(y_bar, flip x);
+                 valid: x_bar = full(y_bar, flip k),   k_bar = valid(y_bar, flip x).
+    JVP: y_dot = x_dot * k + x * k_dot (same mode).
+    """
+    @staticmethod
+    def forward(ctx, x, k, mode):
+        ctx.save_for_backward(x, k)
+        ctx.mode = mode
+        return _convolve(x, k, mode)
+
+    @staticmethod
+    def vjp(ctx, y_bar):
+        x, k = ctx.saved_tensors
+        x_mode = "valid" if ctx.mode == "full" else "full"
+        return conv1d(y_bar, flip(k, -1), x_mode), conv1d(y_bar, flip(x, -1), "valid"), None
+
+    @staticmethod
+    def jvp(ctx, x_dot, k_dot, mode_dot):
+        x, k = ctx.saved_tensors
+        return conv1d(x_dot, k, ctx.mode) + conv1d(x, k_dot, ctx.mode)
+
+
+# ---------------------------------------------------------------- the functions users call
+
+def _is_tensor(v):
+    return isinstance(v, (torch.Tensor, Box))
+
+
+def _operands(name, a, b):
+    """Turn Python numbers into tensors like the other operand; refuse mixed float dtypes."""
+    if not (_is_tensor(a) or _is_tensor(b)):
+        raise TypeError(f"{name}: needs at least one tensor, got {type(a).__name__} and "
+                        f"{type(b).__name__}")
+    for v in (a, b):
+        if not (_is_tensor(v) or isinstance(v, (int, float))):
+            raise TypeError(f"{name}: cannot combine a {type(v).__name__} with a tensor")
+    like = a if _is_tensor(a) else b
+    a, b = (v if _is_tensor(v) else torch.tensor(v, dtype=like.dtype, device=like.device)
+            for v in (a, b))
+    boxed = isinstance(a, Box) or isinstance(b, Box)
+    if boxed and a.dtype != b.dtype and a.dtype.is_floating_point and b.dtype.is_floating_point:
+        raise TypeError(f"{name}: operands have dtypes {a.dtype} and {b.dtype}; convert one "
+                        "explicitly (e.g. .to(torch.float64)) so the derivative keeps one dtype")
+    return a, b, boxed
+
+
+def _broadcast(a, b, core_a=0, core_b=0):
+    """Broadcast the leading dims of a and b (all but the last core_a / core_b) to a common shape."""
+    lead = torch.broadcast_shapes(a.shape[:a.ndim - core_a], b.shape[:b.ndim - core_b])
+    return (broadcast_to(v, lead + tuple(v.shape[v.ndim - core:]))
+            for v, core in ((a, core_a), (b, core_b)))
+
+
+def _elementwise(op, name, a, b):
+    a, b, boxed = _operands(name, a, b)
+    return op.apply(*(_broadcast(a, b) if boxed else (a, b)))
+
+
+def add(a, b):
+    """a + b, broadcasting as torch does."""
+    return _elementwise(Add, "add", a, b)
+
+
+def sub(a, b):
+    """a - b, broadcasting as torch does."""
+    return _elementwise(Sub, "sub", a, b)
+
+
+def mul(a, b):
+    """a * b (elementwise), broadcasting as torch does."""
+    return _elementwise(Mul, "mul", a, b)
+
+
+def div(a, b):
+    """a / b (elementwise), broadcasting as torch does."""
+    return _elementwise(Div, "div", a, b)
+
+
+def neg(x):
+    return Neg.apply(x)
+
+
+def log(x):
+    return Log.apply(x)
+
+
+def exp(x):
+    return Exp.apply(x)
+
+
+def sin(x):
+    return Sin.apply(x)
+
+
+def cos(x):
+    return Cos.apply(x)
+
+
+def tanh(x):
+    return Tanh.apply(x)
+
+
+def pow(x, c):
+    """x ** c for a constant number c."""
+    if not isinstance(c, (int, float)) or isinstance(c, bool):
+        raise TypeError(f"pow: the exponent must be a Python number, got {type(c).__name__}; "
+                        "for a tensor exponent write exp(c * log(x))")
+    return Pow.apply(x, c)
+
+
+def broadcast_to(x, shape):
+    """x broadcast to `shape` (a no-op when the shape already matches)."""
+    shape = tuple(shape)
+    return x if tuple(x.shape) == shape else BroadcastTo.apply(x, shape)
+
+
+def reshape(x, *shape):
+    """x with a new shape; reshape(x, (2, 3)) or reshape(x, 2, 3); one entry may be -1."""
+    shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+    return Reshape.apply(x, shape)
+
+
+def transpose(X):
+    """Xᵀ: swaps the last two dims (torch's X.mT)."""
+    if X.ndim < 2:
+        raise ValueError(f"transpose: needs at least 2 dims, got shape {tuple(X.shape)}; "
+                         "use reshape to make a row or a column first")
+    return Transpose.apply(X)
+
+
+def flip(x, dims):
+    """x reversed along dims (an int or a tuple)."""
+    return Flip.apply(x, _dims(x, dims))
+
+
+def sum(x, dim=None, keepdim=False):
+    """Sum of x over dim (an int, a tuple, or None for all dims)."""
+    dims = _dims(x, dim)
+    if not dims:                      # a 0-d x: nothing to sum
+        return x
+    return Sum.apply(x, dims, keepdim)
+
+
+def cumsum(x, dim=-1):
+    """Cumulative sum of x along dim."""
+    dims = _dims(x, dim)
+    return Cumsum.apply(x, dims[0]) if dims else x
+
+
+def norm(x):
+    """The Frobenius norm ‖x‖_F: square root of the sum of squares of all entries (a 0-d result)."""
+    return Norm.apply(x)
+
+
+def inv(X):
+    """X⁻¹ for a square matrix (or a stack of them, shape (..., n, n))."""
+    if X.ndim < 2 or X.shape[-1] != X.shape[-2]:
+        raise ValueError(f"inv: needs square matrices (..., n, n), got shape {tuple(X.shape)}")
+    return Inv.apply(X)
+
+
+def matmul(A, B):
+    """A @ B with torch's rules: 1-D operands are a row / a column, leading dims broadcast."""
+    A, B, boxed = _operands("matmul", A, B)
+    if not boxed:
+        return Matmul.apply(A, B)
+    if A.ndim == 0 or B.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least 1 dim, got shapes "
+                         f"{tuple(A.shape)} and {tuple(B.shape)}; use * for scalars")
+    vec_a, vec_b = A.ndim == 1, B.ndim == 1
+    A = reshape(A, (1,) + tuple(A.shape)) if vec_a else A
+    B = reshape(B, tuple(B.shape) + (1,)) if vec_b else B
+    if A.shape[-1] != B.shape[-2]:
+        raise ValueError(f"matmul: shapes {tuple(A.shape)} and {tuple(B.shape)} do not chain")
+    Y = Matmul.apply(*_broadcast(A, B, 2, 2))
+    out_shape = Y.shape[:Y.ndim - 2] + Y.shape[Y.ndim - 2 + vec_a:Y.ndim - vec_b]
+    return reshape(Y, out_shape) if vec_a or vec_b else Y
+
+
+def conv1d(x, k, mode="full"):
+    """numpy.convolve(x, k, mode) for 1-D x and k, mode "full" or "valid" (leading dims broadcast)."""
+    if mode not in ("full", "valid"):
+        raise ValueError(f"conv1d: mode must be 'full' or 'valid', got {mode!r}")
+    x, k, boxed = _operands("conv1d", x, k)
+    if x.ndim == 0 or k.ndim == 0 or x.shape[-1] == 0 or k.shape[-1] == 0:
+        raise ValueError(f"conv1d: needs non-empty 1-D operands, got shapes {tuple(x.shape)} "
+                         f"and {tuple(k.shape)}")
+    if mode == "valid" and k.shape[-1] > x.shape[-1]:   # numpy swaps; convolution commutes
+        x, k = k, x
+    return Conv1d.apply(*(_broadcast(x, k, 1, 1) if boxed else (x, k)), mode)
