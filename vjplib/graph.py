@@ -50,10 +50,11 @@ def check_like(value, like, batch, what):
     expected = tuple(batch) + tuple(like.shape)
     if tuple(value.shape) != expected:
         raise ValueError(f"{what} has shape {tuple(value.shape)}, expected {expected}"
-                         + (f" (batch {tuple(batch)} + {tuple(like.shape)})" if batch else ""))
+                         + (f" (batch {tuple(batch)} + {tuple(like.shape)})" if batch else "")
+                         + ": give it the shape of the value it pairs with")
     if value.dtype != like.dtype or value.device != like.device:
         raise ValueError(f"{what} has dtype {value.dtype} on {value.device}, expected "
-                         f"{like.dtype} on {like.device}")
+                         f"{like.dtype} on {like.device}: convert it with .to({like.dtype})")
 
 
 def backward(out, y_bar, inputs):
