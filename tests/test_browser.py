@@ -18,24 +18,19 @@ from __future__ import annotations
 import functools
 import http.server
 import os
-import re
-import shutil
 import threading
 from pathlib import Path
 
 import pytest
+from conftest import raw_tex_in
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html"))
 SHOTS = HTML.parent / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-RAW_TEX = re.compile(r"\$\$|\\frac|\\langle|\\operatorname|\\mathrm|\\begin\{|\\\(|\\\[")
 # Pages Sphinx makes for itself, not chapters of the book.
 NOT_CHAPTERS = {"genindex.html", "search.html"}
 
-playwright_api = pytest.importorskip("playwright.sync_api") if not os.environ.get("CI") else None
-if playwright_api is None:  # under CI a missing package must fail, not skip
-    import playwright.sync_api as playwright_api  # noqa: F811
+
 
 
 def book_pages() -> list[str]:
@@ -72,30 +67,6 @@ def server():
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    assert Path(CHROMIUM).exists() or shutil.which(CHROMIUM), (
-        f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
-        "(scripts/test.sh does) or set CHROMIUM to its path"
-    )
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield b
-        b.close()
 
 
 class PageVisit:
@@ -169,24 +140,6 @@ def visit(browser, server):
     yield _visit
     for v in opened:
         v.close()
-
-
-PROSE_TEXT = """el => {
-    // the reader-visible text of el without code (code may legitimately hold TeX in strings)
-    const copy = el.cloneNode(true);
-    copy.querySelectorAll('pre, code, script, style, mjx-container, .cell_input, .highlight')
-        .forEach(n => n.remove());
-    return copy.textContent;
-}"""
-
-
-def raw_tex_in(locator) -> list[str]:
-    """Lines of reader-visible prose (not code) under locator that still hold raw TeX."""
-    found = []
-    for i in range(locator.count()):
-        text = locator.nth(i).evaluate(PROSE_TEXT)
-        found += [line.strip() for line in text.splitlines() if RAW_TEX.search(line)]
-    return found
 
 
 @pytest.mark.parametrize("path", PAGES)

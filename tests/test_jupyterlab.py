@@ -8,7 +8,6 @@ checks that each step's formula is typeset by JupyterLab's MathJax. A missing br
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from test_browser import CHROMIUM, RAW_TEX, browser, playwright_api, raw_tex_in  # noqa: F401
+from conftest import playwright_api, raw_tex_in
 
 STEPS = [r"\langle \frac{Y}{z}, dY \rangle", r"\frac{1}{z}\operatorname{tr}(Y^\top dY)", r"-\frac{1}{z}\operatorname{tr}(Y^\top X^{-1} dX X^{-1})"]
 
