@@ -8,7 +8,10 @@
 2. gradient time / forward time at n = 1000 (the cheap-gradient principle);
 3. vjplib.jacrev (one batched VJP) vs torch.func.jacrev vs a row-by-row loop, f(X) = X⁻¹;
 4. the naive route (J₁ and J₂ built explicitly, then multiplied) vs the VJP, n = 10 … 60, with
-   growth exponents fitted on a log-log scale.
+   growth exponents fitted on a log-log scale;
+5. constant operands (rules skip the inputs that need no derivative): jacfwd and jacrev of
+   tanh(W x) for n_in × n_out = 2048 × 8 and 8 × 2048, and the Hessian of a logistic loss at d = 256,
+   vjplib vs torch.func.
 
 Times: each case runs interleaved with its rivals (order rotated), after a warm-up; we report the
 median time of each and the median of the per-repeat ratios (robust on a shared machine).
@@ -164,6 +167,41 @@ def item4(sizes, repeats, out):
     out.append(dict(item=4, exponents=exps))
 
 
+def tanh_layer(n_in, n_out, seed=3):
+    g = torch.Generator().manual_seed(seed)
+    W = torch.randn(n_out, n_in, generator=g, dtype=F64) / n_in**0.5
+    x = torch.randn(n_in, generator=g, dtype=F64)
+    return (lambda x: vl.tanh(vl.matmul(W, x))), (lambda x: torch.tanh(W @ x)), x
+
+
+def logistic(d, m=256, lam=1e-3, seed=4):
+    g = torch.Generator().manual_seed(seed)
+    A = torch.randn(m, d, generator=g, dtype=F64) * torch.logspace(0, -1, d, dtype=F64)
+    y = torch.sign(A @ torch.randn(d, generator=g, dtype=F64) + 0.5 * torch.randn(m, generator=g, dtype=F64))
+    f = lambda w: vl.sum(vl.log(1 + vl.exp(-(y * vl.matmul(A, w))))) / m + lam / 2 * vl.sum(w * w)
+    f_torch = lambda w: torch.nn.functional.softplus(-y * (A @ w)).mean() + lam / 2 * (w * w).sum()
+    return f, f_torch, torch.randn(d, generator=g, dtype=F64)
+
+
+def item5(repeats, out):
+    print("\n5. constant operands (W, A need no derivative): vjplib vs torch.func")
+    print(f"   {'case':<40} {'torch.func ms':>14} {'vjplib ms':>10} {'time x':>7}")
+    cases = []
+    for n_in, n_out in ((2048, 8), (8, 2048)):
+        f, f_torch, x = tanh_layer(n_in, n_out)
+        for mode in ("jacfwd", "jacrev"):
+            cases.append((f"{mode} of tanh(W x), {n_in} x {n_out}", getattr(vl, mode)(f),
+                          getattr(torch.func, mode)(f_torch), x))
+    f, f_torch, w = logistic(256)
+    cases.append(("hessian of a logistic loss, d = m = 256", vl.hessian(f), torch.func.hessian(f_torch), w))
+    for name, ours, theirs, x in cases:
+        vl.assert_close(ours(x), theirs(x), what=name)
+        t = race({"torch": lambda: theirs(x), "vjplib": lambda: ours(x)}, repeats)
+        ratio = median_ratio(t, "vjplib", "torch")
+        print(f"   {name:<40} {ms(t, 'torch'):>14.2f} {ms(t, 'vjplib'):>10.2f} {ratio:>7.2f}")
+        out.append(dict(item=5, case=name, torch_ms=ms(t, "torch"), vjplib_ms=ms(t, "vjplib"), time_ratio=ratio))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller sizes")
@@ -180,6 +218,7 @@ def main():
     item2(300 if q else 1000, 3 if q else 7, out)
     item3([16] if q else [16, 32], 3 if q else 7, out)
     item4([10, 20, 30] if q else [10, 20, 30, 40, 50, 60], 3 if q else 7, out)
+    item5(3 if q else 9, out)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(out, fh, indent=1)

@@ -126,3 +126,33 @@ def test_print_graph_custom_function_and_params():
     text = printed(lambda v: vl.cumsum(Square.apply(v), 0), torch.ones(3, dtype=F64))
     assert text.splitlines()[:2] == ["Cumsum{-1} [id A] (3,)", "└─ Square [id B] (3,)"]
     assert vl.grad(lambda v: vl.sum(Square.apply(v)))(torch.tensor([1.0, 2.0], dtype=F64)).tolist() == [2.0, 4.0]
+
+
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "matmul", "conv1d"])
+def test_built_in_rules_skip_a_constant_operand(name):
+    """ctx.needs_input_grad marks the traced operand; the rule returns None for the constant's
+    cotangent, and forward keeps only the tensors that rule uses (torch's choices)."""
+    op = getattr(vl, name)
+    c, x = torch.tensor([[2.0, 3.0], [4.0, 5.0]], dtype=F64), torch.tensor([[1.0, -1.0], [0.5, 2.0]], dtype=F64)
+    for args, traced in [((c, None), 1), ((None, x), 0)]:
+        out, (node,) = record(lambda v: op(*(v if a is None else a for a in args)), x if traced else c)
+        expected = ((False, True) if traced else (True, False)) + ((False,) if name == "conv1d" else ())
+        assert out.fn.__name__.lower() == name and out.ctx.needs_input_grad == expected  # mode: False
+        y_bar = torch.ones_like(out.primal)
+        cotangents = out.fn.vjp(out.ctx, y_bar)
+        assert cotangents[1 - traced] is None and isinstance(cotangents[traced], torch.Tensor)
+        saved = out.ctx.saved_tensors
+        if name in ("mul", "matmul", "conv1d"):        # each cotangent needs the other operand only
+            assert saved[traced] is None and saved[1 - traced] is not None
+        if name == "div":                              # y is needed only for the divisor's cotangent
+            assert (saved[1] is None) == (traced == 0)
+
+
+def test_elementwise_ops_save_one_tensor():
+    """tanh and exp keep y (f' is written in y), log, sin, cos and pow keep x; never both."""
+    x = torch.tensor([0.5, 1.5], dtype=F64)
+    for op, keeps in [(vl.tanh, "y"), (vl.exp, "y"), (vl.log, "x"), (vl.sin, "x"), (vl.cos, "x"),
+                      (lambda v: vl.pow(v, 3), "x")]:
+        out, (node,) = record(op, x)
+        saved, = out.ctx.saved_tensors
+        assert saved is (out.primal if keeps == "y" else node.primal), out.fn.__name__

@@ -227,3 +227,37 @@ def test_zero_dimensional_values():
                  (lambda x: vl.flip(x, 0), lambda x: torch.flip(x, (0,))),
                  (vl.norm, torch.abs)]:
         check_op(f, g, [x], seed=0)
+
+
+# one operand constant: the rules skip its derivative (ctx.needs_input_grad), results must not change
+WITH_CONSTANT = {
+    **{name: (ours, ref, "any", kind) for name, (ours, ref, kind) in BINARY.items()},
+    "matmul": (vl.matmul, torch.matmul, "any", "any"),
+    "conv1d full": (lambda x, k: vl.conv1d(x, k, "full"), lambda x, k: torch_conv(x, k, "full"), "any", "any"),
+    "conv1d valid": (lambda x, k: vl.conv1d(x, k, "valid"), lambda x, k: torch_conv(x, k, "valid"), "any", "any"),
+}
+
+
+@pytest.mark.parametrize("constant", [0, 1])
+@pytest.mark.parametrize("name", sorted(WITH_CONSTANT))
+@settings(max_examples=15, deadline=None)
+@given(leads=mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=3), seed=seeds,
+       n=st.integers(1, 4), m=st.integers(1, 4))
+def test_binary_with_a_constant_operand(name, constant, leads, seed, n, m):
+    """Value, VJP, JVP, batched VJP/JVP and second order of op(x, c) and op(c, x), c a plain tensor."""
+    ours, ref, kind_a, kind_b = WITH_CONSTANT[name]
+    sa, sb = leads.input_shapes                # broadcast against each other
+    if name == "matmul":                       # (…, n, m) @ (…, m, 2); sometimes a vector (m,)
+        sa, sb = ((m,) if seed % 3 == 2 else sa + (n, m)), ((m,) if seed % 3 == 1 else sb + (m, 2))
+    elif name.startswith("conv1d"):
+        sa, sb = sa + (n,), sb + (m,)
+    a, b = rand(sa, seed, kind_a), rand(sb, seed + 7, kind_b)
+    if constant == 0:
+        f, g, x = (lambda v: ours(a, v)), (lambda v: ref(a, v)), b
+    else:
+        f, g, x = (lambda v: ours(v, b)), (lambda v: ref(v, b)), a
+    check_op(f, g, [x], seed)
+    # second order goes through the rules of the rules: the Hessian of a scalar made from op(x, c)
+    w = rand(tuple(ref(a, b).shape), seed + 3)
+    H = torch.func.hessian(lambda v: (torch.sin(g(v)) * w).sum())(x)
+    assert_close(vl.hessian(lambda v: vl.sum(vl.sin(f(v)) * w))(x), H, what="hessian", rtol=1e-9)

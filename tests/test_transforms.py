@@ -167,3 +167,97 @@ def test_hessian_of_a_function_of_two_arguments():
     g = lambda x, y: (torch.exp(x) * y * y).sum()
     x, y = rng_tensor(2), rng_tensor(2, seed=1)
     assert_close(vl.hessian(f, argnums=1)(x, y), tf.hessian(g, argnums=1)(x, y))
+
+
+class Probe(vl.Function):
+    """y = a b, rules written without looking at needs_input_grad; records what each ctx says."""
+    seen = []
+
+    @staticmethod
+    def forward(ctx, a, b, scale):
+        Probe.seen.append(("forward", ctx.needs_input_grad))
+        ctx.save_for_backward(a, b)
+        ctx.scale = scale
+        return scale * a * b
+
+    @staticmethod
+    def vjp(ctx, y_bar):
+        Probe.seen.append(("vjp", ctx.needs_input_grad))
+        a, b = ctx.saved_tensors
+        return ctx.scale * y_bar * b, ctx.scale * y_bar * a, None
+
+    @staticmethod
+    def jvp(ctx, a_dot, b_dot, scale_dot):
+        Probe.seen.append(("jvp", ctx.needs_input_grad))
+        Probe.tangents = (a_dot, b_dot, scale_dot)
+        a, b = ctx.saved_tensors
+        return ctx.scale * (a_dot * b + a * b_dot)
+
+
+def probe(f):
+    Probe.seen = []
+    out = f()
+    return out, Probe.seen
+
+
+def test_needs_input_grad_in_vjp_and_jvp():
+    a, b = rng_tensor(3, seed=1), rng_tensor(3, seed=2)
+    g, seen = probe(lambda: vl.grad(lambda b: vl.sum(Probe.apply(a, b, 2.0)))(b))
+    assert seen == [("forward", (False, True, False)), ("vjp", (False, True, False))]
+    assert_close(g, 2 * a)
+    _, seen = probe(lambda: vl.vjp(lambda a, b: Probe.apply(a, b, 2.0), a, b)[1](a))
+    assert seen == [("forward", (True, True, False)), ("vjp", (True, True, False))]
+    B = 4                                                      # batched tangents: zeros for a
+    (_, y_dot), seen = probe(lambda: vl.jvp(lambda a: Probe.apply(a, b, 2.0), (a,),
+                                            (rng_tensor(B, 3, seed=3),), batched=True))
+    assert seen == [("forward", (True, False, False)), ("jvp", (True, False, False))]
+    a_dot, b_dot, scale_dot = Probe.tangents
+    assert b_dot.shape == (B, 3) and not b_dot.any() and scale_dot is None
+    assert_close(y_dot, 2 * rng_tensor(B, 3, seed=3) * b)
+    assert Probe.apply(a, b, 2.0) is not None and Probe.seen[-1] == ("forward", (False, False, False))
+
+
+def test_needs_input_grad_per_level_in_nested_transformations():
+    """Outer transformation over a (level 1), inner over b (level 2): forward sees both as traced,
+    each level's rule sees only its own operand."""
+    a, b = rng_tensor(3, seed=1), rng_tensor(3, seed=2)
+    # d/da of sum(d/db sum(2 a b b)) = d/da sum(4 a b) = 4 b: the outer VJP needs Probe's own rule
+    inner = lambda a: vl.sum(vl.grad(lambda b: vl.sum(Probe.apply(a, b, 2.0) * b))(b))
+    g, seen = probe(lambda: vl.grad(inner)(a))
+    assert_close(g, 4 * b)
+    assert seen[0] == ("forward", (True, True, False))
+    assert ("vjp", (False, True, False)) in seen and ("vjp", (True, False, False)) in seen
+    assert set(seen[1:]) == {("vjp", (False, True, False)), ("vjp", (True, False, False))}
+    # forward over reverse: jvp over a (level 1) of grad over b (level 2)
+    v = rng_tensor(3, seed=4)
+    (_, t), seen = probe(lambda: vl.jvp(lambda a: vl.grad(lambda b: vl.sum(Probe.apply(a, b, 2.0) * b))(b),
+                                        (a,), (v,)))
+    assert_close(t, 4 * v * b)
+    assert seen == [("forward", (True, True, False)), ("jvp", (True, False, False)),
+                    ("vjp", (False, True, False))]
+
+
+def test_a_rule_that_ignores_needs_input_grad_stays_right():
+    """Probe computes every cotangent and every tangent term; constants must not leak into results."""
+    A, x = rng_tensor(3, 3, seed=5), rng_tensor(3, seed=6)
+    f = lambda x: vl.tanh(Probe.apply(A @ x, x, 0.5))
+    g = lambda x: torch.tanh(0.5 * (A @ x) * x)
+    assert_close(vl.jacrev(f)(x), tf.jacrev(g)(x), what="jacrev")
+    assert_close(vl.jacfwd(f)(x), tf.jacrev(g)(x), what="jacfwd")
+    h = lambda x: vl.sum(Probe.apply(A @ x, A @ x, 0.5) * x)
+    assert_close(vl.hessian(h)(x), tf.hessian(lambda x: (0.5 * (A @ x) ** 2 * x).sum())(x), what="hessian")
+    assert_close(vl.grad(lambda c: vl.sum(Probe.apply(x, c, 0.5)))(A), 0.5 * x.expand(3, 3), what="constant a")
+
+
+def test_constant_operands_tanh_layer_and_logistic_hessian():
+    """The cases the benchmark times: W and A are constants, only x or w is differentiated."""
+    for shape_W, shape_x in [((8, 64), (64,)), ((64, 8), (8,))]:
+        W, x = rng_tensor(*shape_W, seed=1) / 8, rng_tensor(*shape_x, seed=2)
+        J = tf.jacrev(lambda x: torch.tanh(W @ x))(x)
+        assert_close(vl.jacfwd(lambda x: vl.tanh(W @ x))(x), J, what="jacfwd")
+        assert_close(vl.jacrev(lambda x: vl.tanh(W @ x))(x), J, what="jacrev")
+    A, y, w = rng_tensor(20, 6, seed=3), torch.sign(rng_tensor(20, seed=4)), rng_tensor(6, seed=5)
+    f = lambda w: vl.sum(vl.log(1 + vl.exp(-(y * (A @ w))))) / 20 + 1e-3 * vl.sum(w * w)
+    g = lambda w: torch.nn.functional.softplus(-y * (A @ w)).mean() + 1e-3 * (w * w).sum()
+    assert_close(vl.hessian(f)(w), tf.hessian(g)(w), what="hessian")
+    assert_close(vl.hvp(f, w, x[:6]), tf.hessian(g)(w) @ x[:6], what="hvp")

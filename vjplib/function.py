@@ -14,8 +14,15 @@ class Context:
     Save inputs and the output with ``save_for_backward`` (not as attributes): inside nested
     transformations vjplib swaps them for their traced versions, so the rules can be differentiated
     again. Plain attributes (shapes, dims, constants) are passed through as they are.
+
+    ``ctx.needs_input_grad`` is a tuple of bools, one per input of forward, as in torch: in vjp,
+    True where that input is a value of the transformation the rule runs for (traced by that vjp,
+    so its cotangent is wanted; return None for the others); in jvp, True where it carries a
+    tangent (the others get zero tangents, which a rule may skip). In forward it is True where an
+    input belongs to any running transformation, so forward can save only what the rules will use.
     """
     _saved = ()
+    needs_input_grad = ()
 
     def save_for_backward(self, *tensors):
         self._saved = tensors
@@ -48,6 +55,16 @@ class Function:
     y_bar or tangent x_dot may carry leading batch dimensions (shape ``batch + shape``); rules that
     only combine them elementwise or with matmul on the right handle that for free. An input that
     has no tangent gets a zero tangent; a non-tensor input (a dim, a mode) gets None.
+
+    ``ctx.needs_input_grad[i]`` says whether input i needs its derivative (see ``Context``), so a
+    rule can skip work for constants, as torch's do::
+
+            def vjp(ctx, Y_bar):                              # for Y = A @ B
+                A, B = ctx.saved_tensors
+                need_A, need_B = ctx.needs_input_grad
+                return (Y_bar @ B.T if need_A else None), (A.T @ Y_bar if need_B else None)
+
+    A rule that ignores it stays correct: extra cotangents are dropped, zero tangents add nothing.
     """
 
     @staticmethod
@@ -70,20 +87,25 @@ class Function:
         return _apply(cls, inputs, keep_ctx=False)[0]
 
 
-def _apply(fn, args, keep_ctx):
+def _apply(fn, args, keep_ctx, needs=None):
     """Apply op `fn` to `args`: unbox the highest level, recurse on the primals, box the result.
 
     Returns the output and, when `keep_ctx`, a context whose saved tensors live at the level of
-    `args` (needed by the rules of the level above, so they can be differentiated).
+    `args` (needed by the rules of the level above, so they can be differentiated). Each level's
+    context says which inputs are its own (``needs_input_grad``); forward's says which are boxed
+    at any level (`needs`, taken at the top).
     """
+    needs = tuple(isinstance(a, Box) for a in args) if needs is None else needs
     top = top_box(args, fn.__name__)
     if top is None:                                  # plain tensors: run the forward
         ctx = Context()
+        ctx.needs_input_grad = needs
         return fn.forward(ctx, *args), ctx
     trace = top.trace
-    mine = [isinstance(a, Box) and a.trace is trace for a in args]
+    mine = tuple(isinstance(a, Box) and a.trace is trace for a in args)
     lower = tuple(a.primal if m else a for a, m in zip(args, mine))
-    y, ctx = _apply(fn, lower, keep_ctx=True)       # the same op, one level down
+    y, ctx = _apply(fn, lower, keep_ctx=True, needs=needs)   # the same op, one level down
+    ctx.needs_input_grad = mine                      # this level's own context (see _lift)
     if trace.kind == "vjp":
         out = Traced(y, trace, fn, ctx, args)
     else:

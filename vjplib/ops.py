@@ -3,6 +3,8 @@
 Notation: y = f(x); y_bar is the cotangent of y and x_bar = Jᵀ y_bar the VJP; x_dot is a tangent and
 y_dot = J x_dot the JVP. Rules are written with vjplib ops, so they can be differentiated again.
 A y_bar or x_dot may carry leading batch dimensions: rules only index dimensions from the right.
+Two-input rules look at ``ctx.needs_input_grad`` and do no work for a constant operand: no
+cotangent (None), no term for its zero tangent, and forward saves only what the rules will use.
 
 Broadcasting follows torch. When a traced value takes part, the functions below first broadcast
 the operands explicitly with ``broadcast_to`` (whose VJP sums the cotangent back to the input's
@@ -53,68 +55,74 @@ class Elementwise(Function):
 
     Each y_i depends on x_i alone, so J is diagonal with f'(x) on the diagonal, and
     VJP: x_bar = y_bar f'(x).   JVP: y_dot = x_dot f'(x).   (Never build the diagonal J.)
-    A subclass gives f and ``derivative(x, y, *params)`` = f'(x), written with vjplib ops.
+    A subclass gives f, ``uses`` ("x" or "y": the one value f' is written in, the only one saved)
+    and ``derivative(x or y, *params)`` = f'(x), written with vjplib ops.
     """
     @classmethod
     def forward(cls, ctx, x, *params):
         y = cls.f(x, *params)
-        ctx.save_for_backward(x, y)
+        ctx.save_for_backward(x if cls.uses == "x" else y)
         ctx.params = params
         return y
 
     @classmethod
     def vjp(cls, ctx, y_bar):
-        x, y = ctx.saved_tensors
-        return (y_bar * cls.derivative(x, y, *ctx.params),) + (None,) * len(ctx.params)
+        v, = ctx.saved_tensors
+        return (y_bar * cls.derivative(v, *ctx.params),) + (None,) * len(ctx.params)
 
     @classmethod
     def jvp(cls, ctx, x_dot, *params_dot):
-        x, y = ctx.saved_tensors
-        return x_dot * cls.derivative(x, y, *ctx.params)
+        v, = ctx.saved_tensors
+        return x_dot * cls.derivative(v, *ctx.params)
 
 
 class Log(Elementwise):
     """y = log x, f'(x) = 1/x.   VJP: x_bar = y_bar / x.   JVP: y_dot = x_dot / x."""
     f = staticmethod(torch.log)
+    uses = "x"
 
     @staticmethod
-    def derivative(x, y):
+    def derivative(x):
         return 1 / x
 
 
 class Exp(Elementwise):
     """y = exp x, f'(x) = y.   VJP: x_bar = y_bar y.   JVP: y_dot = x_dot y."""
     f = staticmethod(torch.exp)
+    uses = "y"
 
     @staticmethod
-    def derivative(x, y):
+    def derivative(y):
         return y
 
 
 class Sin(Elementwise):
     """y = sin x, f'(x) = cos x.   VJP: x_bar = y_bar cos x.   JVP: y_dot = x_dot cos x."""
     f = staticmethod(torch.sin)
+    uses = "x"
 
     @staticmethod
-    def derivative(x, y):
+    def derivative(x):
         return cos(x)
 
 
 class Cos(Elementwise):
     """y = cos x, f'(x) = -sin x.   VJP: x_bar = -y_bar sin x.   JVP: y_dot = -x_dot sin x."""
     f = staticmethod(torch.cos)
+    uses = "x"
 
     @staticmethod
-    def derivative(x, y):
+    def derivative(x):
         return -sin(x)
 
 
 class Tanh(Elementwise):
     """y = tanh x, f'(x) = 1 - y².   VJP: x_bar = y_bar (1 - y²).   JVP: y_dot = x_dot (1 - y²)."""
     f = staticmethod(torch.tanh)
+    uses = "y"
 
     @staticmethod
-    def derivative(x, y):
+    def derivative(y):
         return 1 - y * y
 
 
@@ -122,13 +130,20 @@ class Pow(Elementwise):
     """y = x^c for a constant c, f'(x) = c x^(c-1).   VJP: x_bar = y_bar c x^(c-1).
     JVP: y_dot = x_dot c x^(c-1)."""
     f = staticmethod(torch.pow)
+    uses = "x"
 
     @staticmethod
-    def derivative(x, y, c):
+    def derivative(x, c):
         return c * x ** (c - 1)
 
 
 # ---------------------------------------------------------------- elementwise, two inputs
+
+def _terms(ctx, *terms):
+    """Sum the JVP terms of the inputs that carry a tangent; terms[i]() computes input i's term."""
+    kept = [term() for term, need in zip(terms, ctx.needs_input_grad) if need]
+    return kept[0] if len(kept) == 1 else kept[0] + kept[1]
+
 
 class Add(Function):
     """y = a + b.   VJP: a_bar = y_bar, b_bar = y_bar.   JVP: y_dot = a_dot + b_dot."""
@@ -138,11 +153,12 @@ class Add(Function):
 
     @staticmethod
     def vjp(ctx, y_bar):
-        return y_bar, y_bar
+        need_a, need_b = ctx.needs_input_grad
+        return (y_bar if need_a else None), (y_bar if need_b else None)
 
     @staticmethod
     def jvp(ctx, a_dot, b_dot):
-        return a_dot + b_dot
+        return _terms(ctx, lambda: a_dot, lambda: b_dot)
 
 
 class Sub(Function):
@@ -153,29 +169,33 @@ class Sub(Function):
 
     @staticmethod
     def vjp(ctx, y_bar):
-        return y_bar, -y_bar
+        need_a, need_b = ctx.needs_input_grad
+        return (y_bar if need_a else None), (-y_bar if need_b else None)
 
     @staticmethod
     def jvp(ctx, a_dot, b_dot):
-        return a_dot - b_dot
+        return _terms(ctx, lambda: a_dot, lambda: -b_dot)
 
 
 class Mul(Function):
-    """y = a b.   VJP: a_bar = y_bar b, b_bar = y_bar a.   JVP: y_dot = a_dot b + a b_dot."""
+    """y = a b.   VJP: a_bar = y_bar b, b_bar = y_bar a.   JVP: y_dot = a_dot b + a b_dot.
+    (a_bar and a_dot's term need b, and the other way round: save b only if a needs it.)"""
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
         return torch.mul(a, b)
 
     @staticmethod
     def vjp(ctx, y_bar):
         a, b = ctx.saved_tensors
-        return y_bar * b, y_bar * a
+        need_a, need_b = ctx.needs_input_grad
+        return (y_bar * b if need_a else None), (y_bar * a if need_b else None)
 
     @staticmethod
     def jvp(ctx, a_dot, b_dot):
         a, b = ctx.saved_tensors
-        return a_dot * b + a * b_dot
+        return _terms(ctx, lambda: a_dot * b, lambda: a * b_dot)
 
 
 class Div(Function):
@@ -183,18 +203,19 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         y = torch.div(a, b)
-        ctx.save_for_backward(b, y)
+        ctx.save_for_backward(b, y if ctx.needs_input_grad[1] else None)
         return y
 
     @staticmethod
     def vjp(ctx, y_bar):
         b, y = ctx.saved_tensors
-        return y_bar / b, -(y_bar * y) / b
+        need_a, need_b = ctx.needs_input_grad
+        return (y_bar / b if need_a else None), (-(y_bar * y) / b if need_b else None)
 
     @staticmethod
     def jvp(ctx, a_dot, b_dot):
         b, y = ctx.saved_tensors
-        return (a_dot - y * b_dot) / b
+        return _terms(ctx, lambda: a_dot, lambda: -(y * b_dot)) / b
 
 
 # ---------------------------------------------------------------- shapes
@@ -338,21 +359,24 @@ class Norm(Function):
 # ---------------------------------------------------------------- linear algebra
 
 class Matmul(Function):
-    """Y = A B.   VJP: A_bar = Y_bar Bᵀ, B_bar = Aᵀ Y_bar.   JVP: Y_dot = A_dot B + A B_dot."""
+    """Y = A B.   VJP: A_bar = Y_bar Bᵀ, B_bar = Aᵀ Y_bar.   JVP: Y_dot = A_dot B + A B_dot.
+    (A's derivatives need B and B's need A: keep A only if B needs a derivative, and vice versa.)"""
     @staticmethod
     def forward(ctx, A, B):
-        ctx.save_for_backward(A, B)
+        need_A, need_B = ctx.needs_input_grad
+        ctx.save_for_backward(A if need_B else None, B if need_A else None)
         return torch.matmul(A, B)
 
     @staticmethod
     def vjp(ctx, Y_bar):
         A, B = ctx.saved_tensors
-        return Y_bar @ transpose(B), transpose(A) @ Y_bar
+        need_A, need_B = ctx.needs_input_grad
+        return (Y_bar @ transpose(B) if need_A else None), (transpose(A) @ Y_bar if need_B else None)
 
     @staticmethod
     def jvp(ctx, A_dot, B_dot):
         A, B = ctx.saved_tensors
-        return A_dot @ B + A @ B_dot
+        return _terms(ctx, lambda: A_dot @ B, lambda: A @ B_dot)
 
 
 class Inv(Function):
@@ -399,20 +423,23 @@ class Conv1d(Function):
     """
     @staticmethod
     def forward(ctx, x, k, mode):
-        ctx.save_for_backward(x, k)
+        need_x, need_k, _ = ctx.needs_input_grad
+        ctx.save_for_backward(x if need_k else None, k if need_x else None)
         ctx.mode = mode
         return _convolve(x, k, mode)
 
     @staticmethod
     def vjp(ctx, y_bar):
         x, k = ctx.saved_tensors
+        need_x, need_k, _ = ctx.needs_input_grad
         x_mode = "valid" if ctx.mode == "full" else "full"
-        return conv1d(y_bar, flip(k, -1), x_mode), conv1d(y_bar, flip(x, -1), "valid"), None
+        return (conv1d(y_bar, flip(k, -1), x_mode) if need_x else None,
+                conv1d(y_bar, flip(x, -1), "valid") if need_k else None, None)
 
     @staticmethod
     def jvp(ctx, x_dot, k_dot, mode_dot):
         x, k = ctx.saved_tensors
-        return conv1d(x_dot, k, ctx.mode) + conv1d(x, k_dot, ctx.mode)
+        return _terms(ctx, lambda: conv1d(x_dot, k, ctx.mode), lambda: conv1d(x, k_dot, ctx.mode))
 
 
 # ---------------------------------------------------------------- the functions users call
