@@ -20,8 +20,11 @@ the allocation and free events of torch.profiler(profile_memory=True). (CPU tens
 to tracemalloc; this counts exactly the tensors, not allocator slack or Python objects.)
 """
 import argparse
+import contextlib
 import gc
 import json
+import os
+import sys
 import statistics
 import time
 
@@ -63,10 +66,24 @@ def ms(times, name):
     return 1e3 * statistics.median(times[name])
 
 
+@contextlib.contextmanager
+def quiet_stderr():
+    """Silence file descriptor 2: the profiler's C++ side logs start/stop lines into the table."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def peak_mb(fn):
     """High-water mark (MB) of live tensor bytes allocated while fn runs (torch.profiler events)."""
     gc.collect()
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with quiet_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         fn()
     events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
     live = peak = 0
