@@ -48,6 +48,7 @@ _CSS = """
 .step-toggle { border-left: 3px solid #B45309; padding: 0.25em 0 0.25em 0.75em; margin: 0.5em 0; }
 .step-toggle .step-title { font-weight: 600; }
 .step-toggle .step-nav button[data-value^="step%20"] { display: none; }
+.step-toggle .step-jump { display: flex; flex-direction: row; align-items: center; gap: 0.5em; }
 .step-toggle .step-jump .widget-toggle-button { min-width: 2.2em; }
 .step-toggle .step-math { overflow-x: auto; }
 .step-toggle .step-note { color: #4B5563; font-size: 0.95em; }
