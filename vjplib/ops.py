@@ -371,12 +371,18 @@ class Matmul(Function):
     def vjp(ctx, Y_bar):
         A, B = ctx.saved_tensors
         need_A, need_B = ctx.needs_input_grad
-        return (Y_bar @ transpose(B) if need_A else None), (transpose(A) @ Y_bar if need_B else None)
+        return (Y_bar @ transpose(B) if need_A else None), (_times(transpose(A), Y_bar) if need_B else None)
 
     @staticmethod
     def jvp(ctx, A_dot, B_dot):
         A, B = ctx.saved_tensors
-        return _terms(ctx, lambda: A_dot @ B, lambda: A @ B_dot)
+        return _terms(ctx, lambda: A_dot @ B, lambda: _times(A, B_dot))
+
+
+def _times(M, S):
+    """M S, for S that may carry a batch of (co)tangents in front: computed as (Sᵀ Mᵀ)ᵀ, because
+    torch runs a stack times a matrix as one big product but a matrix times a stack as many small ones."""
+    return transpose(transpose(S) @ transpose(M))
 
 
 class Inv(Function):
