@@ -101,14 +101,14 @@ class PageVisit:
             route.abort()
 
     def wait_for_widgets_and_math(self):
-        n_views = self.page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
-        if n_views:
-            # the HTML manager replaces each view script with the rendered widget
-            self.page.wait_for_function(
-                "n => document.querySelectorAll('.jupyter-widgets.widget-inline-hbox, .jupyter-widgets.widget-container, .jupyter-widgets').length > 0",
-                arg=n_views,
-                timeout=20_000,
-            )
+        # The HTML manager draws each saved view into a div.widget-subarea just before its
+        # <script type="application/vnd.jupyter.widget-view+json">: wait until every view is drawn.
+        self.page.wait_for_function(
+            """() => [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')]
+                .every(s => s.previousElementSibling?.classList.contains('widget-subarea')
+                            && s.previousElementSibling.childElementCount > 0)""",
+            timeout=20_000,
+        )
         self.page.wait_for_function(
             "() => window.MathJax && MathJax.startup && MathJax.startup.promise"
             " && MathJax.typesetPromise !== undefined",
