@@ -11,7 +11,11 @@
    growth exponents fitted on a log-log scale;
 5. constant operands (rules skip the inputs that need no derivative): jacfwd and jacrev of
    tanh(W x) for n_in × n_out = 2048 × 8 and 8 × 2048, and the Hessian of a logistic loss at d = 256,
-   vjplib vs torch.func.
+   vjplib vs torch.func;
+6. graph memory: the bytes the recorded graph keeps alive after the forward
+   pass of h <- tanh(W h), k = 1 ... 20 layers of n x n matrices, vjplib
+   against torch (target <= 1.0x), measured by vjplib.checks.graph_bytes and
+   torch_graph_bytes (chapter 4 calls the same two).
 
 Times: each case runs interleaved with its rivals (order rotated), after a warm-up; we report the
 median time of each and the median of the per-repeat ratios (robust on a shared machine).
@@ -219,6 +223,42 @@ def item5(repeats, out):
         out.append(dict(item=5, case=name, torch_ms=ms(t, "torch"), vjplib_ms=ms(t, "vjplib"), time_ratio=ratio))
 
 
+def tanh_chain(k, n, seed=5):
+    """h <- tanh(W h), k times, from h = X (n x n; W a constant), written
+    with vjplib and with torch."""
+    g = torch.Generator().manual_seed(seed)
+    W = torch.randn(n, n, generator=g, dtype=F64) / n**0.5
+    X = torch.randn(n, n, generator=g, dtype=F64)
+
+    def f(H):
+        for _ in range(k):
+            H = vl.tanh(W @ H)
+        return H
+
+    def f_torch(H):
+        for _ in range(k):
+            H = torch.tanh(W @ H)
+        return H
+    return f, f_torch, X
+
+
+def item6(depths, n, out):
+    print(f"\n6. graph memory after the forward pass of h <- tanh(W h), "
+          f"k layers, n = {n}   (target: <= 1.0x torch)")
+    print(f"   {'k':>3} {'torch KB':>9} {'vjplib KB':>10} {'memory x':>9} "
+          f"{'n x n matrices (torch, vjplib)':>31}")
+    one = n * n * 8
+    for k in depths:
+        f, f_torch, X = tanh_chain(k, n)
+        b_vl = vl.checks.graph_bytes(f, X)
+        b_torch = vl.checks.torch_graph_bytes(f_torch, X)
+        print(f"   {k:>3} {b_torch / 1e3:>9.1f} {b_vl / 1e3:>10.1f} "
+              f"{b_vl / b_torch:>9.3f} {b_torch / one:>15.2f}, "
+              f"{b_vl / one:.2f}")
+        out.append(dict(item=6, k=k, n=n, torch_bytes=b_torch,
+                        vjplib_bytes=b_vl, memory_ratio=b_vl / b_torch))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller sizes")
@@ -236,6 +276,7 @@ def main():
     item3([16] if q else [16, 32], 3 if q else 7, out)
     item4([10, 20, 30] if q else [10, 20, 30, 40, 50, 60], 3 if q else 7, out)
     item5(3 if q else 9, out)
+    item6([1, 2, 5, 10, 20] if q else list(range(1, 21)), 48, out)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(out, fh, indent=1)

@@ -109,3 +109,13 @@ def test_assert_close_reports_position_shape_and_errors():
     with pytest.raises(AssertionError, match="1 of 3 entries differ"):
         assert_close(torch.tensor([1.0, float("nan"), 2.0]), torch.tensor([1.0, 0.0, 2.0]))
     assert_close(torch.tensor([float("nan")]), torch.tensor([float("nan")]))    # nan where torch has nan
+    inf = float("inf")                  # inf where torch has inf of one sign
+    assert_close(torch.tensor([inf, -inf]), torch.tensor([inf, -inf]))
+    with pytest.raises(AssertionError, match="1 of 2 entries differ"):
+        assert_close(torch.tensor([inf, 1.0]), torch.tensor([-inf, 1.0]))
+    with pytest.raises(AssertionError, match="1 of 2 entries differ"):
+        assert_close(torch.tensor([1e300, 1.0], dtype=F64),
+                     torch.tensor([inf, 1.0], dtype=F64))
+    with pytest.raises(AssertionError, match="1 of 2 entries differ"):
+        assert_close(torch.tensor([inf, 1.0], dtype=F64),
+                     torch.tensor([1e300, 1.0], dtype=F64))

@@ -80,6 +80,7 @@ UNARY = {
     "sin": (vl.sin, torch.sin, "any"),
     "cos": (vl.cos, torch.cos, "any"),
     "tanh": (vl.tanh, torch.tanh, "any"),
+    "softplus": (vl.softplus, torch.nn.functional.softplus, "any"),
     "norm": (vl.norm, lambda x: torch.sqrt((x * x).sum()), "away"),
 }
 

@@ -62,8 +62,8 @@ _TORCH_TO_VJPLIB = {
     "expand": "broadcast_to", "subtract": "sub", "multiply": "mul", "divide": "div",
     "true_divide": "div", "negative": "neg",
 }
-_OPS = ("inv norm log exp sin cos tanh sum cumsum flip conv1d transpose matmul add sub mul div "
-        "neg pow reshape broadcast_to").split()
+_OPS = ("inv norm log exp sin cos tanh softplus sum cumsum flip conv1d "
+        "transpose matmul add sub mul div neg pow reshape broadcast_to").split()
 
 
 def torch_name(func):

@@ -4,14 +4,19 @@
 - ``dot_product_test``: ⟨ȳ, J ẋ⟩ = ⟨Jᵀȳ, ẋ⟩ for random ȳ, ẋ: the JVP and VJP rules describe one J.
 - ``check_against_torch``: value, VJP (vs torch.autograd) and JVP (vs torch.func.jvp) of f.
 - ``check_jacobians``: jacrev == jacfwd == central differences.
+- ``graph_bytes``, ``torch_graph_bytes``: the memory a graph keeps alive.
 """
+import gc
+
 import torch
 
 from .transforms import jacfwd, jacobian_fd, jacrev, jvp, vjp
 
 
 def assert_close(actual, expected, *, what="value", rtol=1e-7, atol=1e-10):
-    """Raise AssertionError unless |actual - expected| <= atol + rtol |expected| everywhere."""
+    """Raise AssertionError unless |actual - expected| <= atol + rtol
+    |expected| everywhere. nan matches nan, and inf matches an inf of the
+    same sign (as in torch.testing)."""
     actual, expected = torch.as_tensor(actual), torch.as_tensor(expected)
     if actual.shape != expected.shape:
         raise AssertionError(f"{what}: shape {tuple(actual.shape)} but expected "
@@ -19,8 +24,9 @@ def assert_close(actual, expected, *, what="value", rtol=1e-7, atol=1e-10):
     a, e = actual.detach().double().cpu(), expected.detach().double().cpu()
     err = (a - e).abs()
     excess = err - (atol + rtol * e.abs())
-    excess[torch.isnan(err) & ~(torch.isnan(a) & torch.isnan(e))] = float("inf")
+    excess[torch.isnan(excess)] = float("inf")   # nan error, or inf expected
     excess[torch.isnan(a) & torch.isnan(e)] = -1.0
+    excess[a == e] = -1.0                  # equal, infinities of one sign too
     bad = excess > 0
     if bad.any():
         flat = int(torch.argmax(excess.reshape(-1)))
@@ -96,3 +102,50 @@ def check_jacobians(f, x, *, rtol=1e-6, atol=1e-8):
     assert_close(jacfwd(f)(x), J, what="jacfwd vs jacrev", rtol=rtol, atol=atol)
     assert_close(jacobian_fd(f, x), J, what="jacobian_fd vs jacrev", rtol=rtol, atol=atol)
     return J
+
+
+def _live_storages():
+    """{storage address: bytes} of every tensor alive in Python now."""
+    gc.collect()
+    live = {}
+    for obj in gc.get_objects():
+        if issubclass(type(obj), torch.Tensor):
+            storage = obj.untyped_storage()
+            live[storage.data_ptr()] = storage.nbytes()
+    return live
+
+
+def graph_bytes(f, *primals):
+    """Bytes of tensor memory that ``vjplib.vjp(f, *primals)`` keeps alive
+    when it returns: the output and what the recorded graph holds for the
+    backward pass, each storage once, nothing that existed before the call
+    (the primals, constants f closes over).
+
+    It looks at every tensor still alive (through the garbage collector),
+    not at vjplib's bookkeeping, so it also sees an intermediate the graph
+    keeps by accident. Compare with ``torch_graph_bytes(f_torch, *primals)``.
+    """
+    before = _live_storages()
+    result = vjp(f, *primals)      # (y, vjp_fn): keeps the graph alive
+    after = _live_storages()
+    del result
+    return sum(n for ptr, n in after.items() if ptr not in before)
+
+
+def torch_graph_bytes(f, *primals):
+    """The same for torch.autograd: bytes of the tensors torch's graph saved
+    for backward (seen through ``torch.autograd.graph.saved_tensors_hooks``)
+    and of f's output, each storage once, leaving out what existed before
+    the call. f is torch code; the primals get ``requires_grad``."""
+    before = _live_storages()
+    kept = {}
+
+    def pack(t):
+        kept[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    xs = [p.detach().requires_grad_(True) for p in primals]
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        y = f(*xs)
+    kept[y.untyped_storage().data_ptr()] = y.untyped_storage().nbytes()
+    return sum(n for ptr, n in kept.items() if ptr not in before)

@@ -5,7 +5,7 @@ import torch
 
 from .box import Box, top_box
 from .dual import Dual
-from .graph import Traced, check_like
+from .graph import Node, Traced, check_like
 
 
 class Context:
@@ -107,7 +107,7 @@ def _apply(fn, args, keep_ctx, needs=None):
     y, ctx = _apply(fn, lower, keep_ctx=True, needs=needs)   # the same op, one level down
     ctx.needs_input_grad = mine                      # this level's own context (see _lift)
     if trace.kind == "vjp":
-        out = Traced(y, trace, fn, ctx, args)
+        out = Traced(y, trace, Node(fn, ctx, args, y, trace))
     else:
         batch = top.batch_shape
         x_dots = [a.tangent if m else _zero_tangent(a, batch) for a, m in zip(args, mine)]

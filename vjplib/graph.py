@@ -1,4 +1,15 @@
-"""Reverse mode: the recorded graph, its topological order, and the backward pass."""
+"""Reverse mode: the recorded graph, its topological order, and the backward
+pass.
+
+A traced value and its node in the graph are two objects, as a torch Tensor
+and its ``grad_fn`` are. The ``Traced`` value holds the tensor (``primal``)
+and its ``Node``; the node holds what the backward pass needs: the op, the
+context its forward saved, the output's shape, dtype and device (to check
+cotangents), and one edge per input. Nodes point to nodes, never to values,
+so an intermediate the user no longer references is freed at once, unless a
+rule saved it (tanh saves its output y; the matmul before it saves nothing
+of its own).
+"""
 import inspect
 import string
 
@@ -7,31 +18,75 @@ import torch
 from .box import Box, as_primal, new_trace
 
 
-class Traced(Box):
-    """A node of the graph one ``vjp`` records: a primal value and the op that produced it.
+class Constant:
+    """An input of an op that is not in the graph (a plain tensor, or a value
+    of another transformation): its shape, and for print_graph its values
+    when it has at most 6 entries."""
 
-    ``fn`` is the op (a Function subclass), ``ctx`` what its forward saved, ``args`` the inputs it
-    was called with. A leaf (an input of the traced function) has ``fn`` None.
+    def __init__(self, v):
+        self.shape = tuple(v.shape)
+        small = isinstance(v, torch.Tensor) and v.numel() <= 6
+        self.value = v if small else None
+
+
+class Node:
+    """One op application in the graph (torch's ``grad_fn``).
+
+    ``fn`` is the op (a Function subclass; None for a leaf, an input of the
+    traced function), ``ctx`` what its forward saved, ``shape``, ``dtype``
+    and ``device`` describe its output. ``inputs`` has one entry per argument
+    of the op: the argument's Node if it belongs to this graph, a Constant if
+    it is another tensor, the argument itself if it is no tensor (a dim, a
+    mode). The output value itself is not kept here.
     """
+    __slots__ = ("fn", "ctx", "inputs", "shape", "dtype", "device", "trace",
+                 "name")
 
-    def __init__(self, primal, trace, fn=None, ctx=None, args=(), name=None):
-        self.primal, self.trace, self.fn, self.ctx, self.args, self.name = (
-            primal, trace, fn, ctx, args, name)
+    def __init__(self, fn, ctx, args, out, trace, name=None):
+        self.fn, self.ctx, self.trace, self.name = fn, ctx, trace, name
+        self.shape, self.dtype, self.device = out.shape, out.dtype, out.device
+        self.inputs = tuple(
+            a.node if isinstance(a, Traced) and a.trace is trace
+            else Constant(a) if isinstance(a, (torch.Tensor, Box)) else a
+            for a in args)
 
     @property
     def parents(self):
-        """The inputs of this node that belong to the same graph."""
-        return [a for a in self.args if isinstance(a, Traced) and a.trace is self.trace]
+        """The nodes of the inputs that belong to the same graph."""
+        return [a for a in self.inputs if isinstance(a, Node)]
 
     def __repr__(self):
-        made_by = (self.name or "leaf") if self.fn is None else self.fn.__name__
-        return f"Traced({made_by}, shape={tuple(self.shape)}, dtype={self.dtype}, level={self.trace.level})"
+        made_by = ((self.name or "leaf") if self.fn is None
+                   else self.fn.__name__)
+        return (f"Node({made_by}, shape={tuple(self.shape)}, "
+                f"dtype={self.dtype}, level={self.trace.level})")
+
+
+class Traced(Box):
+    """A value one ``vjp`` records: the tensor ``primal`` and its ``node``.
+
+    ``Traced(x, trace, name=...)`` makes an input (a leaf); ops make the
+    others.
+    """
+
+    def __init__(self, primal, trace, node=None, name=None):
+        self.primal, self.trace = primal, trace
+        self.node = (Node(None, None, (), primal, trace, name) if node is None
+                     else node)
+
+    def __repr__(self):
+        return "Traced" + repr(self.node)[len("Node"):]
+
+
+def _node(v):
+    return v.node if isinstance(v, Traced) else v
 
 
 def toposort(end):
-    """Every node that `end` depends on, each once, parents before children (iterative DFS)."""
+    """Every node that `end` (a Traced value or a Node) depends on, each once,
+    parents before children (iterative DFS)."""
     order, visited = [], set()
-    stack = [(end, False)]
+    stack = [(_node(end), False)]
     while stack:
         node, parents_done = stack.pop()
         if parents_done:
@@ -63,23 +118,28 @@ def backward(out, y_bar, inputs):
     Nodes are visited in reverse topological order, so a node's cotangent is complete (every use
     has contributed) before its op's VJP runs. Cotangents accumulate in a dict keyed by node: a
     value used twice, as in ``a + a`` or a diamond, receives the sum of both contributions.
+    `out` and `inputs` are Traced values (or their nodes).
     """
-    batch = tuple(y_bar.shape[:y_bar.ndim - out.ndim])
-    cotangents = {out: y_bar}
-    for node in reversed(toposort(out)):
+    end = _node(out)
+    batch = tuple(y_bar.shape[:y_bar.ndim - len(end.shape)])
+    cotangents = {end: y_bar}
+    for node in reversed(toposort(end)):
         if node.fn is None or node not in cotangents:
             continue
         x_bars = node.fn.vjp(node.ctx, cotangents.pop(node))
         x_bars = x_bars if isinstance(x_bars, tuple) else (x_bars,)
-        if len(x_bars) != len(node.args):
-            raise ValueError(f"{node.fn.__name__}.vjp returned {len(x_bars)} cotangents for "
-                             f"{len(node.args)} inputs; return one per input (None for no cotangent)")
-        for i, (a, x_bar) in enumerate(zip(node.args, x_bars)):
-            if x_bar is None or not (isinstance(a, Traced) and a.trace is node.trace):
+        if len(x_bars) != len(node.inputs):
+            raise ValueError(
+                f"{node.fn.__name__}.vjp returned {len(x_bars)} cotangents "
+                f"for {len(node.inputs)} inputs; return one per input (None "
+                "for no cotangent)")
+        for i, (a, x_bar) in enumerate(zip(node.inputs, x_bars)):
+            if x_bar is None or not isinstance(a, Node):
                 continue
-            check_like(x_bar, a, batch, f"{node.fn.__name__}.vjp: cotangent for input {i}")
+            check_like(x_bar, a, batch,
+                       f"{node.fn.__name__}.vjp: cotangent for input {i}")
             cotangents[a] = cotangents[a] + x_bar if a in cotangents else x_bar
-    return [cotangents.get(x) for x in inputs]
+    return [cotangents.get(_node(x)) for x in inputs]
 
 
 def format_graph(out):
@@ -91,35 +151,37 @@ def format_graph(out):
     """
     ids, lines = {}, []
 
-    def is_node(v):
-        return isinstance(v, Traced) and v.trace is out.trace
-
     def label(v):
-        if is_node(v) and v.fn is not None:
-            params = [str(a) for a in v.args if not isinstance(a, (torch.Tensor, Box))]
-            return v.fn.__name__ + (f"{{{', '.join(params)}}}" if params else "")
-        if is_node(v):
+        if isinstance(v, Constant):
+            if v.value is None:
+                return "const"
+            values = v.value.reshape(-1).tolist()
+            return "[" + " ".join(f"{e:g}" for e in values) + "]"
+        if v.fn is None:
             return v.name or "input"
-        if isinstance(v, torch.Tensor) and v.numel() <= 6:
-            return "[" + " ".join(f"{e:g}" for e in v.reshape(-1).tolist()) + "]"
-        return "const"
+        params = [str(a) for a in v.inputs
+                  if not isinstance(a, (Node, Constant))]
+        return v.fn.__name__ + (f"{{{', '.join(params)}}}" if params else "")
 
     def visit(v, line_prefix, child_prefix):
-        seen = is_node(v) and v in ids
-        if is_node(v) and not seen:
+        is_node = isinstance(v, Node)
+        seen = is_node and v in ids
+        if is_node and not seen:
             n = len(ids)
             ids[v] = string.ascii_uppercase[n % 26] + (str(n // 26) if n >= 26 else "")
-        tag = f" [id {ids[v]}]" if is_node(v) else ""
+        tag = f" [id {ids[v]}]" if is_node else ""
         lines.append(f"{line_prefix}{label(v)}{tag} {tuple(v.shape)}")
-        kids = [a for a in v.args if isinstance(a, (torch.Tensor, Box))] if is_node(v) else []
+        kids = ([a for a in v.inputs if isinstance(a, (Node, Constant))]
+                if is_node else [])
         if seen and kids:
             lines.append(f"{child_prefix}└─ ···")
             return
         for k, kid in enumerate(kids):
             last = k == len(kids) - 1
-            visit(kid, child_prefix + ("└─ " if last else "├─ "), child_prefix + ("   " if last else "│  "))
+            visit(kid, child_prefix + ("└─ " if last else "├─ "),
+                  child_prefix + ("   " if last else "│  "))
 
-    visit(out, "", "")
+    visit(_node(out), "", "")
     return "\n".join(lines)
 
 
@@ -130,7 +192,8 @@ def print_graph(f, *primals, file=None):
     """
     try:
         params = inspect.signature(f).parameters.values()
-        names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        names = [p.name for p in params
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError):
         names = []
     with new_trace("vjp") as trace:

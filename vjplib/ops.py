@@ -11,6 +11,7 @@ the operands explicitly with ``broadcast_to`` (whose VJP sums the cotangent back
 shape), so the rules of the ops themselves only ever see operands of matching shapes.
 """
 import builtins
+import operator
 
 import torch
 
@@ -23,14 +24,56 @@ def _batch(t, ndim):
     return tuple(t.shape[:t.ndim - ndim])
 
 
-def _dims(x, dim):
-    """dim (None, an int or a tuple) as a sorted tuple of negative dims, counted from the right."""
-    dims = range(x.ndim) if dim is None else (dim,) if isinstance(dim, int) else dim
-    n = builtins.max(x.ndim, 1)                    # torch lets a 0-d tensor name dim 0 or -1
+def _dim_error(op, dim, many):
+    """The TypeError for a dim that is not an int: it names the op, the
+    argument and the way out."""
+    arg = "dims" if op == "flip" else "dim"
+    kinds = ("an int" if not many else "an int or a tuple of ints"
+             + (" (None: all dims)" if op == "sum" else ""))
+    if isinstance(dim, bool):
+        way = ("to keep the summed dims, pass keepdim=True by name"
+               if op == "sum" else f"pass the {arg} as an int")
+    elif isinstance(dim, (tuple, list)):
+        way = f"{op} runs along one dim: apply it once per dim"
+    else:
+        way = f"pass {'a whole number' if many else 'one'} such as 0 or -1"
+    return TypeError(f"{op}: {arg} must be {kinds}, got the "
+                     f"{type(dim).__name__} {dim!r}; {way}")
+
+
+def _dims(op, x, dim, many=True):
+    """dim as a sorted tuple of negative dims, counted from the right.
+
+    dim is None (all dims), an int, or when `many` a tuple or list of ints.
+    numpy integers count as ints (torch takes them too); bools, floats,
+    repeated dims and dims out of range raise an error naming the op, as
+    torch's do.
+    """
+    if dim is None:
+        dims = range(x.ndim)
+    else:
+        listed = many and isinstance(dim, (tuple, list))
+        dims = []
+        for d in (dim if listed else (dim,)):
+            if isinstance(d, bool):
+                raise _dim_error(op, dim, many)
+            try:
+                dims.append(operator.index(d))
+            except TypeError:
+                raise _dim_error(op, dim, many) from None
+    n = builtins.max(x.ndim, 1)       # torch lets a 0-d x name dim 0 or -1
     for d in dims:
         if not -n <= d < n:
-            raise ValueError(f"dim {d} is out of range for a value of shape {tuple(x.shape)}")
-    return tuple(sorted({d % n - x.ndim for d in dims})) if x.ndim else ()
+            raise ValueError(f"{op}: dim {d} is out of range for a value of "
+                             f"shape {tuple(x.shape)}; use a dim in "
+                             f"[{-n}, {n - 1}]")
+    negative = [d % n - x.ndim for d in dims]
+    for i, d in enumerate(negative):
+        if d in negative[:i]:
+            raise ValueError(f"{op}: {dim!r} names the same dim more than "
+                             "once (torch refuses that too); name each dim "
+                             "once")
+    return tuple(sorted(negative)) if x.ndim else ()
 
 
 # ---------------------------------------------------------------- elementwise, one input
@@ -127,14 +170,32 @@ class Tanh(Elementwise):
 
 
 class Pow(Elementwise):
-    """y = x^c for a constant c, f'(x) = c x^(c-1).   VJP: x_bar = y_bar c x^(c-1).
-    JVP: y_dot = x_dot c x^(c-1)."""
+    """y = x^c for a constant c, f'(x) = c x^(c-1).
+    VJP: x_bar = y_bar c x^(c-1).   JVP: y_dot = x_dot c x^(c-1).
+    For c = 0, y = 1 and f' = 0 everywhere, x = 0 included (as in torch;
+    c x^(c-1) would give 0 · ∞ = nan there). That also keeps the second
+    derivative of x^1 finite at 0: it is the derivative of x^0."""
     f = staticmethod(torch.pow)
     uses = "x"
 
     @staticmethod
     def derivative(x, c):
+        if c == 0:
+            return torch.zeros((), dtype=x.dtype, device=x.device)
         return c * x ** (c - 1)
+
+
+class Softplus(Elementwise):
+    """y = log(1 + eˣ), computed stably by torch.nn.functional.softplus
+    (y = x for x > 20). f'(x) = σ(x) = 1 / (1 + e⁻ˣ), written as
+    exp(-softplus(-x)): no step overflows, so σ(±1000) = 1 and 0, not nan.
+    VJP: x_bar = y_bar σ(x).   JVP: y_dot = x_dot σ(x)."""
+    f = staticmethod(torch.nn.functional.softplus)
+    uses = "x"
+
+    @staticmethod
+    def derivative(x):
+        return exp(-softplus(-x))
 
 
 # ---------------------------------------------------------------- elementwise, two inputs
@@ -236,7 +297,8 @@ class BroadcastTo(Function):
         n, x_shape = len(ctx.shape), ctx.x_shape
         padded = (1,) * (n - len(x_shape)) + x_shape
         dims = tuple(d - n for d in range(n) if padded[d] == 1 and ctx.shape[d] != 1)
-        return reshape(sum(y_bar, dims, keepdim=True), _batch(y_bar, n) + x_shape), None
+        x_bar = _sum(y_bar, dims, True)
+        return reshape(x_bar, _batch(y_bar, n) + x_shape), None
 
     @staticmethod
     def jvp(ctx, x_dot, shape_dot):
@@ -316,7 +378,7 @@ class Sum(Function):
 
     @staticmethod
     def jvp(ctx, x_dot, dims_dot, keepdim_dot):
-        return sum(x_dot, ctx.dims, ctx.keepdim)
+        return _sum(x_dot, ctx.dims, ctx.keepdim)
 
 
 class Cumsum(Function):
@@ -337,23 +399,29 @@ class Cumsum(Function):
 
 
 class Norm(Function):
-    """y = ‖x‖_F = sqrt(sum of x²) over all entries.   VJP: x_bar = y_bar x / y.
-    JVP: y_dot = ⟨x, x_dot⟩ / y.   (Not differentiable at x = 0, where both give nan.)"""
+    """y = ‖x‖_F = sqrt(sum of x²) over all entries.
+    VJP: x_bar = y_bar x / y.   JVP: y_dot = ⟨x, x_dot⟩ / y.
+    At y = 0 (x = 0, or x empty) ‖·‖ has no derivative; there both rules
+    give 0 (the smallest subgradient), as torch's do, not 0/0 = nan.
+    """
     @staticmethod
     def forward(ctx, x):
         y = torch.linalg.vector_norm(x)
         ctx.save_for_backward(x, y)
+        ctx.y_is_zero = bool(y == 0)
         return y
 
     @staticmethod
     def vjp(ctx, y_bar):
         x, y = ctx.saved_tensors
-        return x * reshape(y_bar / y, y_bar.shape + (1,) * x.ndim)   # y_bar: batch of scalars
+        scale = y_bar * 0.0 if ctx.y_is_zero else y_bar / y
+        return x * reshape(scale, y_bar.shape + (1,) * x.ndim)  # y_bar: batch
 
     @staticmethod
     def jvp(ctx, x_dot):
         x, y = ctx.saved_tensors
-        return sum(x * x_dot, tuple(range(-x.ndim, 0))) / y
+        dot = _sum(x * x_dot, tuple(range(-x.ndim, 0)), False)
+        return dot * 0.0 if ctx.y_is_zero else dot / y
 
 
 # ---------------------------------------------------------------- linear algebra
@@ -528,6 +596,11 @@ def tanh(x):
     return Tanh.apply(x)
 
 
+def softplus(x):
+    """log(1 + exp(x)), computed stably (torch.nn.functional.softplus)."""
+    return Softplus.apply(x)
+
+
 def pow(x, c):
     """x ** c for a constant number c."""
     if not isinstance(c, (int, float)) or isinstance(c, bool):
@@ -557,21 +630,27 @@ def transpose(X):
 
 
 def flip(x, dims):
-    """x reversed along dims (an int or a tuple)."""
-    return Flip.apply(x, _dims(x, dims))
+    """x reversed along dims (an int or a tuple; () flips nothing)."""
+    return Flip.apply(x, _dims("flip", x, dims))
 
 
 def sum(x, dim=None, keepdim=False):
-    """Sum of x over dim (an int, a tuple, or None for all dims)."""
-    dims = _dims(x, dim)
-    if not dims:                      # a 0-d x: nothing to sum
-        return x
-    return Sum.apply(x, dims, keepdim)
+    """Sum of x over dim (an int, a tuple, or None for all dims); as in
+    torch, an empty tuple or list means all dims too."""
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:
+        dim = None
+    return _sum(x, _dims("sum", x, dim), keepdim)
+
+
+def _sum(x, dims, keepdim):
+    """Sum over dims, a tuple of negative dims (as _dims gives); no dims:
+    x itself. (The rules sum with this: no dims means nothing to sum.)"""
+    return Sum.apply(x, dims, keepdim) if dims else x
 
 
 def cumsum(x, dim=-1):
-    """Cumulative sum of x along dim."""
-    dims = _dims(x, dim)
+    """Cumulative sum of x along one dim (an int)."""
+    dims = _dims("cumsum", x, dim, many=False)
     return Cumsum.apply(x, dims[0]) if dims else x
 
 
