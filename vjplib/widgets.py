@@ -1,4 +1,4 @@
-"""Step toggles: a derivation shown one step at a time.
+"""Step toggles: a derivation shown one step at a time, every step checked by code.
 
 A `StepToggle` is built only from standard ipywidgets joined by front-end links (`jslink`), so it
 works in three places with the same code:
@@ -12,60 +12,99 @@ Layout of one toggle (the outermost box carries the CSS class ``step-toggle``)::
     StepToggle (VBox)
     ├── HTML            a <style> block and the optional title
     ├── ToggleButtons   "jump": one button per step, 1 … n
-    └── Stack           shows one page at a time
-        └── page k (VBox)
-            ├── HTMLMath   the formula of step k, display math
-            ├── HTMLMath   the note of step k (optional)
-            └── ToggleButtons "nav k": Start over · Back · Step k of n · Next
+    ├── Stack           shows one page at a time
+    │   └── page k (VBox)
+    │       ├── HTMLMath   the formula of step k, display math
+    │       ├── HTMLMath   the note of step k (optional)
+    │       └── ToggleButtons "nav k": Start over · Back · Step k of n · Next
+    └── HTMLMath        "All steps": the whole derivation as one aligned display, folded
+                        (a <details class="step-toggle-all">, open when printed)
 
 The trick that makes Back/Next work without a kernel: every navigation row has one button per step
 (button j selects step j), and all rows, the jump row and the Stack's ``selected_index`` are linked
 in the front end. Row k labels button k-1 "Back", button k+1 "Next" and button 0 "Start over"; the
 CSS in the style block hides its other buttons. Clicking "Next" on page k selects index k+1
 everywhere, so the Stack shows page k+1.
+
+Every step carries a numerical check (``checks=``), run when the toggle is built: the TeX and the
+code that verifies it sit side by side, so a derivation step cannot go unchecked by accident.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
+import torch
 
-__all__ = ["StepToggle", "hl", "COLOURS"]
+__all__ = ["StepToggle", "hl", "COLOURS", "DARK_COLOURS"]
 
-#: The highlight colours of the book's derivations (see the notation page).
+#: The highlight colours of the book's derivations (see the notation page), on a light background.
+#: Each also reaches 4.5:1 on the light panel (#CED6DD) that
+#: pydata-sphinx-theme draws behind widget output in its dark mode.
 COLOURS = {
-    "amber": "#B45309",  # what changed in this step
-    "rose": "#BE123C",  # a substitution or an annotation
-    "grey": "#6B7280",  # de-emphasised text
+    "amber": "#92400E",  # what changed in this step
+    "rose": "#9F1239",  # a substitution or an annotation
+    "grey": "#4B5563",  # de-emphasised text
 }
+#: The same roles on a dark background (each at least 4.5:1 against the dark theme).
+DARK_COLOURS = {"amber": "#FBBF24", "rose": "#FB7185", "grey": "#9CA3AF"}
 
 _HIDDEN_PREFIX = "step "  # labels of navigation buttons that the CSS hides
 
+
+def _colour_css() -> str:
+    light = " ".join(f".hl-{k} {{ color: {v}; }}" for k, v in COLOURS.items())
+    dark = " ".join(
+        f'html[data-theme="dark"] .hl-{k}, '
+        f'body[data-jp-theme-light="false"] .hl-{k} {{ color: {v}; }}'
+        for k, v in DARK_COLOURS.items()
+    )
+    return light + "\n" + dark
+
+
 _CSS = """
-.step-toggle { border-left: 3px solid #B45309; padding: 0.25em 0 0.25em 0.75em; margin: 0.5em 0; }
+.step-toggle { border-left: 3px solid #B45309; padding: 0.25em 0 0.25em 0.75em;
+  margin: 0.5em 0; max-width: 100%; }
 .step-toggle .step-title { font-weight: 600; }
 .step-toggle .step-nav button[data-value^="step%20"] { display: none; }
-.step-toggle .step-jump { display: flex; flex-direction: row; align-items: center; gap: 0.5em; }
+.step-toggle .step-jump { display: flex; flex-direction: row; flex-wrap: wrap;
+  align-items: center; gap: 0.5em; }
 .step-toggle .step-jump .widget-toggle-button { min-width: 2.2em; }
-.step-toggle .step-math { overflow-x: auto; }
+.step-toggle .step-math, .step-toggle .step-toggle-all { overflow-x: auto; }
 .step-toggle .step-note { color: #4B5563; font-size: 0.95em; }
-"""
+.step-toggle .step-toggle-all summary { cursor: pointer; font-weight: 600; }
+.step-toggle .step-toggle-all ol { font-size: 0.95em; margin-top: 0; }
+@media print {
+  .step-toggle .step-jump, .step-toggle .step-stack { display: none !important; }
+  .step-toggle details.step-toggle-all::details-content {
+    content-visibility: visible; display: contents; }
+  .step-toggle details.step-toggle-all > summary { list-style: none; }
+}
+.step-toggle button:focus-visible { outline: 2px solid #1D4ED8;
+  outline-offset: 2px; }
+""" + _colour_css() + "\n" + " ".join(
+    # the book's dark mode keeps widget output on a light panel (see COLOURS)
+    f'html[data-theme="dark"] .widget-subarea .hl-{k} {{ color: {v}; }}'
+    for k, v in COLOURS.items()
+)
 
 
 def hl(tex: str, colour: str = "amber") -> str:
-    r"""Wrap LaTeX ``tex`` in a highlight colour, e.g. ``hl(r"X^{-1}")`` → ``{\color{#B45309}{X^{-1}}}``.
+    r"""Highlight LaTeX ``tex``: ``hl(r"X^{-1}")`` → ``\class{hl-amber}{X^{-1}}``.
 
-    ``colour`` is a key of `COLOURS` ("amber": what changed in this step, "rose": a substitution).
+    ``colour`` is a key of `COLOURS` ("amber": what changed in this step, "rose": a substitution,
+    "grey": de-emphasised). The colour itself comes from CSS, so it can differ between the light
+    and the dark theme and keep its contrast on both.
     """
     if colour not in COLOURS:
         raise ValueError(
             f"hl: unknown colour {colour!r}; use one of {sorted(COLOURS)} "
             "(the book's derivation colours, see the notation page)"
         )
-    return r"{\color{" + COLOURS[colour] + "}{" + tex + "}}"
+    return r"\class{hl-" + colour + "}{" + tex + "}"
 
 
 _INLINE_DOLLAR = re.compile(r"(?<![\\$])\$(?!\$)(.+?)(?<![\\$])\$(?!\$)")
@@ -74,6 +113,19 @@ _INLINE_DOLLAR = re.compile(r"(?<![\\$])\$(?!\$)(.+?)(?<![\\$])\$(?!\$)")
 def _inline_math(text: str) -> str:
     r"""Turn ``$x$`` into ``\(x\)``: the static book's MathJax only looks for ``\( \)`` delimiters."""
     return _INLINE_DOLLAR.sub(lambda m: r"\(" + m.group(1) + r"\)", text)
+
+
+def _as_tensor(value, where: str) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value.detach().to(torch.float64)
+    try:
+        return torch.as_tensor(value, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(
+            f"{where} returned {type(value).__name__}; a step check returns a tensor or a "
+            "number (the value of the step's expression), a pair (a, b) for an equation "
+            "a = b, or, instead of a function, a string saying why the step has no numbers"
+        ) from None
 
 
 class StepToggle(widgets.VBox):
@@ -89,9 +141,25 @@ class StepToggle(widgets.VBox):
         Optional short notes, one per step (``None`` for none); they may hold inline ``$…$`` math.
     title:
         Optional title shown above the steps.
+    checks:
+        One entry per step: how the step is checked numerically, run when the toggle is built.
+
+        * a function ``f(*inputs)`` returning a tensor or number: the value of the step's
+          expression. Every such *value step* must equal ``reference(*inputs)`` (when given) and
+          the value step before it;
+        * a function returning a pair ``(a, b)``: an equation that holds at this step, a ≈ b;
+        * a string instead of a function: the step has no numeric content (a definition, a pure
+          restatement), and the string says why.
+    inputs:
+        The (seeded, float64) values every check function is called with.
+    reference:
+        Optional ``f(*inputs)``: an independent value (say from ``torch.func.jvp``) that every
+        value step must equal, usually the value of ``lhs``.
+    rtol, atol:
+        Tolerances of every comparison (float64 rounding, not approximation).
 
     >>> StepToggle([r"a", r"b"], lhs="x = ", title="demo")
-    StepToggle(title='demo', steps=2, step=1)
+    StepToggle(steps=2, step=1, checked=0/2, title='demo')
     """
 
     def __init__(
@@ -101,6 +169,11 @@ class StepToggle(widgets.VBox):
         lhs: str | None = None,
         notes: Sequence[str | None] | None = None,
         title: str | None = None,
+        checks: Sequence[Callable | str] | None = None,
+        inputs: Sequence = (),
+        reference: Callable | None = None,
+        rtol: float = 1e-9,
+        atol: float = 1e-12,
     ):
         steps = list(steps)
         if not steps or not all(isinstance(s, str) for s in steps):
@@ -116,7 +189,18 @@ class StepToggle(widgets.VBox):
                 f"StepToggle: got {len(steps)} steps but {len(notes)} notes; "
                 "pass one note per step (None where a step has none)"
             )
+        if checks is not None and len(checks) != len(steps):
+            raise ValueError(
+                f"StepToggle: got {len(steps)} steps but {len(checks)} checks; pass one "
+                "check per step (a string saying why where a step has no numbers)"
+            )
         self.steps, self.notes, self.lhs, self.title = steps, notes, lhs or "", title
+        self.checks, self.reference = list(checks or []), reference
+        self.rtol, self.atol = rtol, atol
+        #: per step: "value", "equation", "stated: <why>", or None (unchecked)
+        self.check_report: list[str | None] = [None] * len(steps)
+        if checks is not None:
+            self.check_report = self.check(*inputs)
         n = len(steps)
 
         header = widgets.HTML(
@@ -134,12 +218,103 @@ class StepToggle(widgets.VBox):
         self.pages = [self._page(k) for k in range(n)]
         self.stack = widgets.Stack(self.pages, selected_index=0)
         self.stack.add_class("step-stack")
+        self.all_steps = widgets.HTMLMath(self._all_steps_html())
+        self.all_steps.add_class("mathjax_process")
         # Everything below runs in the browser: no kernel needed to step through.
-        self.links = [widgets.jslink((self.jump, "index"), (self.stack, "selected_index"))]
-        self.links += [widgets.jslink((page.nav, "index"), (self.jump, "index")) for page in self.pages]
-        super().__init__([header, self.jump, self.stack])
+        self.links = [
+            widgets.jslink((self.jump, "index"), (self.stack, "selected_index"))
+        ]
+        self.links += [
+            widgets.jslink((page.nav, "index"), (self.jump, "index"))
+            for page in self.pages
+        ]
+        super().__init__([header, self.jump, self.stack, self.all_steps])
         self.add_class("step-toggle")
 
+    # -- checks ---------------------------------------------------------------------------------
+    def check(self, *inputs) -> list[str | None]:
+        """Run every step's check on ``inputs``; raise AssertionError at the first that fails."""
+        if not self.checks:
+            raise ValueError(
+                "StepToggle.check: this toggle has no checks; pass checks=[...] when building it"
+            )
+        ref = None
+        if self.reference is not None:
+            ref = _as_tensor(self.reference(*inputs), "reference")
+        report: list[str | None] = []
+        previous = None  # (step index, value) of the last value step
+        for k, check in enumerate(self.checks):
+            if isinstance(check, str):
+                if not check.strip():
+                    raise ValueError(
+                        f"{self._where(k)}: an empty string; say why the step has no numbers"
+                    )
+                report.append("stated: " + check)
+                continue
+            if not callable(check):
+                raise TypeError(
+                    f"{self._where(k)}: a check is a function of the inputs or a string, "
+                    f"got {type(check).__name__}"
+                )
+            out = check(*inputs)
+            if isinstance(out, tuple):
+                if len(out) != 2:
+                    raise TypeError(
+                        f"{self._where(k)}: an equation check returns a pair (a, b), "
+                        f"got a tuple of {len(out)}"
+                    )
+                a = _as_tensor(out[0], self._where(k))
+                b = _as_tensor(out[1], self._where(k))
+                self._assert_close(k, a, b, "the two sides of the step's equation")
+                report.append("equation")
+                continue
+            value = _as_tensor(out, self._where(k))
+            compared = False
+            if ref is not None:
+                self._assert_close(k, value, ref, "the reference value")
+                compared = True
+            if previous is not None:
+                self._assert_close(
+                    k, value, previous[1], f"the value of step {previous[0] + 1}"
+                )
+                compared = True
+            if not compared and not self._has_later_value(k):
+                raise ValueError(
+                    f"{self._where(k)}: its value has nothing to be compared with; give "
+                    "reference= (an independent value of the left-hand side) or check "
+                    "the step as an equation, returning (a, b)"
+                )
+            previous = (k, value)
+            report.append("value")
+        return report
+
+    def _has_later_value(self, k: int) -> bool:
+        """Whether a later step is a value step (which will be compared with step k's chain)."""
+        return any(callable(c) for c in self.checks[k + 1:])
+
+    def _where(self, k: int) -> str:
+        name = f"{self.title!r}" if self.title else "StepToggle"
+        return f"{name}, step {k + 1} ({self.lhs}{self.steps[k]})"
+
+    def _assert_close(self, k, a, b, what):
+        if a.shape != b.shape:
+            raise AssertionError(
+                f"{self._where(k)}: shape {tuple(a.shape)} does not match the shape "
+                f"{tuple(b.shape)} of {what}"
+            )
+        if not torch.allclose(a, b, rtol=self.rtol, atol=self.atol):
+            diff = (a - b).abs().max().item() if a.numel() else 0.0
+            raise AssertionError(
+                f"{self._where(k)} does not match {what}: largest difference "
+                f"{diff:.3e} (rtol={self.rtol}, atol={self.atol})"
+            )
+
+    @property
+    def checked(self) -> int:
+        """How many steps are checked (numerically, or stated as having no numbers)."""
+        return sum(r is not None for r in self.check_report)
+
+    # -- the pages ------------------------------------------------------------------------------
     def _page(self, k: int) -> widgets.VBox:
         """Page k: the formula, its note and a navigation row that can only go to k-1, k+1 or 0."""
         n = len(self.steps)
@@ -154,19 +329,19 @@ class StepToggle(widgets.VBox):
         for j in range(n):
             if j == k:
                 labels.append(f"Step {k + 1} of {n}" + (" ∎" if k == n - 1 else ""))
-                tips.append("The step shown")
+                tips.append(f"Step {k + 1} of {n} is shown")
             elif j == k + 1:
                 labels.append("Next ▶")
-                tips.append(f"Show step {j + 1}")
+                tips.append(f"Next: go to step {j + 1} of {n}")
             elif j == k - 1:
                 labels.append("◀ Back")
-                tips.append(f"Back to step {j + 1}")
+                tips.append(f"Back: go to step {j + 1} of {n}")
             elif j == 0:
                 labels.append("⟲ Start over")
-                tips.append("Back to step 1")
+                tips.append(f"Start over: go to step 1 of {n}")
             else:
                 labels.append(f"{_HIDDEN_PREFIX}{j + 1}")  # hidden by the CSS
-                tips.append(f"Go to step {j + 1}")
+                tips.append(f"Go to step {j + 1} of {n}")
         nav = widgets.ToggleButtons(
             options=list(zip(labels, range(n))),
             index=0,  # every linked index holds the step shown; page k is visible only when it is k
@@ -180,6 +355,37 @@ class StepToggle(widgets.VBox):
         for w in children:
             w.add_class("mathjax_process")
         return page
+
+    def _all_steps_html(self) -> str:
+        r"""Every step in one aligned display, numbered, with the notes as a numbered list.
+
+        With a left-hand side ``dz = `` the rows read ``dz &= s_1 \\ &= s_2 …``; without one,
+        each step is a statement of its own and the rows read ``& s_1 \\ \Rightarrow\ & s_2 …``.
+        """
+        lhs = self.lhs.strip()
+        if lhs.endswith("="):
+            first, rest = lhs[:-1].rstrip() + " &= ", "&= "
+        elif lhs:
+            first, rest = lhs + " & ", "& "
+        else:
+            first, rest = "& ", r"\Rightarrow\ & "
+        rows = [
+            (first if k == 0 else rest) + step + r" && \class{hl-grey}{(" + str(k + 1) + ")}"
+            for k, step in enumerate(self.steps)
+        ]
+        display = r"\[\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}\]"
+        notes = "".join(
+            f'<li value="{k + 1}">{_inline_math(html.escape(note, quote=False))}</li>'
+            for k, note in enumerate(self.notes)
+            if note
+        )
+        summary = "All steps" + (f": {html.escape(self.title)}" if self.title else "")
+        return (
+            '<details class="step-toggle-all">'
+            f"<summary>{summary}</summary>{display}"
+            + (f"<ol>{notes}</ol>" if notes else "")
+            + "</details>"
+        )
 
     # -- the same navigation from Python, for a live kernel and for tests ---------------------
     @property
@@ -211,5 +417,7 @@ class StepToggle(widgets.VBox):
         self.step = 0
 
     def __repr__(self) -> str:
-        title = f"title={self.title!r}, " if self.title else ""
-        return f"StepToggle({title}steps={len(self.steps)}, step={self.step + 1})"
+        # The title goes last: ipywidgets cuts a widget's plain-text repr at 110 characters.
+        n = len(self.steps)
+        title = f", title={self.title!r}" if self.title else ""
+        return f"StepToggle(steps={n}, step={self.step + 1}, checked={self.checked}/{n}{title})"
