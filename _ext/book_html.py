@@ -1,12 +1,34 @@
-"""Small fixes to the HTML the book's Sphinx extensions produce (a local Sphinx extension).
+"""Small fixes to the HTML the book's Sphinx extensions produce (a local
+Sphinx extension).
 
-* sphinx-thebe 0.3 registers its inline configuration script once per read of the sources, and a
-  Jupyter Book build reads them twice, so every page declared ``const THEBE_JS_URL`` twice: a
-  JavaScript error on every page (one copy has filename None, the other ""). Drop duplicate
-  scripts from each page.
+* sphinx-thebe 0.3 registers its inline configuration script once per read of
+  the sources, and a Jupyter Book build reads them twice, so every page
+  declared ``const THEBE_JS_URL`` twice: a JavaScript error on every page
+  (one copy has filename None, the other ""). Drop duplicate scripts.
+* Titles in plain text: a heading may hold math, which the page typesets, but
+  a browser tab and the search results show text only, so ``\\(\\Vert
+  X^{-1}\\Vert_F\\)`` became raw TeX there. `tex_to_text` turns the math of
+  the page title (``<title>``) and of the titles in ``searchindex.js`` into
+  Unicode text: ``‖X⁻¹‖_F``. A safety net; headings should hold no TeX.
+* Phone navigation: ``sidebar-toggles.js`` (in _assets) makes the ☰ and
+  contents buttons open their drawers (pydata-sphinx-theme issue #2451).
+* Weight: pydata-sphinx-theme loads ``fontawesome.js`` (1.5 MB) on every
+  page "so that users can add custom icons"; the book adds none, and the
+  theme's own icons come from its CSS web font. The script tag is dropped.
+* Names: two buttons whose accessible name hid their visible text (see
+  `_FIXES`) lose the aria-label that did it.
 """
 
 from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
 
 
 def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
@@ -19,6 +41,160 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
     context["script_files"] = unique
 
 
+# -- plain-text titles ---------------------------------------------------
+_SYMBOLS = {
+    "Vert": "‖", "|": "‖", "vert": "|", "lVert": "‖", "rVert": "‖",
+    "nabla": "∇", "partial": "∂", "cdot": "·", "cdots": "⋯", "ldots": "…",
+    "dots": "…", "times": "×", "otimes": "⊗", "odot": "⊙", "circ": "∘",
+    "to": "→", "mapsto": "↦", "rightarrow": "→", "Rightarrow": "⇒",
+    "in": "∈", "sum": "∑", "prod": "∏", "int": "∫", "approx": "≈",
+    "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "neq": "≠",
+    "infty": "∞", "langle": "⟨", "rangle": "⟩", "top": "⊤", "mathbb": "",
+    "quad": "\0", "qquad": "\0", ",": "\0", ";": "\0", "!": "",
+    " ": "\0",
+    "star": "⋆", "ast": "∗", "pm": "±", "mp": "∓", "sqrt": "√",
+    "left": "", "right": "", "big": "", "Big": "", "bigl": "", "bigr": "",
+}
+_GREEK = (
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu "
+    "xi pi rho sigma tau upsilon phi chi psi omega"
+).split()
+for _i, _name in enumerate(_GREEK):
+    _SYMBOLS[_name] = "αβγδεζηθικλμνξπρστυφχψω"[_i]
+for _name, _char in zip(
+    "Gamma Delta Theta Lambda Xi Pi Sigma Phi Psi Omega".split(), "ΓΔΘΛΞΠΣΦΨΩ"
+):
+    _SYMBOLS[_name] = _char
+_SYMBOLS.update(varepsilon="ε", varphi="φ", vartheta="θ")
+# accents: \dot{x} -> x with a combining dot above
+_ACCENTS = {"dot": "\u0307", "ddot": "\u0308", "bar": "\u0304",
+            "overline": "\u0305", "hat": "\u0302", "widehat": "\u0302",
+            "tilde": "\u0303", "widetilde": "\u0303", "vec": "\u20d7"}
+_SUPER = dict(zip("0123456789+-−=()niT", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ⁿⁱᵀ"))
+_SUPER["⊤"] = "ᵀ"
+_SUB = dict(zip("0123456789+-−=()aeoxhklmnpst",
+                "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜ"))
+_MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]|\$\$(.+?)\$\$|\$(.+?)\$",
+                   re.S)
+_GROUP = r"\{((?:[^{}]|\{[^{}]*\})*)\}"  # one level of nested braces
+
+
+def _script(body: str, table: dict, mark: str) -> str:
+    if body and all(c in table for c in body):
+        return "".join(table[c] for c in body)
+    return mark + (body if len(body) == 1 else "(" + body + ")")
+
+
+def _frac(m) -> str:
+    num, den = (g if re.fullmatch(r"\w*\\?\w*", g) else "(" + g + ")"
+                for g in (m.group(1), m.group(2)))
+    return num + "/" + den
+
+
+def _tex(tex: str) -> str:
+    """TeX math as Unicode text; spaces as TeX sets them (around =, ⊗ …)."""
+    s = re.sub(r"\\(?:text|textrm|mbox)\s*" + _GROUP,
+               lambda m: m.group(1).replace(" ", "\0"), tex)
+    s = re.sub(r"\\(?:mathrm|operatorname|mathbf|mathit|mathsf"
+               r"|boldsymbol|bm|mathcal|class\{[^{}]*\})\s*" + _GROUP,
+               r"\1", s)
+    s = re.sub(r"\\frac\s*" + _GROUP + r"\s*" + _GROUP, _frac, s)
+    s = re.sub(r"\\(" + "|".join(_ACCENTS) + r")\s*(?:" + _GROUP
+               + r"|(\\?[A-Za-z]))",
+               lambda m: (m.group(2) or m.group(3)) + _ACCENTS[m.group(1)], s)
+    s = re.sub(r"\\([A-Za-z]+)\s*|\\([|,;! ])",
+               lambda m: _SYMBOLS.get(m.group(1) or m.group(2),
+                                      m.group(1) or m.group(2)), s)
+    s = re.sub(r"\s+", "", s).replace("\0", " ")
+    for mark, table in (("^", _SUPER), ("_", _SUB)):
+        s = re.sub(re.escape(mark) + r"(?:" + _GROUP + r"|(.))",
+                   lambda m, t=table, k=mark: _script(
+                       m.group(1) if m.group(1) is not None else m.group(2),
+                       t, k),
+                   s)
+    s = s.replace("{", "").replace("}", "").replace("&", "")
+    s = re.sub(r"\s*([=+⊗×→↦≤≥≈≠∈⇒])\s*", r" \1 ", s)
+    s = re.sub(r"([,;])(?=\S)", r"\1 ", s)
+    return re.sub(r"\s+", " ", s).strip()
+
+
+def tex_to_text(title: str) -> str:
+    """A title (HTML, possibly with TeX math) as plain Unicode text.
+
+    >>> tex_to_text(r'The gradient of \\(\\Vert X^{-1}\\Vert_F\\) by hand')
+    'The gradient of ‖X⁻¹‖_F by hand'
+    """
+    text = html.unescape(re.sub(r"<[^>]+>", "", title))
+    text = _MATH.sub(lambda m: _tex(next(g for g in m.groups() if g)), text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _plain_title(app, pagename, templatename, context, doctree):
+    if context.get("title"):
+        context["title"] = tex_to_text(context["title"])
+
+
+def _plain_search_titles(app, exception):
+    """Rewrite the page and section titles of searchindex.js as plain text."""
+    if exception is not None or app.builder.format != "html":
+        return
+    path = Path(app.outdir) / "searchindex.js"
+    if not path.exists():
+        return
+    text = path.read_text(encoding="utf-8")
+    match = re.fullmatch(r"(Search\.setIndex\()(.*)(\)\s*)", text, re.S)
+    if not match:
+        logger.warning("book_html: searchindex.js is not Search.setIndex("
+                       "{...}); its titles were not made plain text")
+        return
+    index = json.loads(match.group(2))
+    index["titles"] = [tex_to_text(t) for t in index.get("titles", [])]
+    titles: dict = {}
+    for key, where in index.get("alltitles", {}).items():
+        titles.setdefault(tex_to_text(key), []).extend(where)
+    index["alltitles"] = titles
+    body = json.dumps(index, ensure_ascii=False, separators=(",", ":"))
+    path.write_text(match.group(1) + body + match.group(3), encoding="utf-8")
+
+
+# -- weight and names, fixed in the written pages ------------------------
+_FIXES = [
+    # fontawesome.js: 1.5 MB of icons the book does not use (see above)
+    (re.compile(r'[ \t]*<script defer src="[^"]*_static/scripts/'
+                r'fontawesome\.js[^"]*"></script>\n?'), ""),
+    # myst-nb names a folded cell's <summary> "Toggle hidden content", a
+    # name that hides its visible text ("Show code cell source"): WCAG
+    # 2.5.3, label in name (axe: label-content-name-mismatch). Without the
+    # aria-label the visible text is the name.
+    (re.compile(r'<summary aria-label="Toggle hidden content">'),
+     "<summary>"),
+    # pydata-sphinx-theme names its search field button "Search" while it
+    # shows "Search Ctrl+K": the same WCAG 2.5.3 failure; its text is name
+    # enough.
+    (re.compile(r'(<button class="btn search-button-field[^"]*"[^>]*?)'
+                r' aria-label="[^"]*"'), r"\1"),
+]
+
+
+def _fix_pages(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    for page in Path(app.outdir).rglob("*.html"):
+        if "_static" in page.parts:
+            continue
+        text = fixed = page.read_text(encoding="utf-8")
+        for pattern, replacement in _FIXES:
+            fixed = pattern.sub(replacement, fixed)
+        if fixed != text:
+            page.write_text(fixed, encoding="utf-8")
+
+
 def setup(app):
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
+    app.connect("html-page-context", _plain_title)
+    app.connect("build-finished", _plain_search_titles)
+    app.connect("build-finished", _fix_pages)
+    # on every page: makes the theme's sidebar toggles work (see the file)
+    app.add_js_file("sidebar-toggles.js", loading_method="defer")
+    app.add_css_file("book.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,15 +1,22 @@
-"""Copy the JavaScript the rendered book needs into _vendor, so no page loads from a CDN.
+"""Copy the JavaScript the rendered book needs into _vendor, so no page loads
+from a CDN.
 
-The pages load three things from here (see `sphinx.config` in _config.yml):
+The pages load two things from here (see `sphinx.config` in _config.yml):
 
 * MathJax 3, which typesets the math (``mathjax_path``);
-* require.js and ipywidgets' HTML manager, which draw the saved widgets, e.g. the step toggles,
-  without a kernel (``nb_ipywidgets_js``).
+* ipywidgets' HTML manager (``html-manager/embed.js``), which draws the saved
+  widgets, e.g. the step toggles, without a kernel (``nb_ipywidgets_js``).
 
-They come from the npm registry at the versions pinned in scripts/web/package-lock.json
-(``npm ci``), and are copied into _vendor, which Sphinx publishes (html_static_path) as the book's _static files.
-Run from anywhere: ``python scripts/vendor_js.py``. Exits non-zero, naming the file, when
-something is missing, so a build never silently ships a page without its scripts.
+The browser test (tests/test_browser.py) also injects axe-core, the
+accessibility checker, into each page. It goes to ``_vendor/.browser-test``:
+Sphinx skips dot-directories when it publishes _vendor (html_static_path), so
+the book does not ship it.
+
+They come from the npm registry at the versions pinned in
+scripts/web/package-lock.json (``npm ci``), and are copied into _vendor.
+Run from anywhere: ``python scripts/vendor_js.py``. Exits non-zero, naming the
+file, when something is missing, so a build never silently ships a page
+without its scripts.
 """
 
 from __future__ import annotations
@@ -25,12 +32,17 @@ WEB = ROOT / "scripts" / "web"
 VENDOR = ROOT / "_vendor"
 STAMP = VENDOR / ".stamp"
 
-# (source below node_modules, target below _vendor, files that must be there afterwards)
+# (source below node_modules, target below _vendor, files that must be there)
 COPIES = [
-    ("requirejs/require.js", "requirejs/require.js", ["requirejs/require.js"]),
-    ("@jupyter-widgets/html-manager/dist", "html-manager", ["html-manager/embed-amd.js"]),
-    ("mathjax/es5", "mathjax", ["mathjax/tex-mml-chtml.js", "mathjax/output/chtml/fonts/woff-v2"]),
+    ("@jupyter-widgets/html-manager/dist", "html-manager",
+     ["html-manager/embed.js"]),
+    ("mathjax/es5", "mathjax",
+     ["mathjax/tex-chtml.js", "mathjax/output/chtml/fonts/woff-v2"]),
+    ("axe-core/axe.min.js", ".browser-test/axe.min.js",
+     [".browser-test/axe.min.js"]),
 ]
+#: axe-core, for tests/test_browser.py (not published with the book)
+AXE = VENDOR / ".browser-test" / "axe.min.js"
 
 
 def lock_hash() -> str:
@@ -42,7 +54,11 @@ def required() -> list[Path]:
 
 
 def up_to_date() -> bool:
-    return STAMP.exists() and STAMP.read_text() == lock_hash() and all(p.exists() for p in required())
+    return (
+        STAMP.exists()
+        and STAMP.read_text() == lock_hash()
+        and all(p.exists() for p in required())
+    )
 
 
 def main() -> int:
@@ -50,10 +66,12 @@ def main() -> int:
         print(f"vendor_js: {VENDOR.relative_to(ROOT)} is up to date")
         return 0
     if shutil.which("npm") is None:
-        print("vendor_js: npm is not installed; install Node.js and npm (Debian: apt-get install -y npm)")
+        print("vendor_js: npm is not installed; install Node.js and npm "
+              "(Debian: apt-get install -y npm)")
         return 1
     subprocess.run(
-        ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
+        ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts",
+         "--loglevel=error"],
         cwd=WEB,
         check=True,
     )
@@ -67,10 +85,12 @@ def main() -> int:
             shutil.copy2(src, dst)
     missing = [str(p.relative_to(ROOT)) for p in required() if not p.exists()]
     if missing:
-        print(f"vendor_js: after copying, these are still missing: {missing}")
+        print(f"vendor_js: after copying, these are still missing: "
+              f"{missing}")
         return 1
     STAMP.write_text(lock_hash())
-    print(f"vendor_js: copied require.js, the ipywidgets HTML manager and MathJax into {VENDOR.relative_to(ROOT)}")
+    print("vendor_js: copied MathJax, the ipywidgets HTML manager and "
+          f"axe-core into {VENDOR.relative_to(ROOT)}")
     return 0
 
 
