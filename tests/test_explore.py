@@ -1,0 +1,277 @@
+"""vjplib.explore: the Jacobian explorer's values, text, structure and CSS.
+
+The expectations come from outside the code under test: J from
+torch.func.jacrev of a plain torch function, index names from
+numpy.unravel_index (row-major, as torch.flatten), the colour scale from its
+definition (white at zero, red above, blue below), the block lines from the
+shapes.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from html.parser import HTMLParser
+
+import ipywidgets as widgets
+import matplotlib.colors
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from vjplib.explore import (LEVELS, MAX_CELLS, MODES, OPS, JacobianExplorer,
+                            _colour_css, fmt, jacobian_explorer, make_panel,
+                            panel_html)
+
+
+def _conv(x, k):
+    """numpy.convolve(x, k, "full") in torch (conv1d correlates: flip k)."""
+    m = k.shape[0]
+    return F.conv1d(F.pad(x, (m - 1, m - 1))[None, None],
+                    torch.flip(k, [0])[None, None]).flatten()
+
+
+# op -> (x, ctx) -> a torch function of the op's input
+REFERENCE = {
+    "inv": lambda x, c: torch.linalg.inv,
+    "norm": lambda x, c: torch.linalg.norm,
+    "log": lambda x, c: torch.log,
+    "cumsum": lambda x, c: (lambda v: torch.cumsum(v, 0)),
+    "conv_kernel": lambda x, c: (lambda k: _conv(c["x"], k)),
+    "conv_signal": lambda x, c: (lambda v: _conv(v, c["k"])),
+    "transpose": lambda x, c: (lambda X: X.T),
+    "matmul_A": lambda x, c: (lambda A: A @ c["B"]),
+    "matmul_B": lambda x, c: (lambda B: c["A"] @ B),
+    "softmax": lambda x, c: (lambda v: torch.softmax(v, dim=0)),
+    "sum_rows": lambda x, c: (lambda X: X.sum(dim=1)),
+    "square": lambda x, c: (lambda X: X @ X),
+}
+
+CASES = [(op, n) for op in OPS for n in sorted({1, 2, 3, OPS[op].max_n})
+         if not (op == "inv" and n == 1)]
+
+
+def test_every_op_has_a_reference():
+    assert set(REFERENCE) == set(OPS)
+
+
+@pytest.mark.parametrize("op,n", CASES)
+def test_jacobian_equals_torch_func_jacrev(op, n):
+    p = make_panel(op, n)
+    _, x, ctx = OPS[op].setup(n)
+    assert p.x.dtype == torch.float64 and torch.equal(p.x, x)  # seeded
+    expected = torch.func.jacrev(REFERENCE[op](x, ctx))(x)
+    assert p.J.shape == expected.shape
+    torch.testing.assert_close(p.J, expected, rtol=1e-12, atol=1e-14)
+    assert p.matrix.size == OPS[op].cells(n) <= MAX_CELLS
+
+
+@pytest.mark.parametrize("op,n", CASES)
+def test_formulas_equal_the_entries_and_zeros_say_why(op, n):
+    p = make_panel(op, n)
+    np.testing.assert_allclose(p.formula_values, p.matrix, rtol=1e-12,
+                               atol=1e-14)
+    said_zero = np.array([[lab.split("\n")[1].startswith("zero: ")
+                           for lab in row] for row in p.labels])
+    assert np.all(p.matrix[said_zero] == 0), f"{op}: a 'zero' is not zero"
+    if n >= 2:   # at n = 1 softmax is constant: p = 1, a zero by value
+        assert np.array_equal(said_zero, p.matrix == 0), (
+            f"{op}: the cells that explain a zero are not the zero entries")
+
+
+def _cells(html_text):
+    """(class list, aria-label) of every <i> cell in a panel's HTML."""
+    found = []
+
+    class P(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "i":
+                found.append((a["class"].split(), a["aria-label"], a))
+
+    P().feed(html_text)
+    return found
+
+
+def _name(name, shape, flat):
+    if not shape:
+        return name
+    idx = np.unravel_index(flat, shape)
+    return f"{name}[{','.join(str(int(i)) for i in idx)}]"
+
+
+@pytest.mark.parametrize("op,n", [("inv", 3), ("norm", 2), ("transpose", 2),
+                                  ("conv_kernel", 4), ("sum_rows", 2),
+                                  ("softmax", 5)])
+def test_cells_name_unflattened_indices_and_show_entries_of_J(op, n):
+    p = make_panel(op, n)
+    spec = OPS[op]
+    M = p.matrix
+    rows, cols = M.shape
+    cells = _cells(panel_html(p))
+    assert len(cells) == rows * cols
+    for k, (classes, label, attrs) in enumerate(cells):
+        r, c = divmod(k, cols)
+        assert f"r{r}" in classes and f"c{c}" in classes
+        assert attrs["tabindex"] == "0" and attrs["role"] == "img"
+        first, second = label.split("\n")
+        m = re.fullmatch(r"∂(\S+)/∂(\S+) = (\S+)", first)
+        assert m, first
+        assert m.group(1) == _name(spec.out_name, p.out_shape, r)
+        assert m.group(2) == _name(spec.in_name, p.in_shape, c)
+        shown = m.group(3)
+        assert "-" not in shown, f"ASCII minus in {shown!r}"
+        value = float(shown.replace("\u2212", "-"))
+        assert value == float(f"{M[r, c]:.3g}") or (value == 0 == M[r, c])
+        assert second.startswith(("= ", "zero: "))
+
+
+def test_readout_for_the_inverse_states_its_formula():
+    p = make_panel("inv", 3)
+    Xi = torch.linalg.inv(p.x)
+    # row 3 = Y[1,0], column 2 = X[0,2]: -(X^-1)[1,0] (X^-1)[2,0]
+    label = p.labels[3][2]
+    assert label.startswith("∂Y[1,0]/∂X[0,2] = ")
+    assert label.endswith("= \u2212(X⁻¹)[1,0]·(X⁻¹)[2,0]")
+    assert math.isclose(p.matrix[3, 2], -(Xi[1, 0] * Xi[2, 0]).item(),
+                        rel_tol=1e-12)
+
+
+def test_fmt_three_digits_real_minus():
+    assert fmt(-0.2134) == "\u22120.213"
+    assert fmt(1.0) == "1"
+    assert fmt(-0.0) == "0"
+    assert fmt(-1e-9) == "\u22121e\u221209"
+    assert fmt(12345.0) == "1.23e+04"
+
+
+def _classes(op, n):
+    return [set(cls) for cls, _, _ in _cells(panel_html(make_panel(op, n)))]
+
+
+def test_colour_classes_are_centred_on_white():
+    p = make_panel("inv", 3)
+    M = p.matrix.ravel()
+    qs = [int(next(c for c in cls if re.fullmatch(r"q\d+", c))[1:])
+          for cls in _classes("inv", 3)]
+    for v, q in zip(M, qs):
+        assert 0 <= q <= 2 * LEVELS
+        assert (q > LEVELS) == (v > 0.5 / LEVELS * np.abs(M).max())
+    assert max(qs) == 2 * LEVELS or min(qs) == 0    # the largest |J| is full
+    zero_q = [q for v, q in zip(make_panel("log", 3).matrix.ravel(),
+                                [int(next(c for c in cls if c[0] == "q")[1:])
+                                 for cls in _classes("log", 3)]) if v == 0]
+    assert zero_q and set(zero_q) == {LEVELS}
+    css = _colour_css()
+    colours = dict(re.findall(r"\.q(\d+)\{background:(#[0-9a-f]{6})\}", css))
+    assert len(colours) == 2 * LEVELS + 1
+    white = matplotlib.colors.to_rgb(colours[str(LEVELS)])
+    red = matplotlib.colors.to_rgb(colours[str(2 * LEVELS)])
+    blue = matplotlib.colors.to_rgb(colours["0"])
+    assert min(white) > 0.9
+    assert red[0] > red[2] and blue[2] > blue[0]
+
+
+def test_block_lines_follow_row_major_flattening():
+    n = 3
+    cls = _classes("inv", n)
+    cols = n * n
+    left = {k % cols for k, c in enumerate(cls) if "bl" in c}
+    top = {k // cols for k, c in enumerate(cls) if "bt" in c}
+    assert left == {3, 6} and top == {3, 6}
+    assert not any({"bl", "bt"} & c for c in _classes("log", 4))
+    # matmul w.r.t. A at n = 2: 2×2 output and input, blocks of 2
+    cls = _classes("matmul_A", 2)
+    assert {k % 4 for k, c in enumerate(cls) if "bl" in c} == {2}
+
+
+def test_widget_structure_and_front_end_links():
+    e = jacobian_explorer(["inv", "log", "cumsum"], sizes=[2, 3])
+    assert isinstance(e, widgets.VBox)
+    assert "jacobian-explorer" in e._dom_classes
+    assert repr(e) == ("JacobianExplorer(ops=['inv', 'log', 'cumsum'], "
+                       "n=[2, 3])")
+    assert len(e.stack.children) == 3
+    assert all(len(s.children) == 2 for s in e.stack.children)
+    links = {(l.source[0].model_id, l.source[1], l.target[0].model_id,
+              l.target[1]) for l in e.links}
+    # jslink, a front-end link (a kernel-side one would be a traitlets link)
+    assert all(type(link).__name__ == "Link" for link in e.links)
+    assert (e.op_buttons.model_id, "index", e.stack.model_id,
+            "selected_index") in links
+    for s in e.stack.children:
+        assert (e.n_buttons.model_id, "index", s.model_id,
+                "selected_index") in links
+    assert e.op_buttons.options == (("inv", 0), ("log", 1), ("cumsum", 2))
+    # every page shows the panel of its (op, n), and only standard widgets
+    for k, op in enumerate(e.ops):
+        for j, n in enumerate(e.sizes):
+            page = e.stack.children[k].children[j]
+            assert type(page) is widgets.HTML
+            assert f'data-op="{op}" data-n="{n}"' in page.value
+    assert "<style>" in e.children[0].value
+
+
+def test_switching_from_python():
+    e = jacobian_explorer(["inv", "norm"], sizes=[2, 3])
+    assert (e.op, e.n) == ("inv", 2)
+    e.op, e.n = "norm", 3
+    assert e.stack.selected_index == 1 and e.op_buttons.index == 1
+    assert all(s.selected_index == 1 for s in e.stack.children)
+    assert e.panel.J.shape == (3, 3)                 # () + Y.shape
+    with pytest.raises(ValueError, match="'log'.*ops"):
+        e.op = "log"
+    with pytest.raises(ValueError, match="sizes"):
+        e.n = 4
+
+
+def test_single_op_and_size_have_no_needless_buttons():
+    e = jacobian_explorer("inv", sizes=[3], highlight="row")
+    assert e.op_buttons not in e.children and e.n_buttons not in e.children
+    assert e.mode_buttons in e.children
+    assert e.mode_buttons.value == MODES[1]
+    assert repr(e) == "JacobianExplorer(ops=['inv'], n=[3])"
+
+
+def test_mode_labels_match_the_css():
+    # the CSS keys on the data-value (the URL-encoded label) of the button
+    assert MODES[1].startswith("row") and MODES[2].startswith("column")
+    e = jacobian_explorer(["transpose"], sizes=[2, 3])
+    css = e.children[0].value
+    rows, cols = make_panel("transpose", 3).matrix.shape
+    assert f".r{rows - 1}:is(:hover,:focus)) i:not(.r{rows - 1})" in css
+    assert f".c{cols - 1}:is(:hover,:focus)) i:not(.c{cols - 1})" in css
+    assert '[data-value^="row"]' in css and '[data-value^="column"]' in css
+    assert "VJP" in css and "JVP" in css
+
+
+@pytest.mark.parametrize("args,kwargs,match", [
+    (["nope"], {}, "unknown op 'nope'.*choose from"),
+    ([[]], {}, "no ops"),
+    (["inv"], {"sizes": [5]}, "'inv' at n = 5 has 625 entries.*n ≤ 4"),
+    (["log"], {"sizes": [0]}, "positive ints"),
+    (["log"], {"sizes": [2, 2]}, "repeat"),
+    ([["log", "log"]], {}, "twice"),
+    (["log"], {"sizes": "23"}, "positive ints.*'23'"),
+    (["log"], {"highlight": "diag"}, "'row'.*'column'"),
+])
+def test_bad_input_says_what_to_do(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        jacobian_explorer(*args, **kwargs)
+
+
+def test_state_bytes_are_measured_and_modest(capsys):
+    small = jacobian_explorer(["inv"], sizes=[2])
+    big = jacobian_explorer(["inv"], sizes=[2, 3, 4])
+    cells = 16 + 81 + 256
+    assert 0 < small.state_bytes() < big.state_bytes()
+    per_cell = (big.state_bytes() - small.state_bytes()) / (cells - 16)
+    with capsys.disabled():
+        print(f"\nexplorer inv n=2,3,4: {big.state_bytes()} bytes of widget "
+              f"state, {per_cell:.0f} per cell")
+    assert per_cell < 250
+
+
+def test_explorer_is_a_jacobian_explorer():
+    assert isinstance(jacobian_explorer("log", 3), JacobianExplorer)

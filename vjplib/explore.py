@@ -1,0 +1,694 @@
+"""A Jacobian explorer that needs no kernel: hover an entry, switch op and n.
+
+``jacobian_explorer(["inv", "norm"], sizes=[2, 3])`` returns a
+`JacobianExplorer`: a heatmap of each op's Jacobian, drawn the way
+`vjplib.plot` draws Jacobians (rows are outputs, columns inputs, both
+flattened row-major; zero white, positive red, negative blue; thick lines
+between the blocks that flattening creates), with
+
+* a readout: hovering an entry (tapping it on a phone, or reaching it with
+  Tab) shows ``∂Y[1,0]/∂X[0,2] = −0.213``, the output and the input named by
+  their own, unflattened indices, and under it the entry's formula with those
+  indices filled in, or the reason the entry is zero;
+* buttons that choose the op and n: the picture redraws (block grid,
+  diagonal, triangle, band, permutation);
+* buttons that choose what a hover highlights: the entry, its row (the VJP of
+  the basis cotangent eᵢ, one backward pass) or its column (the JVP of the
+  basis tangent eⱼ, one forward pass), as in chapter 6.
+
+How it works with no kernel, and why this way
+---------------------------------------------
+The rendered book runs no kernel, so nothing may need Python once the page
+is built. The explorer is built from standard ipywidgets only, like the step
+toggle (`vjplib.widgets`), so the same object works on the static page, live
+in JupyterLab and as short text for nbval:
+
+* every (op, n) heatmap is computed in Python beforehand and stored as the
+  value of one ``HTML`` widget; they sit in one ``Stack`` per op, inside a
+  ``Stack`` of ops;
+* the op and n buttons are ``ToggleButtons`` joined to the stacks'
+  ``selected_index`` by ``jslink``, a front-end link: switching runs in the
+  page's JavaScript (the ipywidgets HTML manager that the book already loads
+  on widget pages) or in JupyterLab's, never in a kernel;
+* the heatmap is HTML and CSS with no script: a CSS grid of cells, each with
+  ``tabindex=0``, ``role=img`` and an ``aria-label`` holding its readout.
+  ``:hover``/``:focus`` on a cell shows that label (``content:
+  attr(aria-label)``) in a box under the grid, so the text a mouse user sees
+  is the text a screen reader reads, stored once. A tap focuses the cell.
+  Row and column highlights are CSS ``:has()`` rules keyed on the active
+  highlight button and on the row/column class of the hovered cell.
+
+Not SVG with a ``<title>`` per cell: a title shows only as the browser's slow
+tooltip (never on a phone) and SVG elements have no ``::after`` to show it in
+a readout. Not a charting library: 100 kB or more of JavaScript per page for
+what a few kB of CSS do. Not a script of our own in ``_assets``: the static
+page and JupyterLab load scripts differently, so it would have to be written
+and tested twice.
+
+Weight: a cell costs about 200 bytes of widget state in the built page
+(under 20 gzipped); colours are 25 shared CSS classes, not a style per cell.
+Chapter 3's explorer (9 ops, n = 2, 3, 4: 1600 cells) adds 330 kB to its
+page, 28 kB gzipped; tests/test_explore_browser.py prints the figure for
+every page. `JacobianExplorer.state_bytes` measures it in Python. Keep n
+small: matrix ops have n⁴ entries, and a heatmap may have at most
+`MAX_CELLS` cells.
+
+Every value shown is an entry of the Jacobian that `vjplib.jacrev` computes
+on a fixed, seeded float64 input (the unit tests compare it with
+``torch.func.jacrev``), rounded to 3 significant digits, with a real minus
+sign. Each op also states each entry's formula, evaluated independently of J;
+the tests check that it equals J.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import ipywidgets as widgets
+import ipywidgets.embed
+import matplotlib
+import numpy as np
+import torch
+
+import vjplib
+from vjplib.plot import CMAP
+
+__all__ = ["jacobian_explorer", "JacobianExplorer", "OPS", "MAX_CELLS"]
+
+MAX_CELLS = 400   # cells of one heatmap; inv at n = 4 has 256
+MAX_N = 20        # beyond this a vector's cells are too small to point at
+LEVELS = 12       # colour classes q0 … q24: 12 shades each side of white
+MODES = ("entry", "row = VJP of eᵢ", "column = JVP of eⱼ")
+MINUS = "\u2212"
+
+
+# ---------------------------------------------------------------------------
+# the ops: a seeded input, the function, and each entry's formula
+# ---------------------------------------------------------------------------
+
+def _randn(*shape, seed):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(shape, dtype=torch.float64, generator=g)
+
+
+def _softmax(x):
+    e = vjplib.exp(x)
+    return vjplib.div(e, vjplib.sum(e))
+
+
+@dataclass(frozen=True)
+class Op:
+    """One op the explorer can show.
+
+    ``setup(n)`` returns ``(f, x, ctx)``: a function of one tensor, its
+    seeded float64 input, and the named tensors the formulas use.
+    ``entry(ctx, o, i)`` returns ``(text, value)`` for ``∂out[o]/∂in[i]``:
+    the formula with the indices filled in ("0: " and the reason when the
+    entry is zero by structure) and the value of that formula, which the
+    tests compare with the entry of J. ``cells(n)`` is the size of J.
+    """
+
+    label: str        # the button's label
+    out_name: str
+    in_name: str
+    title: str        # the function, e.g. "Y = X⁻¹"
+    formula: str      # the general entry, e.g. "∂Yᵢⱼ/∂Xₖₗ = −(X⁻¹)ᵢₖ(X⁻¹)ₗⱼ"
+    structure: str    # what the picture shows
+    setup: Callable
+    entry: Callable
+    cells: Callable
+
+    @property
+    def max_n(self) -> int:
+        """The largest n ≤ MAX_N whose J has at most MAX_CELLS entries."""
+        fits = [n for n in range(1, MAX_N + 1) if self.cells(n) <= MAX_CELLS]
+        return max(fits)
+
+
+def _ix(name, idx):
+    return name if not idx else f"{name}[{','.join(map(str, idx))}]"
+
+
+def _neg(text):
+    """A negative index with a real minus sign: x[-2] -> x[−2]."""
+    return text.replace("[-", f"[{MINUS}")
+
+
+def _inv_setup(n):
+    X = _randn(n, n, seed=100 + n) + n * torch.eye(n, dtype=torch.float64)
+    return vjplib.inv, X, {"Xi": torch.linalg.inv(X)}
+
+
+def _inv_entry(c, o, i):
+    (a, b), (k, l) = o, i
+    v = -c["Xi"][a, k] * c["Xi"][l, b]
+    return f"= {MINUS}(X⁻¹)[{a},{k}]·(X⁻¹)[{l},{b}]", v
+
+
+def _norm_setup(n):
+    Y = _randn(n, n, seed=200 + n)
+    return vjplib.norm, Y, {"Y": Y, "z": torch.linalg.norm(Y)}
+
+
+def _norm_entry(c, o, i):
+    k, l = i
+    return f"= Y[{k},{l}] / z", c["Y"][k, l] / c["z"]
+
+
+def _log_setup(n):
+    g = torch.Generator().manual_seed(300 + n)
+    x = 0.5 + 2.5 * torch.rand(n, dtype=torch.float64, generator=g)
+    return vjplib.log, x, {"x": x}
+
+
+def _log_entry(c, o, i):
+    (a,), (b,) = o, i
+    if a == b:
+        return f"= 1 / x[{a}]", 1 / c["x"][a]
+    return f"0: y[{a}] depends on x[{a}] only", 0.0
+
+
+def _cumsum_setup(n):
+    return vjplib.cumsum, _randn(n, seed=400 + n), {}
+
+
+def _cumsum_entry(c, o, i):
+    (a,), (b,) = o, i
+    if b <= a:
+        return f"= 1: x[{b}] is a term of y[{a}] = x[0] + … + x[{a}]", 1.0
+    return f"0: y[{a}] = x[0] + … + x[{a}] stops before x[{b}]", 0.0
+
+
+_KERNEL = 3   # kernel length of the convolution ops
+
+
+def _conv_ctx(n):
+    return _randn(n, seed=500 + n), _randn(_KERNEL, seed=600 + n)
+
+
+def _conv_kernel_setup(n):
+    x, k = _conv_ctx(n)
+    return (lambda k: vjplib.conv1d(x, k)), k, {"x": x}
+
+
+def _conv_kernel_entry(c, o, i):
+    (a,), (b,) = o, i
+    s = a - b
+    if 0 <= s < len(c["x"]):
+        return f"= x[{a}−{b}] = x[{s}]", c["x"][s]
+    return _neg(f"0: y[{a}] = Σⱼ x[{a}−j]·k[j] has no x[{s}]"), 0.0
+
+
+def _conv_signal_setup(n):
+    x, k = _conv_ctx(n)
+    return (lambda x: vjplib.conv1d(x, k)), x, {"k": k}
+
+
+def _conv_signal_entry(c, o, i):
+    (a,), (b,) = o, i
+    s = a - b
+    if 0 <= s < len(c["k"]):
+        return f"= k[{a}−{b}] = k[{s}]", c["k"][s]
+    return _neg(f"0: y[{a}] = Σⱼ x[j]·k[{a}−j] has no k[{s}]"), 0.0
+
+
+def _transpose_setup(n):
+    return vjplib.transpose, _randn(n, n + 1, seed=700 + n), {}
+
+
+def _transpose_entry(c, o, i):
+    (a, b), (k, l) = o, i
+    if (k, l) == (b, a):
+        return f"= 1: Y[{a},{b}] is X[{b},{a}]", 1.0
+    return f"0: Y[{a},{b}] is X[{b},{a}], not X[{k},{l}]", 0.0
+
+
+def _matmul_ctx(n):
+    return _randn(n, n, seed=800 + n), _randn(n, n, seed=900 + n)
+
+
+def _matmul_A_setup(n):
+    A, B = _matmul_ctx(n)
+    return (lambda A: vjplib.matmul(A, B)), A, {"B": B}
+
+
+def _matmul_A_entry(c, o, i):
+    (a, b), (k, l) = o, i
+    if a == k:
+        return f"= B[{l},{b}]", c["B"][l, b]
+    return f"0: row {a} of Y = AB uses row {a} of A only", 0.0
+
+
+def _matmul_B_setup(n):
+    A, B = _matmul_ctx(n)
+    return (lambda B: vjplib.matmul(A, B)), B, {"A": A}
+
+
+def _matmul_B_entry(c, o, i):
+    (a, b), (k, l) = o, i
+    if b == l:
+        return f"= A[{a},{k}]", c["A"][a, k]
+    return f"0: column {b} of Y = AB uses column {b} of B only", 0.0
+
+
+def _softmax_setup(n):
+    x = _randn(n, seed=1000 + n)
+    return _softmax, x, {"p": torch.softmax(x, dim=0)}
+
+
+def _softmax_entry(c, o, i):
+    (a,), (b,) = o, i
+    p = c["p"]
+    if a == b:
+        return f"= p[{a}]·(1 − p[{a}])", p[a] * (1 - p[a])
+    return f"= {MINUS}p[{a}]·p[{b}]", -p[a] * p[b]
+
+
+def _sum_rows_setup(n):
+    X = _randn(n, n + 1, seed=1100 + n)
+    return (lambda X: vjplib.sum(X, dim=1)), X, {}
+
+
+def _sum_rows_entry(c, o, i):
+    (a,), (k, l) = o, i
+    if a == k:
+        return f"= 1: X[{k},{l}] is a term of s[{a}]", 1.0
+    return f"0: s[{a}] sums row {a} of X only", 0.0
+
+
+def _square_setup(n):
+    X = _randn(n, n, seed=1200 + n)
+    return (lambda X: vjplib.matmul(X, X)), X, {"X": X}
+
+
+def _square_entry(c, o, i):
+    (a, b), (k, l) = o, i
+    X = c["X"]
+    if a == k and b == l:
+        return f"= X[{l},{b}] + X[{a},{k}]", X[l, b] + X[a, k]
+    if a == k:
+        return f"= X[{l},{b}]", X[l, b]
+    if b == l:
+        return f"= X[{a},{k}]", X[a, k]
+    return f"0: Y[{a},{b}] uses only row {a} and column {b} of X", 0.0
+
+
+def _square_cells(n):
+    return n**4
+
+
+OPS: dict[str, Op] = {
+    "inv": Op(
+        "inv", "Y", "X", "Y = X⁻¹", "∂Yᵢⱼ/∂Xₖₗ = −(X⁻¹)ᵢₖ(X⁻¹)ₗⱼ",
+        "n × n blocks: J = −X⁻¹ ⊗ X⁻ᵀ",
+        _inv_setup, _inv_entry, _square_cells),
+    "norm": Op(
+        "norm", "z", "Y", "z = ‖Y‖", "∂z/∂Yₖₗ = Yₖₗ / z",
+        "one row: the gradient, Y / z flattened",
+        _norm_setup, _norm_entry, lambda n: n * n),
+    "log": Op(
+        "log", "y", "x", "y = log x", "∂yᵢ/∂xⱼ = δᵢⱼ / xⱼ",
+        "diagonal: each output depends on one input",
+        _log_setup, _log_entry, lambda n: n * n),
+    "cumsum": Op(
+        "cumsum", "y", "x", "y = cumsum(x)", "∂yᵢ/∂xⱼ = [j ≤ i]",
+        "lower triangle of ones",
+        _cumsum_setup, _cumsum_entry, lambda n: n * n),
+    "conv_kernel": Op(
+        "conv (kernel)", "y", "k", "y = x * k (full), w.r.t. k",
+        "∂yᵢ/∂kⱼ = xᵢ₋ⱼ", "a band: x slides down the columns (Toeplitz)",
+        _conv_kernel_setup, _conv_kernel_entry,
+        lambda n: (n + _KERNEL - 1) * _KERNEL),
+    "conv_signal": Op(
+        "conv (signal)", "y", "x", "y = x * k (full), w.r.t. x",
+        "∂yᵢ/∂xⱼ = kᵢ₋ⱼ", "a band of width 3: k slides down the diagonal",
+        _conv_signal_setup, _conv_signal_entry,
+        lambda n: (n + _KERNEL - 1) * n),
+    "transpose": Op(
+        "transpose", "Y", "X", "Y = Xᵀ, X of n × (n+1)",
+        "∂Yᵢⱼ/∂Xₖₗ = [k = j][l = i]",
+        "a permutation: one 1 in every row and every column",
+        _transpose_setup, _transpose_entry, lambda n: (n * (n + 1))**2),
+    "matmul_A": Op(
+        "matmul (A)", "Y", "A", "Y = AB, w.r.t. A",
+        "∂Yᵢⱼ/∂Aₖₗ = [i = k] Bₗⱼ", "block diagonal: J = I ⊗ Bᵀ",
+        _matmul_A_setup, _matmul_A_entry, _square_cells),
+    "matmul_B": Op(
+        "matmul (B)", "Y", "B", "Y = AB, w.r.t. B",
+        "∂Yᵢⱼ/∂Bₖₗ = Aᵢₖ [j = l]", "diagonal blocks: J = A ⊗ I",
+        _matmul_B_setup, _matmul_B_entry, _square_cells),
+    "softmax": Op(
+        "softmax", "p", "x", "p = softmax(x)", "∂pᵢ/∂xⱼ = pᵢδᵢⱼ − pᵢpⱼ",
+        "diagonal minus rank one: diag(p) − ppᵀ",
+        _softmax_setup, _softmax_entry, lambda n: n * n),
+    "sum_rows": Op(
+        "sum of rows", "s", "X", "s = X.sum(dim=1), X of n × (n+1)",
+        "∂sᵢ/∂Xₖₗ = [k = i]", "a staircase: J = I ⊗ 1ᵀ",
+        _sum_rows_setup, _sum_rows_entry, lambda n: n * n * (n + 1)),
+    "square": Op(
+        "X @ X", "Y", "X", "Y = X X",
+        "∂Yᵢⱼ/∂Xₖₗ = [i = k] Xₗⱼ + Xᵢₖ [j = l]",
+        "two Kronecker terms: J = I ⊗ Xᵀ + X ⊗ I",
+        _square_setup, _square_entry, _square_cells),
+}
+
+
+# ---------------------------------------------------------------------------
+# one panel: the heatmap of one op at one n, as HTML
+# ---------------------------------------------------------------------------
+
+def fmt(v: float) -> str:
+    """3 significant digits with a real minus sign, and no "−0"."""
+    text = f"{float(v) + 0.0:.3g}"
+    if text.startswith("-") and float(text) == 0.0:
+        text = text[1:]
+    return text.replace("-", MINUS)
+
+
+def _blocks(shape) -> int:
+    """Size of the blocks row-major flattening makes (0: none)."""
+    return math.prod(shape[1:]) if len(shape) >= 2 and shape[0] > 1 else 0
+
+
+@dataclass
+class Panel:
+    """One op at one n: J, its shapes and the readout of every cell."""
+
+    op: str
+    n: int
+    J: torch.Tensor             # out.shape + in.shape, from vjplib.jacrev
+    x: torch.Tensor             # the input J was computed at
+    out_shape: tuple
+    in_shape: tuple
+    labels: list                # labels[r][c]: the readout of cell (r, c)
+    formula_values: np.ndarray  # each cell's formula, evaluated
+
+    @property
+    def matrix(self) -> np.ndarray:
+        rows = math.prod(self.out_shape)
+        return self.J.reshape(rows, math.prod(self.in_shape)).numpy()
+
+
+def make_panel(op: str, n: int) -> Panel:
+    """J by vjplib.jacrev at the op's seeded input, and each cell's text."""
+    spec = OPS[op]
+    f, x, ctx = spec.setup(n)
+    J = vjplib.jacrev(f)(x)
+    in_shape = tuple(x.shape)
+    out_shape = tuple(J.shape[: J.ndim - len(in_shape)])
+    M = J.reshape(math.prod(out_shape), math.prod(in_shape))
+    outs = list(np.ndindex(*out_shape)) if out_shape else [()]
+    ins = list(np.ndindex(*in_shape))
+    labels, values = [], np.zeros(tuple(M.shape))
+    for r, o in enumerate(outs):
+        row = []
+        for c, i in enumerate(ins):
+            text, value = spec.entry(ctx, o, i)
+            values[r, c] = float(value)
+            head = (f"∂{_ix(spec.out_name, o)}/∂{_ix(spec.in_name, i)}"
+                    f" = {fmt(M[r, c])}")
+            if text.startswith("0: "):
+                text = "zero: " + text[3:]
+            row.append(f"{head}\n{text}")
+        labels.append(row)
+    return Panel(op, n, J, x, out_shape, in_shape, labels, values)
+
+
+def _colour(v: float, half: float) -> int:
+    """The colour class of value v on a scale centred on 0, ±half."""
+    return int(round(v / half * LEVELS)) + LEVELS
+
+
+def panel_html(p: Panel) -> str:
+    """A CSS grid of focusable cells, a caption and a readout box."""
+    spec = OPS[p.op]
+    M = p.matrix
+    rows, cols = M.shape
+    half = float(np.abs(M).max()) or 1.0
+    bo, bi = _blocks(p.out_shape), _blocks(p.in_shape)
+    cells = []
+    for r in range(rows):
+        for c in range(cols):
+            cls = f"r{r} c{c} q{_colour(M[r, c], half)}"
+            if bi and c and c % bi == 0:
+                cls += " bl"
+            if bo and r and r % bo == 0:
+                cls += " bt"
+            label = html.escape(p.labels[r][c], quote=True)
+            label = label.replace("\n", "&#10;")
+            cells.append(f'<i tabindex=0 role=img class="{cls}" '
+                         f'aria-label="{label}"></i>')
+    ins = "×".join(map(str, p.in_shape))
+    outs = "×".join(map(str, p.out_shape)) or "a scalar"
+    head = (f'<div class="jx-cap"><b>{html.escape(spec.title)}</b>, '
+            f"n = {p.n}: J is {rows} × {cols}, "
+            f"{html.escape(spec.structure)}.<br>"
+            f"{html.escape(spec.formula)}</div>")
+    axes = (f'<div class="jx-axes">rows: outputs {spec.out_name} ({outs}),'
+            f" columns: inputs {spec.in_name} ({ins}), both row-major</div>")
+    style = (f"max-width:min(100%,{cols * 2.4:.1f}em);"
+             f"grid-template-columns:repeat({cols},1fr)")
+    grid = (f'<div class="jx-g" data-op="{p.op}" data-n="{p.n}" '
+            f'data-rows="{rows}" data-cols="{cols}" style="{style}">'
+            f'{"".join(cells)}</div>')
+    hint = ('<div class="jx-hint" aria-hidden="true">Hover or tap an entry;'
+            " Tab moves through them.</div>")
+    return f'<div class="jx-panel">{head}{axes}{grid}{hint}</div>'
+
+
+# ---------------------------------------------------------------------------
+# the CSS: layout, readout, highlights
+# ---------------------------------------------------------------------------
+
+_X = ".jacobian-explorer"
+_HOV = ":is(:hover,:focus)"
+_CSS = f"""
+{_X}{{border-left:3px solid #2563EB;padding:.25em 0 .25em .75em;
+ margin:.5em 0;max-width:100%}}
+{_X} .jx-title{{font-weight:600}}
+{_X} .widget-toggle-buttons{{display:flex;flex-direction:row;
+ align-items:center;gap:.3em}}
+{_X} .widget-toggle-buttons>div{{display:flex;flex-wrap:wrap;gap:2px}}
+{_X} .widget-toggle-buttons>.widget-label{{flex:0 0 auto}}
+{_X} .widget-html,{_X} .widget-html-content{{width:100%;height:auto;
+ line-height:1.35;overflow:visible;white-space:normal}}
+{_X} .jx-panel{{position:relative;padding-bottom:4.4em;font-size:.9rem;
+ color:#111}}
+{_X} .jx-cap{{margin:.3em 0}}
+{_X} .jx-axes{{color:#4B5563;font-size:.85em;margin-bottom:.3em}}
+{_X} .jx-g{{display:grid;gap:1px;background:#C8C8C8;border:1px solid #555}}
+{_X} .jx-g i{{aspect-ratio:1;min-width:0;outline-offset:-2px;
+ cursor:crosshair}}
+{_X} .jx-g i.bl{{box-shadow:inset 2px 0 0 #333}}
+{_X} .jx-g i.bt{{box-shadow:inset 0 2px 0 #333}}
+{_X} .jx-g i.bl.bt{{box-shadow:inset 2px 2px 0 #333}}
+{_X} .jx-g i{_HOV}{{outline:3px solid #000;z-index:1}}
+{_X} .jx-hint,{_X} .jx-g i{_HOV}::after{{position:absolute;left:0;
+ right:0;bottom:0;height:4em;padding:.25em .4em;box-sizing:border-box;
+ font-style:normal;color:#111;white-space:pre-line;overflow:hidden}}
+{_X} .jx-hint{{color:#4B5563}}
+{_X} .jx-g i{_HOV}::after{{content:attr(aria-label);background:#F3F4F6;
+ border:1px solid #9CA3AF;pointer-events:none}}
+@media print{{{_X} .widget-toggle-buttons,{_X} .jx-hint{{display:none}}}}
+"""
+
+_ROW = f'{_X}:has(.jx-mode .mod-active[data-value^="row"])'
+_COL = f'{_X}:has(.jx-mode .mod-active[data-value^="column"])'
+_ROW_NOTE = ("this row = eᵢᵀJ: the VJP of the basis cotangent at this "
+             "output, one backward pass")
+_COL_NOTE = ("this column = Jeⱼ: the JVP of the basis tangent at this "
+             "input, one forward pass")
+
+
+def _colour_css() -> str:
+    cmap = matplotlib.colormaps[CMAP]
+    return "".join(
+        f"{_X} .q{q}{{background:"
+        f"{matplotlib.colors.to_hex(cmap(q / (2 * LEVELS)))}}}"
+        for q in range(2 * LEVELS + 1))
+
+
+def _highlight_css(max_rows: int, max_cols: int) -> str:
+    """In row (column) mode, dim the cells outside the hovered row (col)."""
+    rows = ",".join(f"{_ROW} .jx-g:has(.r{r}{_HOV}) i:not(.r{r})"
+                    for r in range(max_rows))
+    cols = ",".join(f"{_COL} .jx-g:has(.c{c}{_HOV}) i:not(.c{c})"
+                    for c in range(max_cols))
+    notes = "".join(
+        f'{mode} .jx-g i{_HOV}::after{{content:attr(aria-label) "\\A" '
+        f'"{note}";height:6.4em}}'
+        for mode, note in ((_ROW, _ROW_NOTE), (_COL, _COL_NOTE)))
+    taller = f"{_ROW} .jx-panel,{_COL} .jx-panel{{padding-bottom:6.8em}}"
+    return f"{rows}{{opacity:.18}}{cols}{{opacity:.18}}{notes}{taller}"
+
+
+# ---------------------------------------------------------------------------
+# the widget
+# ---------------------------------------------------------------------------
+
+class JacobianExplorer(widgets.VBox):
+    """Jacobian heatmaps to hover and switch with no kernel (module doc).
+
+    >>> jacobian_explorer(["inv", "log"], sizes=[2, 3])
+    JacobianExplorer(ops=['inv', 'log'], n=[2, 3])
+    """
+
+    def __init__(self, ops: Sequence[str], sizes: Sequence[int] = (2, 3, 4),
+                 *, highlight: str = "entry", title: str | None = None):
+        ops, sizes = _check(ops, sizes, highlight)
+        self.ops, self.sizes, self.title = ops, sizes, title
+        self.panels = {(op, n): make_panel(op, n)
+                       for op in ops for n in sizes}
+        max_r = max(p.matrix.shape[0] for p in self.panels.values())
+        max_c = max(p.matrix.shape[1] for p in self.panels.values())
+        css = _CSS + _colour_css() + _highlight_css(max_r, max_c)
+        title_html = (f'<div class="jx-title">{html.escape(title)}</div>'
+                      if title else "")
+        head = widgets.HTML(f"<style>{css}</style>{title_html}")
+        self.op_buttons = widgets.ToggleButtons(
+            options=[(OPS[op].label, k) for k, op in enumerate(ops)],
+            index=0, description="op",
+            tooltips=[OPS[op].title for op in ops],
+            style={"button_width": "auto", "description_width": "2.2em"})
+        self.op_buttons.add_class("jx-op")
+        self.n_buttons = widgets.ToggleButtons(
+            options=[(str(n), k) for k, n in enumerate(sizes)], index=0,
+            description="n", tooltips=[f"n = {n}" for n in sizes],
+            style={"button_width": "2.6em", "description_width": "2.2em"})
+        self.n_buttons.add_class("jx-n")
+        self.mode_buttons = widgets.ToggleButtons(
+            options=list(MODES), value=_mode_label(highlight),
+            description="hover",
+            tooltips=["Hover shows one entry",
+                      "Hover also highlights the entry's row",
+                      "Hover also highlights the entry's column"],
+            style={"button_width": "auto", "description_width": "3.2em"})
+        self.mode_buttons.add_class("jx-mode")
+        self.stacks = []
+        for op in ops:
+            pages = []
+            for n in sizes:
+                page = widgets.HTML(panel_html(self.panels[(op, n)]))
+                page.add_class("jx-page")
+                pages.append(page)
+            stack = widgets.Stack(pages, selected_index=0)
+            stack.add_class("jx-sizes")
+            self.stacks.append(stack)
+        self.stack = widgets.Stack(self.stacks, selected_index=0)
+        self.stack.add_class("jx-ops")
+        # Front-end links: switching needs no kernel.
+        self.links = [widgets.jslink((self.op_buttons, "index"),
+                                     (self.stack, "selected_index"))]
+        self.links += [widgets.jslink((self.n_buttons, "index"),
+                                      (s, "selected_index"))
+                       for s in self.stacks]
+        controls = [self.op_buttons] if len(ops) > 1 else []
+        controls += [self.n_buttons] if len(sizes) > 1 else []
+        super().__init__([head, *controls, self.mode_buttons, self.stack])
+        self.add_class("jacobian-explorer")
+
+    # -- the same switches from Python (jslink acts only in a browser) ----
+    @property
+    def op(self) -> str:
+        """The op shown."""
+        return self.ops[self.stack.selected_index]
+
+    @op.setter
+    def op(self, name: str) -> None:
+        if name not in self.ops:
+            raise ValueError(f"JacobianExplorer.op: {name!r} is not one of "
+                             f"this explorer's ops {self.ops}")
+        k = self.ops.index(name)
+        self.op_buttons.index = k
+        self.stack.selected_index = k
+
+    @property
+    def n(self) -> int:
+        """The n shown."""
+        return self.sizes[self.n_buttons.index]
+
+    @n.setter
+    def n(self, n: int) -> None:
+        if n not in self.sizes:
+            raise ValueError(f"JacobianExplorer.n: {n!r} is not one of "
+                             f"this explorer's sizes {self.sizes}")
+        k = self.sizes.index(n)
+        self.n_buttons.index = k
+        for s in self.stacks:
+            s.selected_index = k
+
+    @property
+    def panel(self) -> Panel:
+        """The panel shown."""
+        return self.panels[(self.op, self.n)]
+
+    def state_bytes(self) -> int:
+        """Bytes of widget state this explorer adds to a page (JSON)."""
+        state = ipywidgets.embed.dependency_state([self], drop_defaults=True)
+        return len(json.dumps(state, separators=(",", ":")).encode())
+
+    def __repr__(self) -> str:
+        return f"JacobianExplorer(ops={self.ops!r}, n={self.sizes!r})"
+
+
+def _mode_label(highlight: str) -> str:
+    keys = {"entry": MODES[0], "row": MODES[1], "column": MODES[2]}
+    if highlight not in keys:
+        raise ValueError(
+            f"jacobian_explorer: highlight={highlight!r}; use 'entry', "
+            "'row' (VJPs of basis vectors) or 'column' (JVPs)")
+    return keys[highlight]
+
+
+def _check(ops, sizes, highlight):
+    ops = [ops] if isinstance(ops, str) else list(ops)
+    if not ops:
+        raise ValueError("jacobian_explorer: no ops; pass a list such as "
+                         f"['inv', 'log'] from {list(OPS)}")
+    for op in ops:
+        if op not in OPS:
+            raise ValueError(f"jacobian_explorer: unknown op {op!r}; "
+                             f"choose from {list(OPS)}")
+    if len(set(ops)) != len(ops):
+        raise ValueError(f"jacobian_explorer: ops {ops} name an op twice")
+    given = sizes
+    if isinstance(sizes, (int, np.integer)):
+        sizes = [sizes]
+    sizes = [] if isinstance(sizes, str) else list(sizes)
+    ok = [isinstance(n, (int, np.integer)) and not isinstance(n, bool)
+          and n >= 1 for n in sizes]
+    if not sizes or not all(ok):
+        raise ValueError("jacobian_explorer: sizes must be positive ints "
+                         f"such as [2, 3, 4], got {given!r}")
+    if len(set(sizes)) != len(sizes):
+        raise ValueError(f"jacobian_explorer: sizes {sizes} repeat a size")
+    sizes = [int(n) for n in sizes]
+    for op in ops:
+        big = [n for n in sizes if n > OPS[op].max_n]
+        if big:
+            raise ValueError(
+                f"jacobian_explorer: op {op!r} at n = {big[0]} has "
+                f"{OPS[op].cells(big[0])} entries, too many to point at "
+                f"(at most {MAX_CELLS} cells and n ≤ {MAX_N}); use "
+                f"n ≤ {OPS[op].max_n} for {op!r}, or a separate explorer")
+    _mode_label(highlight)
+    return ops, sizes
+
+
+def jacobian_explorer(ops: Sequence[str] | str,
+                      sizes: Sequence[int] | int = (2, 3, 4), *,
+                      highlight: str = "entry",
+                      title: str | None = None) -> JacobianExplorer:
+    """An interactive heatmap of the Jacobian of each op at each n.
+
+    ``ops``: names from `OPS` ("inv", "norm", "log", "cumsum",
+    "conv_kernel", "conv_signal", "transpose", "matmul_A", "matmul_B",
+    "softmax", "sum_rows", "square"). ``highlight``: what a hover
+    highlights at first, "entry", "row" (the VJP of eᵢ) or "column" (the
+    JVP of eⱼ); the reader can switch. Works with no kernel (module doc).
+    """
+    return JacobianExplorer(ops, sizes, highlight=highlight, title=title)
