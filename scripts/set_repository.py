@@ -52,8 +52,9 @@ import importlib
 import importlib.util
 import sys
 
+BOOK = "git+https://github.com/{repo}@{ref}"
 if importlib.util.find_spec("vjplib") is None:
-    %pip install --quiet "vjplib[widgets,plot] @ git+https://github.com/{repo}@{ref}"
+    %pip install --quiet "vjplib[widgets,plot] @ {{BOOK}}"
     importlib.invalidate_caches()
 if "google.colab" in sys.modules:  # Colab draws ipywidgets 8 only when asked
     from google.colab import output

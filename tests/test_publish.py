@@ -103,14 +103,17 @@ def test_every_chapter_starts_with_the_setup_cell(nb):
     assert first.source == setrepo.setup_cell_source(REPO, setrepo.branch())
     assert "remove-cell" in first.metadata.get("tags", [])  # not on the rendered page
     assert first.outputs == [], "the set-up cell must print nothing where vjplib is installed"
+    assert max(map(len, first.source.splitlines())) <= 79  # Colab shows it
 
 
 class _FakeIPython:
+    """Records line magics, expanding {name} from the cell's variables as IPython does."""
+
     def __init__(self):
-        self.magics = []
+        self.magics, self.namespace = [], {}
 
     def run_line_magic(self, name, line):
-        self.magics.append((name, line))
+        self.magics.append((name, line.format(**self.namespace)))
 
 
 def _run_setup_cell(vjplib_installed: bool, colab: bool):
@@ -129,7 +132,8 @@ def _run_setup_cell(vjplib_installed: bool, colab: bool):
             sys.modules["google"] = type(sys)("google")
             sys.modules["google.colab"] = fake
             sys.modules["google.colab.output"] = fake.output
-        exec(compile(python, "setup-cell", "exec"), {"get_ipython": lambda: ip})
+        ip.namespace = {"get_ipython": lambda: ip}
+        exec(compile(python, "setup-cell", "exec"), ip.namespace)
     finally:
         importlib.util.find_spec = real_find_spec
         sys.modules.clear()

@@ -1,0 +1,152 @@
+"""Chapter 4 (the VJP in code): the memory figure and the exercise checkers.
+
+* `plot_memory`: bytes a recorded graph keeps alive against the depth of a
+  chain, one line per library or design;
+* `check_matmul`, `check_square`: compare a reader's `vjplib.Function` with
+  torch.autograd and say what is wrong: the entry, a transpose, a sign, a
+  shape;
+* `first_mismatch`: the message for one wrong cotangent (used by both).
+
+The memory itself is measured by `vjplib.graph_bytes` and
+`vjplib.torch_graph_bytes`, which the chapter calls directly.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+
+import vjplib
+
+__all__ = ["plot_memory", "first_mismatch", "check_op", "check_matmul",
+           "check_square"]
+
+_STYLES = [dict(marker="o", ls="-"),
+           dict(marker="s", ls="--", mfc="none", ms=8),
+           dict(marker="^", ls=":")]
+
+
+def plot_memory(depths, series: dict, *, baseline=None,
+                baseline_label="the output alone", xlabel="depth k",
+                title="Reverse mode remembers the forward pass"):
+    """Memory held at the start of the backward pass against depth, in KiB.
+
+    ``series`` maps a label to one byte count per depth (drawn in order, up
+    to three: solid circles, dashed open squares, dotted triangles);
+    ``baseline``, in bytes, is drawn as a grey horizontal line. Returns the
+    figure.
+    """
+    depths = list(depths)
+    if not series or len(series) > len(_STYLES):
+        raise ValueError(f"plot_memory: give 1 to {len(_STYLES)} series, "
+                         f"got {len(series)}")
+    for label, values in series.items():
+        if len(values) != len(depths):
+            raise ValueError(f"plot_memory: {label!r} has {len(values)} "
+                             f"values for {len(depths)} depths")
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for style, (label, values) in zip(_STYLES, series.items()):
+        ax.plot(depths, [v / 1024 for v in values], label=label, **style)
+    if baseline is not None:
+        ax.axhline(baseline / 1024, color="grey", lw=1, label=baseline_label)
+    ax.set(xlabel=xlabel, ylabel="memory kept alive (KiB)", title=title)
+    ax.set_ylim(bottom=0)
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def _random_matrix(n, seed):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(n, n, generator=g, dtype=torch.float64)
+            + n * torch.eye(n, dtype=torch.float64))
+
+
+def first_mismatch(name, got, expected):
+    """None if ``got`` matches ``expected``, else a message saying how not.
+
+    The message names a missing cotangent, a wrong shape (and whether it is
+    the transpose of the right one), a transposed or sign-flipped answer, or
+    else the entry that is furthest off.
+    """
+    if got is None:
+        return (f"{name}: your vjp returned None; "
+                f"return a tensor of shape {tuple(expected.shape)}")
+    if isinstance(got, vjplib.Box):
+        got = got.primal
+    got = torch.as_tensor(got, dtype=expected.dtype)
+    if got.shape != expected.shape:
+        hint = ""
+        if got.ndim == 2 and got.shape == expected.shape[::-1]:
+            hint = ": that is the transposed shape, transpose your answer"
+        return (f"{name}: shape {tuple(got.shape)}, expected "
+                f"{tuple(expected.shape)} (the input's shape){hint}")
+    if torch.allclose(got, expected):
+        return None
+    square = got.ndim == 2 and got.shape[0] == got.shape[1]
+    if square and torch.allclose(got.mT, expected):
+        return (f"{name}: your answer is the transpose of the right one; "
+                "transpose it (check which factor sits left of Ȳ)")
+    if torch.allclose(got, -expected):
+        return f"{name}: your answer has the wrong sign"
+    err = (got - expected).abs()
+    idx = tuple(int(i) for i in torch.unravel_index(err.argmax(), err.shape))
+    return (f"{name}: entry {idx} is {got[idx].item():.6g}, expected "
+            f"{expected[idx].item():.6g} "
+            f"(max abs error {err.max().item():.2e})")
+
+
+def check_op(op, torch_f, inputs, hint):
+    """Compare ``op``'s VJP with torch.autograd at ``inputs`` for a seeded
+    random cotangent; raise AssertionError with one line per wrong cotangent
+    and the ``hint``, or print that all match.
+
+    The rule is called directly first (``op.forward`` then ``op.vjp`` on a
+    fresh context), so a wrong shape or a missing cotangent can be named;
+    then once more through ``vjplib.vjp``, the way the book uses it.
+    """
+    inputs = [t.clone() for t in inputs]
+    ctx = vjplib.Context()
+    ctx.needs_input_grad = (True,) * len(inputs)
+    out = op.forward(ctx, *inputs)
+    g = torch.Generator().manual_seed(11)
+    y_bar = torch.randn(torch.as_tensor(out).shape, generator=g,
+                        dtype=torch.float64)
+    got = op.vjp(ctx, y_bar)
+    got = got if isinstance(got, tuple) else (got,)
+    reqs = [t.clone().requires_grad_() for t in inputs]
+    expected = torch.autograd.grad(torch_f(*reqs), reqs, y_bar)
+    if len(got) != len(expected):
+        raise AssertionError(
+            f"{op.__name__}.vjp returned {len(got)} cotangents for "
+            f"{len(expected)} inputs; return one per input\nHint: {hint}")
+    problems = [first_mismatch(f"cotangent of input {i}", a, b)
+                for i, (a, b) in enumerate(zip(got, expected))]
+    problems = [p for p in problems if p]
+    if problems:
+        raise AssertionError("\n".join(problems) + f"\nHint: {hint}")
+    _, vjp_fn = vjplib.vjp(op.apply, *inputs)      # the same, through vjplib
+    for i, (a, b) in enumerate(zip(vjp_fn(y_bar), expected)):
+        if not torch.allclose(a, b):
+            raise AssertionError(
+                f"{op.__name__}: cotangent of input {i} is right when vjp is "
+                "called directly but not through vjplib.vjp; write the rule "
+                "with the saved tensors and vjplib's operators only")
+    print(f"{op.__name__}: all {len(expected)} cotangents match torch.")
+
+
+def check_matmul(op):
+    """Exercise 1: ``op`` is Y = W X for W of shape 4×3 and X of shape 3×5."""
+    g = torch.Generator().manual_seed(12)
+    W = torch.randn(4, 3, generator=g, dtype=torch.float64)
+    X = torch.randn(3, 5, generator=g, dtype=torch.float64)
+    check_op(op, lambda W, X: W @ X, [W, X],
+             "dY = dW X + W dX gives W̄ = Ȳ Xᵀ and X̄ = Wᵀ Ȳ; "
+             "save both inputs.")
+
+
+def check_square(op):
+    """Exercise 2: ``op`` is Y = X X for a 4×4 matrix X."""
+    check_op(op, lambda X: X @ X, [_random_matrix(4, seed=13)],
+             "dY = dX X + X dX gives X̄ = Ȳ Xᵀ + Xᵀ Ȳ.")
