@@ -12,6 +12,8 @@ Sphinx extension).
   Unicode text: ``‖X⁻¹‖_F``. A safety net; headings should hold no TeX.
 * Phone navigation: ``sidebar-toggles.js`` (in _assets) makes the ☰ and
   contents buttons open their drawers (pydata-sphinx-theme issue #2451).
+* Keyboard: ``scroll-regions.js`` puts each display equation that scrolls
+  sideways (wider than the column) in the tab order, and only those.
 * Weight: pydata-sphinx-theme loads ``fontawesome.js`` (1.5 MB) on every
   page "so that users can add custom icons"; the book adds none, and the
   theme's own icons come from its CSS web font. The script tag is dropped.
@@ -196,5 +198,6 @@ def setup(app):
     app.connect("build-finished", _fix_pages)
     # on every page: makes the theme's sidebar toggles work (see the file)
     app.add_js_file("sidebar-toggles.js", loading_method="defer")
+    app.add_js_file("scroll-regions.js", loading_method="defer")
     app.add_css_file("book.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -236,14 +236,36 @@ def test_code_cells_fit_their_box(opened, path):
         f"at 1280 px; their longest lines: {[w[:100] for w in wide[:5]]}")
 
 
+SCROLLING_MATH = """() => [...document.querySelectorAll('mjx-container')]
+    .map(m => ({stop: m.tabIndex >= 0,
+                scrolls: getComputedStyle(m).overflowX === 'auto'
+                         && m.clientWidth > 0
+                         && m.scrollWidth > m.clientWidth + 1}))"""
+
+
 @pytest.mark.parametrize("path", PAGES)
 def test_equations_are_not_tab_stops(opened, path):
-    stops = opened(path).page.evaluate(
-        """() => [...document.querySelectorAll('mjx-container')]
-            .filter(m => m.tabIndex >= 0).length""")
+    found = opened(path).page.evaluate(SCROLLING_MATH)
+    stops = sum(m["stop"] and not m["scrolls"] for m in found)
     assert stops == 0, (
         f"{path}: {stops} equations are Tab stops (MathJax menuOptions "
         "inTabOrder should be false, see mathjax3_config in _config.yml)")
+
+
+@pytest.mark.parametrize("path", ["chapters/04_vector_jacobian_product.html",
+                                  "chapters/00_notation.html"])
+def test_equations_that_scroll_are_reachable_by_keyboard(opened, path):
+    # At 390 px these pages hold display equations wider than the screen:
+    # each scrolls in its own box, which a keyboard user must be able to
+    # reach (scroll-regions.js puts exactly those in the tab order).
+    v = opened(path, width=PHONE["width"], theme="dark")
+    v.page.wait_for_timeout(500)  # the marking runs 200 ms after a change
+    found = v.page.evaluate(SCROLLING_MATH)
+    scrolling = [m for m in found if m["scrolls"]]
+    assert scrolling, f"{path}: no equation scrolls at 390 px any more"
+    assert all(m["stop"] for m in scrolling), (
+        f"{path}: {sum(not m['stop'] for m in scrolling)} equations scroll "
+        "sideways but cannot be reached by keyboard (scroll-regions.js)")
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -1,0 +1,52 @@
+/*
+ * Display math wider than the column scrolls inside its own box (book.css).
+ * A box that scrolls must be reachable by keyboard, or a keyboard user cannot
+ * read its hidden part (WCAG 2.1.1; axe's "scrollable-region-focusable"). So
+ * every display equation that overflows gets tabindex="0" (and
+ * data-scrolls); one that fits stays out of the tab order, as MathJax's
+ * inTabOrder: false leaves it. Equations appear late (MathJax typesets after
+ * load, widgets draw theirs later still) and widths change with the window,
+ * so the marking is redone after each change, at most every 200 ms.
+ */
+(function () {
+  "use strict";
+
+  var SELECTOR = '.bd-article mjx-container[display="true"]';
+
+  function mark() {
+    document.querySelectorAll(SELECTOR).forEach(function (m) {
+      var scrolls = m.clientWidth > 0 && m.scrollWidth > m.clientWidth + 1;
+      if (scrolls && !m.hasAttribute("data-scrolls")) {
+        m.setAttribute("data-scrolls", "");
+        m.tabIndex = 0;
+      } else if (!scrolls && m.hasAttribute("data-scrolls")) {
+        m.removeAttribute("data-scrolls");
+        m.removeAttribute("tabindex");
+      }
+    });
+  }
+
+  var pending = null;
+  function later() {
+    if (pending === null) {
+      pending = setTimeout(function () {
+        pending = null;
+        mark();
+      }, 200);
+    }
+  }
+
+  function setup() {
+    new MutationObserver(later).observe(document.body,
+                                        {childList: true, subtree: true});
+    window.addEventListener("resize", later);
+    document.addEventListener("toggle", later, true);  // <details> opened
+    later();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", setup);
+  } else {
+    setup();
+  }
+})();
