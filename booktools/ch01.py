@@ -21,6 +21,8 @@ from matplotlib.patches import FancyBboxPatch
 
 from vjplib.widgets import COLOURS
 
+from .inputs import well_conditioned
+
 __all__ = [
     "plot_chain",
     "plot_fd_errors",
@@ -124,9 +126,7 @@ def plot_fd_errors(hs, forward_err, central_err, *, rounding=None,
 
 def exercise_matrix(n: int = 5, seed: int = 1) -> torch.Tensor:
     """The checker's seeded, well-conditioned float64 matrix: G + n·I."""
-    generator = torch.Generator().manual_seed(seed)
-    G = torch.randn(n, n, dtype=torch.float64, generator=generator)
-    return G + n * torch.eye(n, dtype=torch.float64)
+    return well_conditioned(n, seed)
 
 
 def _close(a, b):

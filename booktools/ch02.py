@@ -23,6 +23,7 @@ from torch.utils._pytree import tree_leaves
 import vjplib
 from vjplib.plot import plot_costs
 
+from .inputs import well_conditioned
 from .timing import time_per_call
 
 __all__ = [
@@ -135,10 +136,6 @@ def plot_naive_vs_vjp(naive_ns, naive_time, naive_memory,
 
 # -- the exercises' checkers ------------------------------------------------
 
-def _random_matrix(n, seed):
-    generator = torch.Generator().manual_seed(seed)
-    X = torch.randn(n, n, dtype=torch.float64, generator=generator)
-    return X + n * torch.eye(n, dtype=torch.float64)
 
 
 def _kron(A, B):
@@ -157,7 +154,7 @@ def check_square_jacobian(jacobian_of_square) -> bool:
         _say("Nothing to check yet: define a function X -> J and pass it in.")
         return False
     for n in (2, 3):
-        X = _random_matrix(n, seed=10 + n)
+        X = well_conditioned(n, seed=10 + n)
         expected_4d = vjplib.jacrev(lambda X: X @ X)(X)
         expected = expected_4d.reshape(n * n, n * n)
         got = jacobian_of_square(X)

@@ -18,6 +18,8 @@ import torch
 
 import vjplib
 
+from .inputs import well_conditioned
+
 __all__ = ["plot_memory", "first_mismatch", "check_op", "check_matmul",
            "check_square"]
 
@@ -57,10 +59,6 @@ def plot_memory(depths, series: dict, *, baseline=None,
     return fig
 
 
-def _random_matrix(n, seed):
-    g = torch.Generator().manual_seed(seed)
-    return (torch.randn(n, n, generator=g, dtype=torch.float64)
-            + n * torch.eye(n, dtype=torch.float64))
 
 
 def first_mismatch(name, got, expected):
@@ -148,5 +146,5 @@ def check_matmul(op):
 
 def check_square(op):
     """Exercise 2: ``op`` is Y = X X for a 4×4 matrix X."""
-    check_op(op, lambda X: X @ X, [_random_matrix(4, seed=13)],
+    check_op(op, lambda X: X @ X, [well_conditioned(4, seed=13)],
              "dY = dX X + X dX gives X̄ = Ȳ Xᵀ + Xᵀ Ȳ.")

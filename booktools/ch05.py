@@ -13,6 +13,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .inputs import well_conditioned
+
 __all__ = [
     "plot_remainders",
     "plot_dot_product_test",
@@ -100,10 +102,6 @@ def plot_dot_product_test(mismatches: dict, *, threshold=1e-12, floor=1e-18):
 # -- exercise checkers ------------------------------------------------------
 
 
-def _random_matrix(n, seed):
-    g = torch.Generator().manual_seed(seed)
-    return (torch.randn(n, n, generator=g, dtype=torch.float64)
-            + n * torch.eye(n, dtype=torch.float64))
 
 
 def _z_of(X):
@@ -123,7 +121,7 @@ def check_square_jvp(forward_jvp):
     Raises AssertionError saying what is wrong (the value, the shape, or the
     tangent, with a hint when the answer is 2 X Ẋ or 2 Ẋ X); prints on success.
     """
-    X = _random_matrix(4, seed=6)
+    X = well_conditioned(4, seed=6)
     X_dot = torch.randn(4, 4, generator=torch.Generator().manual_seed(7),
                         dtype=torch.float64)
     Y, Y_dot = forward_jvp(X, X_dot)
@@ -150,7 +148,7 @@ def check_square_jvp(forward_jvp):
 def check_steepest(steepest):
     """Exercise 2: ``steepest(X)`` must return (U, D_U z) with ‖U‖_F = 1 and
     U = ∇z/‖∇z‖ for z = ‖X⁻¹‖_F. Raises AssertionError naming the problem."""
-    X = _random_matrix(5, seed=8)
+    X = well_conditioned(5, seed=8)
     U, rate = steepest(X)
     U = torch.as_tensor(U)
     grad = torch.func.grad(_z_of)(X)
