@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import gzip
 import http.server
+import contextlib
 import os
 import re
 import shutil
@@ -222,3 +223,56 @@ def visit(browser, server):
     yield _visit
     for v in opened:
         v.close()
+
+
+# -- JupyterLab, live (what a Binder reader gets) -------------------------------------------------
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def jupyterlab(root: Path):
+    """Run JupyterLab from this environment on a loopback port, serving `root`; yield its URL."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = _free_port()
+    jupyter = Path(sys.executable).with_name("jupyter")
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(root / ".config"),
+               JUPYTER_RUNTIME_DIR=str(root / ".run"))
+    with open(root / "lab.log", "w") as log:
+        proc = subprocess.Popen(
+            [str(jupyter), "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+             "--allow-root", "--IdentityProvider.token=", "--ServerApp.password=",
+             "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={root}",
+             "--LabApp.news_url=None"],
+            env=env, stdout=subprocess.DEVNULL, stderr=log,
+        )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status", timeout=2)
+                break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    proc.kill()
+                    tail = (root / "lab.log").read_text()[-2000:]
+                    pytest.fail(f"JupyterLab did not start on {url} "
+                                f"(exit code {proc.poll()}):\n{tail}")
+                time.sleep(0.5)
+        try:
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()

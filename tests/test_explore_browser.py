@@ -25,29 +25,21 @@ from __future__ import annotations
 
 import functools
 import gzip
-import http.server
 import json
 import math
 import os
 import re
-import socket
-import subprocess
-import sys
-import threading
-import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 import torch
-from conftest import playwright_api
+from conftest import HTML, jupyterlab, playwright_api
 from test_explore import REFERENCE
 from vjplib.explore import OPS
 
 ROOT = Path(__file__).resolve().parent.parent
-HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html"))
 SHOTS = HTML.parent / "screenshots"
 MIN_PAGES = 3
 WIDTHS = (1280, 390)
@@ -125,20 +117,6 @@ def test_bytes_explorers_add_to_the_page(path):
 # ---------------------------------------------------------------------------
 # a local server and a page that records errors
 # ---------------------------------------------------------------------------
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def book_server():
-    handler = functools.partial(_Quiet, directory=str(HTML))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-
 
 class Visit:
     """One page at one width; a phone-sized one gets touch."""
@@ -291,8 +269,8 @@ def sample_cells(rows: int, cols: int, M) -> list[tuple[int, int]]:
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("path", PAGES)
-def test_explorer_works_without_a_kernel(browser, book_server, path, width):
-    v = Visit(browser, book_server, path, width)
+def test_explorer_works_without_a_kernel(browser, server, path, width):
+    v = Visit(browser, server, path, width)
     try:
         _exercise(v, path, width)
     finally:
@@ -383,11 +361,6 @@ def _exercise(v: Visit, path: str, width: int):
 LAB_CALL = 'jacobian_explorer(["inv", "log"], sizes=[2, 3])'
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
@@ -398,36 +371,8 @@ def lab(tmp_path_factory):
     nb.metadata["kernelspec"] = {"name": "python3", "language": "python",
                                  "display_name": "Python 3"}
     nbformat.write(nb, root / "explorer.ipynb")
-    port = _free_port()
-    jupyter = Path(sys.executable).with_name("jupyter")
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(root / ".config"),
-               JUPYTER_RUNTIME_DIR=str(root / ".run"))
-    log = open(root / "lab.log", "w")
-    proc = subprocess.Popen(
-        [str(jupyter), "lab", "--no-browser", f"--port={port}",
-         "--ip=127.0.0.1", "--allow-root", "--IdentityProvider.token=",
-         "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
-         f"--ServerApp.root_dir={root}", "--LabApp.news_url=None"],
-        env=env, stdout=subprocess.DEVNULL, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/status", timeout=2)
-            break
-        except OSError:
-            if time.time() > deadline or proc.poll() is not None:
-                proc.kill()
-                tail = (root / "lab.log").read_text()[-2000:]
-                pytest.fail(f"JupyterLab did not start on {url}:\n{tail}")
-            time.sleep(0.5)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with jupyterlab(root) as url:
+        yield url
 
 
 def test_explorer_live_in_jupyterlab(lab, browser):

@@ -8,25 +8,14 @@ checks that each step's formula is typeset by JupyterLab's MathJax. A missing br
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from conftest import playwright_api, raw_tex_in
+from conftest import jupyterlab, playwright_api, raw_tex_in
 
 STEPS = [r"\langle \frac{Y}{z}, dY \rangle", r"\frac{1}{z}\operatorname{tr}(Y^\top dY)", r"-\frac{1}{z}\operatorname{tr}(Y^\top X^{-1} dX X^{-1})"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -41,33 +30,8 @@ def lab(tmp_path_factory):
     ]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, root / "toggle.ipynb")
-    port = _free_port()
-    jupyter = Path(sys.executable).with_name("jupyter")
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(root / ".config"), JUPYTER_RUNTIME_DIR=str(root / ".run"))
-    proc = subprocess.Popen(
-        [str(jupyter), "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-         "--allow-root", "--IdentityProvider.token=", "--ServerApp.password=",
-         "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={root}", "--LabApp.news_url=None"],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(root / "lab.log", "w"),
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/status", timeout=2)
-            break
-        except OSError:
-            if time.time() > deadline or proc.poll() is not None:
-                proc.kill()
-                log = (root / "lab.log").read_text()[-2000:]
-                pytest.fail(f"JupyterLab did not start on {url} (exit code {proc.poll()}):\n{log}")
-            time.sleep(0.5)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with jupyterlab(root) as url:
+        yield url
 
 
 def test_step_toggle_is_typeset_and_clickable_in_jupyterlab(lab, browser):
