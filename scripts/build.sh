@@ -8,15 +8,16 @@ bash scripts/setup.sh
 .venv/bin/python scripts/vendor_js.py
 
 # The execution cache (_build/.jupyter_cache) knows when a notebook's code changed, not when the
-# code it imports did: drop it, and Sphinx's saved pages, whenever vjplib, booktools or the
-# requirements change, so the book always shows what the current code computes.
+# code it imports did: drop it whenever vjplib, booktools or the requirements change, so the book
+# always shows what the current code computes. --all re-reads every page (cheap: unchanged
+# notebooks come from the cache), so a change to _ext or _assets reaches every page too.
 deps=$(cat vjplib/*.py booktools/*.py requirements.txt binder/requirements.txt \
        | sha256sum | cut -d' ' -f1)
 if [ "$(cat _build/.deps-hash 2>/dev/null)" != "$deps" ]; then
-  rm -rf _build/.jupyter_cache _build/.doctrees _build/html
+  rm -rf _build/.jupyter_cache
 fi
 mkdir -p _build
-.venv/bin/jupyter-book build . -W -n --keep-going
+.venv/bin/jupyter-book build --all . -W -n --keep-going
 echo "$deps" > _build/.deps-hash
 echo
 echo "The book is built: open $(pwd)/_build/html/index.html in a browser"
