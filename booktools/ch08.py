@@ -257,16 +257,22 @@ def plot_softplus(xs, rel_value, rel_grad):
     return fig
 
 
-def plot_solve_costs(ns, costs):
-    """Time per value and gradient against n (costs: label -> seconds)."""
-    fig, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
+def _plot_times(xs, costs, *, xlabel, ylabel, title, height):
+    """Milliseconds against xs on log-log axes, one line per label."""
+    fig, ax = plt.subplots(figsize=(6, height), layout="constrained")
     for (label, ts), marker in zip(costs.items(), "os^d"):
-        ax.loglog(ns, [1e3 * t for t in ts], marker + "-", label=label)
-    _log_x_ticks(ax, ns)
-    ax.set(xlabel="n (A is n × n)", ylabel="time per value and gradient (ms)",
-           title="Differentiating x = A⁻¹b")
+        ax.loglog(xs, [1e3 * t for t in ts], marker + "-", label=label)
+    _log_x_ticks(ax, xs)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     _legend(ax)
     return fig
+
+
+def plot_solve_costs(ns, costs):
+    """Time per value and gradient against n (costs: label -> seconds)."""
+    return _plot_times(ns, costs, xlabel="n (A is n × n)",
+                       ylabel="time per value and gradient (ms)",
+                       title="Differentiating x = A⁻¹b", height=3.6)
 
 
 def plot_fixed_point(iterations, errors, times, implicit_time):
@@ -291,14 +297,11 @@ def plot_fixed_point(iterations, errors, times, implicit_time):
 
 def plot_per_example(batches, costs):
     """Time of B per-example gradients against B (label -> seconds)."""
-    fig, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
-    for (label, ts), marker in zip(costs.items(), "os^d"):
-        ax.loglog(batches, [1e3 * t for t in ts], marker + "-", label=label)
-    _log_x_ticks(ax, batches)
-    ax.set(xlabel="batch size B", ylabel="time for B gradients (ms)",
-           title="Per-example gradients of the logistic loss, d = 32")
-    _legend(ax)
-    return fig
+    return _plot_times(
+        batches, costs, xlabel="batch size B",
+        ylabel="time for B gradients (ms)",
+        title="Per-example gradients of the logistic loss, d = 32",
+        height=3.8)
 
 
 # ------------------------------------------------------------------ exercises

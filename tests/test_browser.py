@@ -174,7 +174,7 @@ def test_tab_title_is_plain_text(opened, path):
     assert title.strip(), f"{path}: empty document.title"
     assert not TEX_IN_TEXT.search(title), (
         f"{path}: the tab title holds TeX: {title!r}; write the heading in "
-        "Unicode (‖X⁻¹‖_F), see .notes/HELPERS.md")
+        "Unicode (‖X⁻¹‖_F), see the README's \"Writing a chapter\"")
 
 
 def test_search_titles_are_plain_text():
