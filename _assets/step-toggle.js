@@ -1,5 +1,5 @@
 /*
- * Step toggles (vjplib.widgets.StepToggle) for every reader of the static
+ * Step toggles (booktools.widgets.StepToggle) for every reader of the static
  * book: by keyboard, with a screen reader, and on paper.
  *
  * The toggle is made of plain ipywidgets; its Stack draws only the page of

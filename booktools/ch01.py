@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from matplotlib.patches import FancyBboxPatch
 
-from vjplib.widgets import COLOURS
+from booktools.widgets import COLOURS
 
 from .inputs import well_conditioned
 

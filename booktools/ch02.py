@@ -21,7 +21,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
 import vjplib
-from vjplib.plot import plot_costs
+from booktools.plot import plot_costs
 
 from .inputs import well_conditioned
 from .timing import time_per_call

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 import matplotlib.pyplot as plt
 import torch
 
-from vjplib.plot import as_matrix, plot_costs, plot_jacobian
+from booktools.plot import as_matrix, plot_costs, plot_jacobian
 
 from .timing import time_per_call
 
@@ -35,7 +35,7 @@ def plot_jacobians_stacked(Js: Sequence, titles: Sequence[str], *,
     Each panel gets the full width and a height that fits its matrix (and
     its colour bar), so that a short wide Jacobian stays legible on a phone.
     `out_shape` is one value for every panel or a list with one per panel;
-    other keywords go to `vjplib.plot.plot_jacobian`.
+    other keywords go to `booktools.plot.plot_jacobian`.
     """
     Js = list(Js)
     if not Js or len(titles) != len(Js):

@@ -1,220 +1,172 @@
-"""Chapter 6 (forward mode): timing, the Jacobian-filling figure, checkers.
+"""Chapter 6 (the JVP, directional derivatives): figures and checkers.
 
-The chapter shows the rules and the checks; this module holds what it only
-calls: a timer, the sweep over Jacobian shapes, its figure, the figure of a
-Jacobian filled in column by column and row by row, and the exercise
-checkers.
+* `plot_remainders`: the error of the JVP's predicted change of z, against
+  the step h;
+* `plot_dot_product_test`: the relative mismatch of the dot-product test,
+  one row per pair of rules;
+* `check_square_jvp`, `check_steepest`: the checkers of the two exercises.
 """
 
 from __future__ import annotations
-
-import math
-from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-import vjplib
-from vjplib.plot import plot_jacobian
+from .inputs import well_conditioned
 
-from .timing import time_per_call
+__all__ = [
+    "plot_remainders",
+    "plot_dot_product_test",
+    "check_square_jvp",
+    "check_steepest",
+]
 
-__all__ = ["time_per_call", "make_problem", "measure", "crossover",
-           "plot_sweep", "plot_fill", "check_tanh",
-           "check_jacobian_from_jvps"]
+QUADRATIC = r"\frac{1}{2}h^2\,\langle U, HU\rangle"
 
 
+def plot_remainders(steps, remainder_1, remainder_2, curvature, z):
+    """Log-log plot of |Δz − h D_U z| and of the same minus ½h²⟨U, HU⟩,
+    against h.
 
-
-def make_problem(n_in: int, n_out: int, seed: int = 3):
-    """f(x) = tanh(W x), W of shape (n_out, n_in): (f, f_torch, x).
-
-    ``f`` is written with vjplib ops, ``f_torch`` with torch ops; both use
-    the same seeded W, and x is a seeded point in R^n_in.
+    Also draws the quadratic term |½h²⟨U, HU⟩| (dashed) and the rounding
+    level ε z (dotted). Returns the figure.
     """
-    g = torch.Generator().manual_seed(seed)
-    W = torch.randn(n_out, n_in, generator=g, dtype=torch.float64)
-    W = W / n_in**0.5
-    x = torch.randn(n_in, generator=g, dtype=torch.float64)
+    steps = np.asarray(steps, dtype=np.float64)
+    remainder_1 = np.asarray(remainder_1, dtype=np.float64)
+    remainder_2 = np.asarray(remainder_2, dtype=np.float64)
+    if not steps.shape == remainder_1.shape == remainder_2.shape:
+        raise ValueError(
+            f"plot_remainders: {steps.size} steps but {remainder_1.size} and "
+            f"{remainder_2.size} remainders; give one remainder per step"
+        )
+    eps = np.finfo(np.float64).eps
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    ax.loglog(steps, remainder_1, "o-", ms=3,
+              label=r"$|\Delta z - h\,D_U z|$")
+    ax.loglog(steps, remainder_2, "s-", ms=3,
+              label=rf"$|\Delta z - h\,D_U z - {QUADRATIC}|$")
+    ax.loglog(steps, 0.5 * abs(float(curvature)) * steps**2, "--",
+              color="k", lw=0.8, label=rf"$|{QUADRATIC}|$")
+    ax.axhline(eps * float(z), color="grey", lw=0.8, ls=":",
+               label=r"rounding of $z$: $\varepsilon z$")
+    ax.set(xlabel="step h", ylabel="error of the predicted change",
+           ylim=(1e-19, 1e-4),
+           title="The JVP predicts the change of z to second order")
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
 
-    def f(x):
-        return vjplib.tanh(vjplib.matmul(W, x))
 
-    def f_torch(x):
-        return torch.tanh(W @ x)
+def plot_dot_product_test(mismatches: dict, *, threshold=1e-12, floor=1e-18):
+    """One row per pair of rules: the relative mismatch of each random pair
+    (ȳ, ẋ).
 
-    return f, f_torch, x
-
-
-def _is_torch(transform) -> bool:
-    return getattr(transform, "__module__", "").startswith("torch")
-
-
-def measure(shapes: Sequence[tuple[int, int]], transforms: dict,
-            budget: float = 0.02) -> dict[str, list[float]]:
-    """Seconds per Jacobian for each transform at each (n_in, n_out).
-
-    ``transforms`` maps a label to a Jacobian transform such as
-    ``vjplib.jacfwd`` or ``torch.func.jacrev``; a torch transform gets the
-    function written with torch ops, a vjplib one the vjplib version. Every
-    Jacobian is checked against ``torch.func.jacrev`` before it is timed.
+    ``mismatches`` maps a row label to the list of relative mismatches
+    |⟨ȳ, J ẋ⟩ − ⟨Jᵀȳ, ẋ⟩| / |⟨ȳ, J ẋ⟩|; the first row is drawn at the top.
+    An exact agreement (0) is drawn at ``floor`` (a log axis has no 0).
+    The dotted line marks ``threshold``, the pass mark. Returns the figure.
     """
-    timings: dict[str, list[float]] = {name: [] for name in transforms}
-    torch.set_num_threads(1)     # time the algorithms, not the thread pool
-    for n_in, n_out in shapes:
-        f, f_torch, x = make_problem(n_in, n_out)
-        J_ref = torch.func.jacrev(f_torch)(x)
-        for name, transform in transforms.items():
-            jac = transform(f_torch if _is_torch(transform) else f)
-            J = jac(x)
-            if not torch.allclose(J, J_ref):
-                raise AssertionError(
-                    f"measure: {name} at n_in={n_in}, n_out={n_out} differs "
-                    f"from torch.func.jacrev by "
-                    f"{(J - J_ref).abs().max().item():.3e}")
-            timings[name].append(time_per_call(lambda: jac(x), budget=budget))
-    return timings
-
-
-def crossover(shapes: Sequence[tuple[int, int]], t_fwd: Sequence[float],
-              t_rev: Sequence[float]) -> float | None:
-    """n_in / n_out where forward and reverse take equal time, or None.
-
-    Interpolates log(t_fwd / t_rev) linearly in log(n_in / n_out) between
-    the first pair of neighbouring shapes where its sign changes.
-    """
-    if not len(shapes) == len(t_fwd) == len(t_rev):
-        raise ValueError(f"crossover: {len(shapes)} shapes but "
-                         f"{len(t_fwd)} and {len(t_rev)} timings")
-    r = np.log([n_in / n_out for n_in, n_out in shapes])
-    d = np.log(np.asarray(t_fwd, float) / np.asarray(t_rev, float))
-    for k in range(len(r) - 1):
-        if d[k] == 0:
-            return float(np.exp(r[k]))
-        if d[k] * d[k + 1] < 0:
-            s = d[k] / (d[k] - d[k + 1])
-            return float(np.exp(r[k] + s * (r[k + 1] - r[k])))
-    return float(np.exp(r[-1])) if d[-1] == 0 else None
-
-
-STYLES = {"jacfwd_loop": "o-C0", "jacrev_loop": "s-C1",
-          "jacfwd (batched)": "o:C0", "jacrev (batched)": "s:C1",
-          "vjplib.jacfwd": "o-C0", "vjplib.jacrev": "s-C1",
-          "torch.func.jacfwd": "o--C2", "torch.func.jacrev": "s--C3"}
-
-
-def plot_sweep(shapes, timings: dict, title: str, mark: tuple = ()):
-    """Time per Jacobian against the shape, log-log; returns (fig, ax).
-
-    ``mark`` names a (forward, reverse) pair of labels whose measured
-    crossover is marked with a triangle on the x axis.
-    """
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
-    ratio = [n_in / n_out for n_in, n_out in shapes]
-    for name, ts in timings.items():
-        ax.loglog(ratio, [1e3 * t for t in ts], STYLES.get(name, "o-"),
-                  ms=4, label=name)
-    ax.axvline(1.0, color="grey", lw=0.8, ls=":")
-    if mark:
-        at = crossover(shapes, timings[mark[0]], timings[mark[1]])
-        if at is not None:
-            ax.plot([at], [0], "^", color="k", ms=9, clip_on=False,
-                    transform=ax.get_xaxis_transform(),
-                    label="the loops cross")
-    ax.set_xticks(ratio, [f"{a}×{b}" for a, b in shapes], rotation=45)
+    if not mismatches:
+        raise ValueError(
+            "plot_dot_product_test: give at least one row of mismatches")
+    labels = list(mismatches)
+    rows = len(labels)
+    fig, ax = plt.subplots(figsize=(6.2, 1.0 + 0.6 * rows))
+    for k, label in enumerate(labels):
+        values = np.maximum(np.asarray(mismatches[label], dtype=np.float64),
+                            floor)
+        passed = bool(np.all(values < threshold))
+        ax.semilogx(values, np.full(values.shape, rows - 1 - k),
+                    "o" if passed else "x", mfc="none",
+                    color="C0" if passed else "C3")
+    ax.axvline(threshold, color="grey", lw=0.8, ls=":")
+    top = max(float(np.max(np.asarray(v, dtype=np.float64)))
+              for v in mismatches.values())
+    first, last = int(np.log10(floor)), int(np.ceil(np.log10(max(top, 1.0))))
+    exponents = list(range(first, last + 1, 3))
+    ax.set_xticks([10.0**e for e in exponents],
+                  labels=["0"] + [f"$10^{{{e}}}$" for e in exponents[1:]])
     ax.minorticks_off()
-    ax.set(xlabel="n_in × n_out", ylabel="time per Jacobian (ms)",
-           title=title)
-    ax.legend(frameon=False, fontsize=8)
-    return fig, ax
+    left = r"\langle \bar y, J\dot x\rangle"
+    right = r"\langle J^\mathsf{T}\bar y, \dot x\rangle"
+    ax.set(yticks=list(range(rows)), yticklabels=labels[::-1],
+           ylim=(-0.7, rows - 0.3),
+           xlabel=rf"relative mismatch $|{left} - {right}|\,/\,|{left}|$",
+           title=f"The dot-product test, "
+                 f"{len(next(iter(mismatches.values())))} random pairs")
+    fig.tight_layout()
+    return fig
 
 
-def plot_fill(col_frames: dict, row_frames: dict, snapshots, n: int):
-    """J of an n×n → n×n map filled by JVP columns (left), VJP rows (right).
-
-    One row of panels per snapshot (two columns in all, so it stays
-    legible on a phone); grey cells are not computed yet.
-    """
-    N = n * n
-    fig, axes = plt.subplots(len(snapshots), 2,
-                             figsize=(6.4, 3.1 * len(snapshots)),
-                             layout="constrained", squeeze=False)
-    scale = max(float(torch.nan_to_num(F).abs().max())
-                for F in (col_frames[snapshots[-1]], row_frames[snapshots[-1]]))
-    for row, k in enumerate(snapshots):
-        for col, (frames, what) in enumerate(
-                ((col_frames, "columns, by JVP"), (row_frames, "rows, by VJP"))):
-            ax = axes[row, col]
-            plot_jacobian(frames[k], out_shape=(n, n), in_shape=(n, n),
-                          ax=ax, halfrange=scale, colorbar=False,
-                          title=f"{k} of {N} {what}")
-            ax.set_facecolor("0.85")              # grey: not computed yet
-            ax.xaxis.label.set_size(8)
-            ax.yaxis.label.set_size(8)
-    fig.suptitle(f"J of Y = X⁻¹ (n = {n}): forward mode fills columns,\n"
-                 "reverse mode fills rows")
-    return fig, axes
+# -- exercise checkers ------------------------------------------------------
 
 
-# ---------------------------------------------------------------- exercises
-
-def check_tanh(tanh: Callable, DualNumber: type) -> None:
-    """Check a reader's ``tanh`` on dual numbers against torch at 5 points."""
-    for x0 in (-2.0, -0.3, 0.0, 0.7, 3.0):
-        for x_dot in (1.0, -2.5):
-            out = tanh(DualNumber(x0, x_dot))
-            x_t = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
-            (slope,) = torch.autograd.grad(torch.tanh(x_t), x_t)
-            expected = slope.item() * x_dot
-            if not isinstance(out, DualNumber):
-                raise AssertionError("tanh should return a DualNumber, got "
-                                     f"{type(out).__name__}")
-            if not math.isclose(out.x, math.tanh(x0), abs_tol=1e-14):
-                raise AssertionError(
-                    f"at x = {x0}: value {out.x:.6g}, expected tanh(x) = "
-                    f"{math.tanh(x0):.6g}")
-            if not math.isclose(out.x_dot, expected, abs_tol=1e-14):
-                hint = ("multiply the derivative by the incoming tangent "
-                        "a.x_dot" if math.isclose(out.x_dot, slope.item())
-                        else "tanh'(x) = 1 - tanh(x)², times a.x_dot")
-                raise AssertionError(
-                    f"at x = {x0}, x_dot = {x_dot}: tangent {out.x_dot:.6g}, "
-                    f"expected {expected:.6g}. Hint: {hint}.")
-    print("tanh on dual numbers matches torch at 5 points, 2 tangents.")
 
 
-def check_jacobian_from_jvps(jacobian_from_jvps: Callable) -> None:
-    """Check a reader's Jacobian from JVPs on a non-square f: R^(3×4) → R^(3×2).
+def _z_of(X):
+    return torch.linalg.norm(torch.linalg.inv(X))
 
-    Says "transpose" when the answer holds Jᵀ's entries, in the layout of J.
-    """
-    g = torch.Generator().manual_seed(4)
-    V = torch.randn(4, 2, generator=g, dtype=torch.float64)
-    X = torch.randn(3, 4, generator=g, dtype=torch.float64)
 
-    def f(X):
-        return vjplib.tanh(vjplib.matmul(X, V))
-
-    expected = torch.func.jacfwd(lambda X: torch.tanh(X @ V))(X)
-    got = jacobian_from_jvps(f, X)
-    if tuple(got.shape) != tuple(expected.shape):
-        raise AssertionError(
-            f"shape {tuple(got.shape)}, expected out.shape + in.shape = "
-            f"{tuple(expected.shape)}")
-    if torch.allclose(got, expected):
-        print("jacobian_from_jvps matches torch.func.jacfwd.")
-        return
-    M = expected.reshape(6, 12)
-    transposed = M.T.reshape(-1)[:M.numel()].reshape(expected.shape)
-    if torch.allclose(got, transposed):
-        raise AssertionError(
-            "the entries are those of the transpose, read in J's layout. "
-            "Hint: the JVP with basis j is column j; stack the columns "
-            "along the last axis (dim=-1), not as rows.")
+def _where(got, expected):
     err = (got - expected).abs()
     idx = tuple(int(i) for i in torch.unravel_index(err.argmax(), err.shape))
-    raise AssertionError(
-        f"entry {idx}: got {got[idx].item():.6g}, expected "
-        f"{expected[idx].item():.6g}. Hint: column j (the JVP with basis j) "
-        "belongs at input index j.")
+    return (f"entry {idx}: got {got[idx].item():.6g}, "
+            f"expected {expected[idx].item():.6g}")
+
+
+def check_square_jvp(forward_jvp):
+    """Exercise 1: ``forward_jvp(X, X_dot)`` must return (X X, Ẋ X + X Ẋ).
+
+    Raises AssertionError saying what is wrong (the value, the shape, or the
+    tangent, with a hint when the answer is 2 X Ẋ or 2 Ẋ X); prints on success.
+    """
+    X = well_conditioned(4, seed=6)
+    X_dot = torch.randn(4, 4, generator=torch.Generator().manual_seed(7),
+                        dtype=torch.float64)
+    Y, Y_dot = forward_jvp(X, X_dot)
+    Y_ref, Y_dot_ref = torch.func.jvp(lambda X: X @ X, (X,), (X_dot,))
+    Y, Y_dot = torch.as_tensor(Y), torch.as_tensor(Y_dot)
+    if Y.shape != Y_ref.shape or not torch.allclose(Y, Y_ref):
+        where = _where(Y, Y_ref) if Y.shape == Y_ref.shape else "its shape"
+        raise AssertionError(f"the value Y is wrong at {where}; Y = X @ X")
+    if Y_dot.shape != Y_dot_ref.shape:
+        raise AssertionError(
+            f"Ẏ has shape {tuple(Y_dot.shape)}, expected "
+            f"{tuple(Y_dot_ref.shape)}: the tangent has the output's shape")
+    if not torch.allclose(Y_dot, Y_dot_ref):
+        commuted = (torch.allclose(Y_dot, 2 * X @ X_dot)
+                    or torch.allclose(Y_dot, 2 * X_dot @ X))
+        hint = (" (did you write 2 X Ẋ? matrices do not commute)"
+                if commuted else "")
+        raise AssertionError(
+            f"Ẏ is wrong at {_where(Y_dot, Y_dot_ref)}{hint}. "
+            "Hint: d(XX) = dX X + X dX.")
+    print("forward_jvp of X @ X matches torch.func.jvp.")
+
+
+def check_steepest(steepest):
+    """Exercise 2: ``steepest(X)`` must return (U, D_U z) with ‖U‖_F = 1 and
+    U = ∇z/‖∇z‖ for z = ‖X⁻¹‖_F. Raises AssertionError naming the problem."""
+    X = well_conditioned(5, seed=8)
+    U, rate = steepest(X)
+    U = torch.as_tensor(U)
+    grad = torch.func.grad(_z_of)(X)
+    if U.shape != X.shape:
+        raise AssertionError(f"U has shape {tuple(U.shape)}; a direction has "
+                             f"the input's shape {tuple(X.shape)}")
+    norm_U = torch.linalg.norm(U)
+    if not torch.isclose(norm_U, torch.tensor(1.0, dtype=norm_U.dtype)):
+        raise AssertionError(f"U must have unit length, ‖U‖_F = "
+                             f"{norm_U.item():.6g}; divide it by its norm")
+    _, D_U = torch.func.jvp(_z_of, (X,), (U,))
+    if not torch.isclose(torch.as_tensor(rate, dtype=D_U.dtype), D_U):
+        raise AssertionError(f"the rate you returned, {float(rate):.6g}, is "
+                             f"not D_U z = {D_U.item():.6g} for your U")
+    best = torch.linalg.norm(grad)
+    if not torch.isclose(D_U, best):
+        raise AssertionError(
+            f"z grows at {D_U.item():.6g} along your U, but {best.item():.6g} "
+            "is possible. Hint: ⟨∇z, U⟩ ≤ ‖∇z‖ ‖U‖, with equality when U "
+            "points along ∇z.")
+    print(f"steepest ascent: U = ∇z/‖∇z‖, rate ‖∇z‖_F = {best.item():.6f}")

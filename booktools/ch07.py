@@ -1,230 +1,220 @@
-"""Chapter 7 (second order): cost measurements, figures, checkers.
+"""Chapter 7 (forward mode): timing, the Jacobian-filling figure, checkers.
 
-The chapter shows the Hessian-vector products, Newton's method and the
-checks; this module holds what it only calls: the timing sweep, the figures
-(CG residuals, Newton against gradient descent, costs) and the exercise
+The chapter shows the rules and the checks; this module holds what it only
+calls: a timer, the sweep over Jacobian shapes, its figure, the figure of a
+Jacobian filled in column by column and row by row, and the exercise
 checkers.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 
 import vjplib
-from vjplib.plot import plot_costs as _plot_costs
+from booktools.plot import plot_jacobian
 
 from .timing import time_per_call
 
-__all__ = ["time_per_call", "hvp_rev_rev", "measure_costs", "plot_costs",
-           "plot_cg_residuals", "plot_newton", "check_hvp_rev_rev",
-           "check_newton_step"]
-
-F64 = torch.float64
+__all__ = ["time_per_call", "make_problem", "measure", "crossover",
+           "plot_sweep", "plot_fill", "check_tanh",
+           "check_jacobian_from_jvps"]
 
 
-def hvp_rev_rev(f: Callable, w, v):
-    """H v reverse-over-reverse: the gradient of ⟨∇f(w), v⟩."""
-    return vjplib.grad(lambda w: vjplib.sum(vjplib.grad(f)(w) * v))(w)
 
 
-def _seeded(d: int, seed: int) -> torch.Tensor:
-    return torch.randn(d, generator=torch.Generator().manual_seed(seed),
-                       dtype=F64)
+def make_problem(n_in: int, n_out: int, seed: int = 3):
+    """f(x) = tanh(W x), W of shape (n_out, n_in): (f, f_torch, x).
 
-
-def measure_costs(make_problem: Callable, dims: Sequence[int], *,
-                  m: int | None = None, hessians: bool = True,
-                  loop_dims: Sequence[int] = (),
-                  hessian_by_hvps: Callable | None = None,
-                  budget: float = 0.02) -> dict[str, tuple[list, list]]:
-    """Milliseconds per call against d, as ``{label: (ds, times)}``.
-
-    ``make_problem(d=d, m=m)`` returns ``(f, f_torch, data)``; ``m=None``
-    grows the data with the weights (m = d). Timed: the gradient and the
-    HVP forward-over-reverse and reverse-over-reverse; with ``hessians``,
-    also the batched Hessians of vjplib and torch.func, and
-    ``hessian_by_hvps(f, w)`` at the sizes in ``loop_dims``. Each result is
-    checked against torch.func before it is timed.
+    ``f`` is written with vjplib ops, ``f_torch`` with torch ops; both use
+    the same seeded W, and x is a seeded point in R^n_in.
     """
+    g = torch.Generator().manual_seed(seed)
+    W = torch.randn(n_out, n_in, generator=g, dtype=torch.float64)
+    W = W / n_in**0.5
+    x = torch.randn(n_in, generator=g, dtype=torch.float64)
+
+    def f(x):
+        return vjplib.tanh(vjplib.matmul(W, x))
+
+    def f_torch(x):
+        return torch.tanh(W @ x)
+
+    return f, f_torch, x
+
+
+def _is_torch(transform) -> bool:
+    return getattr(transform, "__module__", "").startswith("torch")
+
+
+def measure(shapes: Sequence[tuple[int, int]], transforms: dict,
+            budget: float = 0.02) -> dict[str, list[float]]:
+    """Seconds per Jacobian for each transform at each (n_in, n_out).
+
+    ``transforms`` maps a label to a Jacobian transform such as
+    ``vjplib.jacfwd`` or ``torch.func.jacrev``; a torch transform gets the
+    function written with torch ops, a vjplib one the vjplib version. Every
+    Jacobian is checked against ``torch.func.jacrev`` before it is timed.
+    """
+    timings: dict[str, list[float]] = {name: [] for name in transforms}
     torch.set_num_threads(1)     # time the algorithms, not the thread pool
-    out: dict[str, tuple[list, list]] = {}
-
-    def record(label, d, fn):
-        ds, ts = out.setdefault(label, ([], []))
-        ds.append(d)
-        ts.append(1e3 * time_per_call(fn, budget=budget))
-
-    def same(label, got, expected, d):
-        if not torch.allclose(got, expected):
-            raise AssertionError(
-                f"measure_costs: {label} at d={d} differs from torch.func "
-                f"by {(got - expected).abs().max().item():.3e}")
-
-    for d in dims:
-        f, f_torch, _ = make_problem(d=d, m=d if m is None else m)
-        w, v = _seeded(d, 5), _seeded(d, 6)
-        _, Hv = torch.func.jvp(torch.func.grad(f_torch), (w,), (v,))
-        same("vjplib.grad", vjplib.grad(f)(w), torch.func.grad(f_torch)(w),
-             d)
-        same("vjplib.hvp", vjplib.hvp(f, w, v), Hv, d)
-        same("the reverse-over-reverse HVP", hvp_rev_rev(f, w, v), Hv, d)
-        record("gradient", d, lambda: vjplib.grad(f)(w))
-        record("HVP, forward-over-reverse", d, lambda: vjplib.hvp(f, w, v))
-        record("HVP, reverse-over-reverse", d, lambda: hvp_rev_rev(f, w, v))
-        if not hessians:
-            continue
-        H = torch.func.hessian(f_torch)(w)
-        if d in loop_dims:
-            same("hessian_by_hvps", hessian_by_hvps(f, w), H, d)
-            record("Hessian, d HVPs in a loop", d,
-                   lambda: hessian_by_hvps(f, w))
-        same("vjplib.hessian", vjplib.hessian(f)(w), H, d)
-        record("Hessian, batched (vjplib)", d,
-               lambda: vjplib.hessian(f)(w))
-        record("Hessian, batched (torch.func)", d,
-               lambda: torch.func.hessian(f_torch)(w))
-    return out
+    for n_in, n_out in shapes:
+        f, f_torch, x = make_problem(n_in, n_out)
+        J_ref = torch.func.jacrev(f_torch)(x)
+        for name, transform in transforms.items():
+            jac = transform(f_torch if _is_torch(transform) else f)
+            J = jac(x)
+            if not torch.allclose(J, J_ref):
+                raise AssertionError(
+                    f"measure: {name} at n_in={n_in}, n_out={n_out} differs "
+                    f"from torch.func.jacrev by "
+                    f"{(J - J_ref).abs().max().item():.3e}")
+            timings[name].append(time_per_call(lambda: jac(x), budget=budget))
+    return timings
 
 
-def plot_costs(upper: dict, lower: dict, *, upper_title: str,
-               lower_title: str, fit_last: int = 3):
-    """Two stacked log-log panels of ``measure_costs`` results.
+def crossover(shapes: Sequence[tuple[int, int]], t_fwd: Sequence[float],
+              t_rev: Sequence[float]) -> float | None:
+    """n_in / n_out where forward and reverse take equal time, or None.
 
-    Each legend entry carries the slope fitted on the ``fit_last`` largest
-    sizes. Returns ``(fig, axes, slopes)``, ``slopes`` one dict per panel.
+    Interpolates log(t_fwd / t_rev) linearly in log(n_in / n_out) between
+    the first pair of neighbouring shapes where its sign changes.
     """
-    fig, axes = plt.subplots(2, 1, figsize=(6.4, 9.6), layout="constrained")
-    slopes = []
-    for ax, series, title in ((axes[0], upper, upper_title),
-                              (axes[1], lower, lower_title)):
-        _, _, s = _plot_costs(series, ax=ax, xlabel="d (number of weights)",
-                              ylabel="time per call (ms)", fit_last=fit_last,
-                              title=title)
-        ax.legend(fontsize=8, frameon=False, loc="upper left")
-        slopes.append(s)
-    return fig, axes, slopes
+    if not len(shapes) == len(t_fwd) == len(t_rev):
+        raise ValueError(f"crossover: {len(shapes)} shapes but "
+                         f"{len(t_fwd)} and {len(t_rev)} timings")
+    r = np.log([n_in / n_out for n_in, n_out in shapes])
+    d = np.log(np.asarray(t_fwd, float) / np.asarray(t_rev, float))
+    for k in range(len(r) - 1):
+        if d[k] == 0:
+            return float(np.exp(r[k]))
+        if d[k] * d[k + 1] < 0:
+            s = d[k] / (d[k] - d[k + 1])
+            return float(np.exp(r[k] + s * (r[k + 1] - r[k])))
+    return float(np.exp(r[-1])) if d[-1] == 0 else None
 
 
-def plot_cg_residuals(residuals: Sequence[float], d: int, tol: float):
-    """CG's residual norm after each iteration, with d and tol marked."""
-    fig, ax = plt.subplots(figsize=(6.0, 3.6), layout="constrained")
-    ax.semilogy(range(len(residuals)), residuals, "o-", ms=4,
-                label="‖r_k‖, residual after k iterations")
-    ax.axvline(d, color="grey", ls=":", lw=1, label=f"k = d = {d}")
-    ax.axhline(tol, color="C3", ls="--", lw=1, label=f"tolerance {tol:g}")
-    ax.set(xlabel="k (CG iterations = HVPs)", ylabel="residual norm",
-           title="Conjugate gradients on H s = −∇f, d = " + str(d))
+STYLES = {"jacfwd_loop": "o-C0", "jacrev_loop": "s-C1",
+          "jacfwd (batched)": "o:C0", "jacrev (batched)": "s:C1",
+          "vjplib.jacfwd": "o-C0", "vjplib.jacrev": "s-C1",
+          "torch.func.jacfwd": "o--C2", "torch.func.jacrev": "s--C3"}
+
+
+def plot_sweep(shapes, timings: dict, title: str, mark: tuple = ()):
+    """Time per Jacobian against the shape, log-log; returns (fig, ax).
+
+    ``mark`` names a (forward, reverse) pair of labels whose measured
+    crossover is marked with a triangle on the x axis.
+    """
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
+    ratio = [n_in / n_out for n_in, n_out in shapes]
+    for name, ts in timings.items():
+        ax.loglog(ratio, [1e3 * t for t in ts], STYLES.get(name, "o-"),
+                  ms=4, label=name)
+    ax.axvline(1.0, color="grey", lw=0.8, ls=":")
+    if mark:
+        at = crossover(shapes, timings[mark[0]], timings[mark[1]])
+        if at is not None:
+            ax.plot([at], [0], "^", color="k", ms=9, clip_on=False,
+                    transform=ax.get_xaxis_transform(),
+                    label="the loops cross")
+    ax.set_xticks(ratio, [f"{a}×{b}" for a, b in shapes], rotation=45)
+    ax.minorticks_off()
+    ax.set(xlabel="n_in × n_out", ylabel="time per Jacobian (ms)",
+           title=title)
     ax.legend(frameon=False, fontsize=8)
     return fig, ax
 
 
-def plot_newton(runs: dict, f_star: float, floor: float = 1e-17,
-                title: str = ""):
-    """f - f* against the passes spent (gradients + HVPs), log scale.
+def plot_fill(col_frames: dict, row_frames: dict, snapshots, n: int):
+    """J of an n×n → n×n map filled by JVP columns (left), VJP rows (right).
 
-    ``runs`` maps a label to ``(passes, values)``: cumulative passes and
-    f after each step. f - f* can reach exactly 0 in float64; it is drawn
-    at ``floor``.
+    One row of panels per snapshot (two columns in all, so it stays
+    legible on a phone); grey cells are not computed yet.
     """
-    fig, ax = plt.subplots(figsize=(6.2, 4.0), layout="constrained")
-    styles = (".-", "o-", "x--", "s:")
-    for (label, (passes, values)), style in zip(runs.items(), styles):
-        gap = [max(v - f_star, floor) for v in values]
-        ax.semilogy(passes, gap, style, ms=4, label=label)
-    ax.set(xlabel="passes spent: gradients + Hessian-vector products",
-           ylabel="f(w) − f*", ylim=(floor / 3, None), title=title)
-    ax.legend(frameon=False, fontsize=8)
-    return fig, ax
+    N = n * n
+    fig, axes = plt.subplots(len(snapshots), 2,
+                             figsize=(6.4, 3.1 * len(snapshots)),
+                             layout="constrained", squeeze=False)
+    scale = max(float(torch.nan_to_num(F).abs().max())
+                for F in (col_frames[snapshots[-1]], row_frames[snapshots[-1]]))
+    for row, k in enumerate(snapshots):
+        for col, (frames, what) in enumerate(
+                ((col_frames, "columns, by JVP"), (row_frames, "rows, by VJP"))):
+            ax = axes[row, col]
+            plot_jacobian(frames[k], out_shape=(n, n), in_shape=(n, n),
+                          ax=ax, halfrange=scale, colorbar=False,
+                          title=f"{k} of {N} {what}")
+            ax.set_facecolor("0.85")              # grey: not computed yet
+            ax.xaxis.label.set_size(8)
+            ax.yaxis.label.set_size(8)
+    fig.suptitle(f"J of Y = X⁻¹ (n = {n}): forward mode fills columns,\n"
+                 "reverse mode fills rows")
+    return fig, axes
 
 
 # ---------------------------------------------------------------- exercises
 
-def _report(name, got, expected, hint):
-    if not isinstance(got, torch.Tensor):
-        raise AssertionError(f"{name}: expected a tensor, got "
-                             f"{type(got).__name__}")
+def check_tanh(tanh: Callable, DualNumber: type) -> None:
+    """Check a reader's ``tanh`` on dual numbers against torch at 5 points."""
+    for x0 in (-2.0, -0.3, 0.0, 0.7, 3.0):
+        for x_dot in (1.0, -2.5):
+            out = tanh(DualNumber(x0, x_dot))
+            x_t = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+            (slope,) = torch.autograd.grad(torch.tanh(x_t), x_t)
+            expected = slope.item() * x_dot
+            if not isinstance(out, DualNumber):
+                raise AssertionError("tanh should return a DualNumber, got "
+                                     f"{type(out).__name__}")
+            if not math.isclose(out.x, math.tanh(x0), abs_tol=1e-14):
+                raise AssertionError(
+                    f"at x = {x0}: value {out.x:.6g}, expected tanh(x) = "
+                    f"{math.tanh(x0):.6g}")
+            if not math.isclose(out.x_dot, expected, abs_tol=1e-14):
+                hint = ("multiply the derivative by the incoming tangent "
+                        "a.x_dot" if math.isclose(out.x_dot, slope.item())
+                        else "tanh'(x) = 1 - tanh(x)², times a.x_dot")
+                raise AssertionError(
+                    f"at x = {x0}, x_dot = {x_dot}: tangent {out.x_dot:.6g}, "
+                    f"expected {expected:.6g}. Hint: {hint}.")
+    print("tanh on dual numbers matches torch at 5 points, 2 tangents.")
+
+
+def check_jacobian_from_jvps(jacobian_from_jvps: Callable) -> None:
+    """Check a reader's Jacobian from JVPs on a non-square f: R^(3×4) → R^(3×2).
+
+    Says "transpose" when the answer holds Jᵀ's entries, in the layout of J.
+    """
+    g = torch.Generator().manual_seed(4)
+    V = torch.randn(4, 2, generator=g, dtype=torch.float64)
+    X = torch.randn(3, 4, generator=g, dtype=torch.float64)
+
+    def f(X):
+        return vjplib.tanh(vjplib.matmul(X, V))
+
+    expected = torch.func.jacfwd(lambda X: torch.tanh(X @ V))(X)
+    got = jacobian_from_jvps(f, X)
     if tuple(got.shape) != tuple(expected.shape):
-        raise AssertionError(f"{name}: shape {tuple(got.shape)}, expected "
-                             f"{tuple(expected.shape)}")
-    if not torch.allclose(got, expected):
-        err = (got - expected).abs()
-        i = int(err.argmax())
         raise AssertionError(
-            f"{name}: entry {i} is {got.flatten()[i].item():.6g}, expected "
-            f"{expected.flatten()[i].item():.6g}. Hint: {hint}")
-
-
-def _z(X):
-    return vjplib.norm(vjplib.inv(X))
-
-
-def _z_torch(X):
-    return torch.linalg.norm(torch.linalg.inv(X))
-
-
-def check_hvp_rev_rev(hvp_rev_rev: Callable) -> None:
-    """Check a reader's reverse-over-reverse HVP on z = ‖X⁻¹‖_F, n = 4."""
-    g = torch.Generator().manual_seed(7)
-    X = torch.randn(4, 4, generator=g, dtype=F64) + 4 * torch.eye(4,
-                                                                 dtype=F64)
-    V = torch.randn(4, 4, generator=g, dtype=F64)
-    _, expected = torch.func.jvp(torch.func.grad(_z_torch), (X,), (V,))
-    got = hvp_rev_rev(_z, X, V)
-    if isinstance(got, torch.Tensor) and got.shape == X.shape and \
-            torch.allclose(got, torch.func.grad(_z_torch)(X)):
+            f"shape {tuple(got.shape)}, expected out.shape + in.shape = "
+            f"{tuple(expected.shape)}")
+    if torch.allclose(got, expected):
+        print("jacobian_from_jvps matches torch.func.jacfwd.")
+        return
+    M = expected.reshape(6, 12)
+    transposed = M.T.reshape(-1)[:M.numel()].reshape(expected.shape)
+    if torch.allclose(got, transposed):
         raise AssertionError(
-            "Hv: this is the gradient ∇f, not Hv. Hint: differentiate "
-            "again, the scalar x ↦ ⟨∇f(x), v⟩ = vjplib.sum(grad(f)(x) * v)")
-    _report("Hv", got, expected,
-            "take vjplib.grad of x ↦ vjplib.sum(vjplib.grad(f)(x) * v)")
-    print("reverse-over-reverse HVP matches torch.")
-
-
-def _logistic(d, m, seed):
-    g = torch.Generator().manual_seed(seed)
-    A = torch.randn(m, d, generator=g, dtype=F64)
-    y = torch.sign(torch.randn(m, generator=g, dtype=F64))
-    lam = 1e-2
-
-    def f(w):
-        loss = vjplib.sum(vjplib.softplus(-y * vjplib.matmul(A, w))) / m
-        return loss + lam / 2 * vjplib.sum(w * w)
-
-    def f_torch(w):
-        loss = torch.nn.functional.softplus(-y * (A @ w)).mean()
-        return loss + lam / 2 * (w * w).sum()
-
-    return f, f_torch
-
-
-def check_newton_step(newton_step: Callable) -> None:
-    """Check a reader's Newton step: exact on a quadratic, and as torch's
-    on a logistic loss."""
-    g = torch.Generator().manual_seed(9)
-    M = torch.randn(6, 6, generator=g, dtype=F64)
-    Q = M @ M.T + 6 * torch.eye(6, dtype=F64)
-    b = torch.randn(6, generator=g, dtype=F64)
-    w = torch.randn(6, generator=g, dtype=F64)
-
-    def quadratic(w):
-        return 0.5 * vjplib.sum(w * vjplib.matmul(Q, w)) - vjplib.sum(b * w)
-
-    s = newton_step(quadratic, w)
-    target = torch.linalg.solve(Q, b)
-    if isinstance(s, torch.Tensor) and torch.allclose(w - s, target):
-        raise AssertionError("w + s on the quadratic: the step points the "
-                             "wrong way. Hint: solve H s = −∇f (mind the "
-                             "sign)")
-    _report("w + s on the quadratic", w + s, target,
-            "solve H s = −∇f; one step lands on Q⁻¹ b")
-    f, f_torch = _logistic(d=5, m=40, seed=10)
-    w = torch.randn(5, generator=g, dtype=F64)
-    H, grad = torch.func.hessian(f_torch)(w), torch.func.grad(f_torch)(w)
-    _report("s on the logistic loss", newton_step(f, w),
-            torch.linalg.solve(H, -grad),
-            "s = −H⁻¹ ∇f, via torch.linalg.solve")
-    print("newton_step: exact on the quadratic, equal to torch on the "
-          "logistic loss.")
+            "the entries are those of the transpose, read in J's layout. "
+            "Hint: the JVP with basis j is column j; stack the columns "
+            "along the last axis (dim=-1), not as rows.")
+    err = (got - expected).abs()
+    idx = tuple(int(i) for i in torch.unravel_index(err.argmax(), err.shape))
+    raise AssertionError(
+        f"entry {idx}: got {got[idx].item():.6g}, expected "
+        f"{expected[idx].item():.6g}. Hint: column j (the JVP with basis j) "
+        "belongs at input index j.")

@@ -1,168 +1,130 @@
-"""booktools.ch06: the timer, the sweep, its figures and the checkers."""
-
-from __future__ import annotations
-
-import math
+"""booktools.ch06: chapter 6's figures and exercise checkers."""
 
 import matplotlib
-import pytest
-import torch
 
 matplotlib.use("Agg")
 
-import vjplib  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
 from booktools import ch06  # noqa: E402
 
 
-class DualNumber:
-    """The chapter's dual number, reduced to what the checker needs."""
-
-    def __init__(self, x, x_dot=0.0):
-        self.x, self.x_dot = x, x_dot
-
-
-def tanh_right(a):
-    t = math.tanh(a.x)
-    return DualNumber(t, (1 - t * t) * a.x_dot)
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
 
 
-def tanh_forgets_x_dot(a):
-    t = math.tanh(a.x)
-    return DualNumber(t, 1 - t * t)
+def test_remainder_plot_has_its_four_lines_on_log_axes():
+    steps = np.logspace(-8, -1, 8)
+    fig = ch06.plot_remainders(steps, steps**2, steps**3, 2.0, 1.0)
+    (ax,) = fig.axes
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    lines = ax.get_lines()
+    assert len(lines) == 4           # two remainders, ½h²|c|, ε z
+    np.testing.assert_allclose(lines[0].get_ydata(), steps**2)
+    np.testing.assert_allclose(lines[1].get_ydata(), steps**3)
+    np.testing.assert_allclose(lines[2].get_ydata(), steps**2)   # ½·2·h²
+    eps = np.finfo(np.float64).eps
+    np.testing.assert_allclose(lines[3].get_ydata(), [eps, eps])
+    assert ax.get_xlabel() == "step h"
 
 
-def tanh_plain(a):
-    return math.tanh(a.x)
+def test_remainder_plot_rejects_mismatched_lengths():
+    with pytest.raises(ValueError, match="one remainder per step"):
+        ch06.plot_remainders([1e-3, 1e-2], [1.0], [1.0, 2.0], 1.0, 1.0)
 
 
-def test_check_tanh_accepts_the_right_rule(capsys):
-    ch06.check_tanh(tanh_right, DualNumber)
-    assert "matches torch" in capsys.readouterr().out
+def test_dot_product_plot_marks_failing_rows_and_puts_first_row_on_top():
+    rows = {"right": [0.0, 1e-15], "wrong": [0.1, 3.0]}
+    fig = ch06.plot_dot_product_test(rows)
+    (ax,) = fig.axes
+    assert ax.get_xscale() == "log"
+    right, wrong = ax.get_lines()[:2]
+    assert right.get_marker() == "o" and wrong.get_marker() == "x"
+    assert set(right.get_ydata()) == {1} and set(wrong.get_ydata()) == {0}
+    np.testing.assert_allclose(right.get_xdata(), [1e-18, 1e-15])  # 0 → floor
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["wrong", "right"]                # bottom to top
+    assert "2 random pairs" in ax.get_title()
+    ticks = ax.get_xticklabels()
+    assert ticks[0].get_text() == "0"                  # the floor is exact 0
+    assert ticks[0].get_position()[0] == 1e-18
 
 
-def test_check_tanh_says_to_multiply_by_the_incoming_tangent():
-    with pytest.raises(AssertionError, match="incoming tangent a.x_dot"):
-        ch06.check_tanh(tanh_forgets_x_dot, DualNumber)
+def test_dot_product_plot_needs_a_row():
+    with pytest.raises(ValueError, match="at least one row"):
+        ch06.plot_dot_product_test({})
 
 
-def test_check_tanh_wants_a_dual_number():
-    with pytest.raises(AssertionError, match="should return a DualNumber"):
-        ch06.check_tanh(tanh_plain, DualNumber)
+# -- exercise 1 ---------------------------------------------------------------
 
 
-def basis_columns(f, x):
-    return [vjplib.jvp(f, (x,), (e,))[1]
-            for e in torch.eye(x.numel(), dtype=x.dtype).reshape(
-                (x.numel(),) + x.shape)]
+def test_square_checker_accepts_the_product_rule(capsys):
+    ch06.check_square_jvp(lambda X, Xd: (X @ X, Xd @ X + X @ Xd))
+    assert "matches torch.func.jvp" in capsys.readouterr().out
 
 
-def test_check_jacobian_accepts_columns_stacked_last(capsys):
-    def right(f, x):
-        out = f(x)
-        return torch.stack(basis_columns(f, x), dim=-1).reshape(
-            out.shape + x.shape)
-
-    ch06.check_jacobian_from_jvps(right)
-    assert "matches torch.func.jacfwd" in capsys.readouterr().out
+def test_square_checker_says_matrices_do_not_commute():
+    with pytest.raises(AssertionError, match="do not commute"):
+        ch06.check_square_jvp(lambda X, Xd: (X @ X, 2 * X @ Xd))
+    with pytest.raises(AssertionError, match="do not commute"):
+        ch06.check_square_jvp(lambda X, Xd: (X @ X, 2 * Xd @ X))
 
 
-def test_check_jacobian_names_the_transpose():
-    def stacked_as_rows(f, x):
-        out = f(x)
-        return torch.stack(basis_columns(f, x)).reshape(out.shape + x.shape)
-
-    with pytest.raises(AssertionError, match="transpose"):
-        ch06.check_jacobian_from_jvps(stacked_as_rows)
+def test_square_checker_names_a_wrong_entry_without_the_commute_hint():
+    with pytest.raises(AssertionError, match=r"wrong at entry \(") as e:
+        ch06.check_square_jvp(lambda X, Xd: (X @ X, Xd @ X - X @ Xd))
+    assert "commute" not in str(e.value)
 
 
-def test_check_jacobian_names_the_shape():
-    def flat(f, x):
-        return torch.stack([c.flatten() for c in basis_columns(f, x)], -1)
-
-    with pytest.raises(AssertionError, match=r"out.shape \+ in.shape"):
-        ch06.check_jacobian_from_jvps(flat)
-
-
-def test_check_jacobian_points_at_a_wrong_entry():
-    def off_by_one_entry(f, x):
-        out = f(x)
-        J = torch.stack(basis_columns(f, x), dim=-1).reshape(
-            out.shape + x.shape).clone()
-        J[2, 1, 0, 3] += 1.0
-        return J
-
-    with pytest.raises(AssertionError, match=r"entry \(2, 1, 0, 3\)"):
-        ch06.check_jacobian_from_jvps(off_by_one_entry)
+def test_square_checker_catches_a_wrong_value_and_a_wrong_shape():
+    with pytest.raises(AssertionError, match="the value Y is wrong"):
+        ch06.check_square_jvp(lambda X, Xd: (X * X, Xd @ X + X @ Xd))
+    with pytest.raises(AssertionError, match=r"shape \(16,\)"):
+        ch06.check_square_jvp(
+            lambda X, Xd: (X @ X, (Xd @ X + X @ Xd).flatten()))
 
 
-def test_make_problem_is_tanh_of_W_x_in_both_libraries():
-    f, f_torch, x = ch06.make_problem(5, 3)
-    assert x.shape == (5,) and x.dtype == torch.float64
-    assert torch.allclose(f(x), f_torch(x))
-    J = torch.func.jacrev(f_torch)(x)
-    assert J.shape == (3, 5)
-    assert torch.allclose(vjplib.jacfwd(f)(x), J)
+# -- exercise 2 ---------------------------------------------------------------
 
 
-def test_time_per_call_measures_a_known_sleep():
-    import time
-
-    t = ch06.time_per_call(lambda: time.sleep(0.004), budget=0.01,
-                           repeats=2)
-    assert 0.004 <= t < 0.05
+def _grad(X):
+    return torch.func.grad(
+        lambda X: torch.linalg.norm(torch.linalg.inv(X)))(X)
 
 
-def test_time_per_call_refuses_a_zero_budget():
-    with pytest.raises(ValueError, match="budget"):
-        ch06.time_per_call(lambda: None, budget=0)
+def test_steepest_checker_accepts_the_normalised_gradient(capsys):
+    def steepest(X):
+        g = _grad(X)
+        return g / torch.linalg.norm(g), torch.linalg.norm(g)
+
+    ch06.check_steepest(steepest)
+    assert "steepest ascent" in capsys.readouterr().out
 
 
-def test_measure_checks_every_jacobian_before_timing_it():
-    def wrong(f):
-        return lambda x: 2 * vjplib.jacrev(f)(x)
-
-    with pytest.raises(AssertionError, match="differs from torch"):
-        ch06.measure([(3, 4)], {"wrong": wrong}, budget=0.001)
+def test_steepest_checker_wants_a_unit_direction():
+    with pytest.raises(AssertionError, match="unit length"):
+        ch06.check_steepest(lambda X: (_grad(X), torch.linalg.norm(_grad(X))))
 
 
-def test_measure_hands_torch_transforms_the_torch_function():
-    t = ch06.measure([(3, 4), (4, 3)], {
-        "vjplib": vjplib.jacrev, "torch": torch.func.jacfwd}, budget=0.001)
-    assert set(t) == {"vjplib", "torch"}
-    assert all(len(ts) == 2 and min(ts) > 0 for ts in t.values())
+def test_steepest_checker_catches_a_rate_that_is_not_d_u_z():
+    def steepest(X):
+        g = _grad(X)
+        return g / torch.linalg.norm(g), 1.0
+
+    with pytest.raises(AssertionError, match="is not D_U z"):
+        ch06.check_steepest(steepest)
 
 
-def test_crossover_interpolates_in_log_space():
-    shapes = [(1, 4), (2, 2), (4, 1)]                 # ratios 1/4, 1, 4
-    # forward time grows with the ratio, reverse falls: equal at ratio 2
-    at = ch06.crossover(shapes, [1.0, 2.0, 8.0], [8.0, 4.0, 2.0])
-    # log(t_f / t_r) = log(1/2) at ratio 1 and log(4) at ratio 4: zero
-    # a third of the way from log 1 to log 4
-    assert at == pytest.approx(4 ** (1 / 3))
-    assert ch06.crossover(shapes, [1, 1, 1], [2, 2, 2]) is None
+def test_steepest_checker_catches_a_slower_direction():
+    def steepest(X):          # the descent direction: a unit U, but −‖∇z‖
+        g = -_grad(X)
+        U = g / torch.linalg.norm(g)
+        return U, (U * _grad(X)).sum()
 
-
-def test_plot_sweep_draws_one_line_per_method_and_the_marker():
-    shapes = [(1, 4), (2, 2), (4, 1)]
-    timings = {"jacfwd_loop": [1e-3, 2e-3, 8e-3],
-               "jacrev_loop": [8e-3, 4e-3, 2e-3]}
-    fig, ax = ch06.plot_sweep(shapes, timings, title="t",
-                              mark=("jacfwd_loop", "jacrev_loop"))
-    labels = [line.get_label() for line in ax.get_lines()]
-    assert labels.count("jacfwd_loop") == 1
-    assert labels.count("jacrev_loop") == 1
-    (marker,) = [ln for ln in ax.get_lines()
-                 if ln.get_label() == "the loops cross"]
-    assert marker.get_xdata()[0] == pytest.approx(4 ** (1 / 3))
-    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
-    matplotlib.pyplot.close(fig)
-
-
-def test_plot_fill_has_two_columns_one_row_per_snapshot():
-    J = torch.arange(81.0).reshape(9, 9)
-    frames = {k: J for k in (1, 9)}
-    fig, axes = ch06.plot_fill(frames, frames, (1, 9), n=3)
-    assert axes.shape == (2, 2)
-    assert axes[1, 0].get_title() == "9 of 9 columns, by JVP"
-    assert axes[0, 1].get_title() == "1 of 9 rows, by VJP"
-    matplotlib.pyplot.close(fig)
+    with pytest.raises(AssertionError, match="is possible"):
+        ch06.check_steepest(steepest)

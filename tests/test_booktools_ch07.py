@@ -1,6 +1,8 @@
-"""booktools.ch07: cost measurements, figures and checkers."""
+"""booktools.ch07: the timer, the sweep, its figures and the checkers."""
 
 from __future__ import annotations
+
+import math
 
 import matplotlib
 import pytest
@@ -11,143 +13,156 @@ matplotlib.use("Agg")
 import vjplib  # noqa: E402
 from booktools import ch07  # noqa: E402
 
-F64 = torch.float64
+
+class DualNumber:
+    """The chapter's dual number, reduced to what the checker needs."""
+
+    def __init__(self, x, x_dot=0.0):
+        self.x, self.x_dot = x, x_dot
 
 
-def quadratic_problem(d, m):
-    """f(w) = ½ wᵀ Q w: its Hessian is Q, known without autodiff."""
-    g = torch.Generator().manual_seed(d + m)
-    M = torch.randn(d, d, generator=g, dtype=F64)
-    Q = M @ M.T + d * torch.eye(d, dtype=F64)
-
-    def f(w):
-        return 0.5 * vjplib.sum(w * vjplib.matmul(Q, w))
-
-    def f_torch(w):
-        return 0.5 * w @ Q @ w
-
-    return f, f_torch, Q
+def tanh_right(a):
+    t = math.tanh(a.x)
+    return DualNumber(t, (1 - t * t) * a.x_dot)
 
 
-def test_hvp_rev_rev_is_Q_v_on_a_quadratic():
-    f, _, Q = quadratic_problem(5, 0)
-    w = torch.randn(5, dtype=F64)
-    v = torch.randn(5, dtype=F64)
-    assert torch.allclose(ch07.hvp_rev_rev(f, w, v), Q @ v)
+def tanh_forgets_x_dot(a):
+    t = math.tanh(a.x)
+    return DualNumber(t, 1 - t * t)
 
 
-def hessian_by_hvps(f, w):
-    return torch.stack([vjplib.hvp(f, w, e)
-                        for e in torch.eye(w.numel(), dtype=F64)])
+def tanh_plain(a):
+    return math.tanh(a.x)
 
 
-def test_measure_costs_times_every_route_at_every_size():
-    out = ch07.measure_costs(quadratic_problem, [3, 4], m=2, loop_dims=[3],
-                             hessian_by_hvps=hessian_by_hvps, budget=0.001)
-    assert set(out) == {"gradient", "HVP, forward-over-reverse",
-                        "HVP, reverse-over-reverse",
-                        "Hessian, d HVPs in a loop",
-                        "Hessian, batched (vjplib)",
-                        "Hessian, batched (torch.func)"}
-    assert out["Hessian, d HVPs in a loop"][0] == [3]
-    assert out["gradient"][0] == [3, 4]
-    assert all(t > 0 for _, ts in out.values() for t in ts)
-
-
-def test_measure_costs_grows_the_data_with_the_weights_by_default():
-    seen = []
-
-    def problem(d, m):
-        seen.append((d, m))
-        return quadratic_problem(d, m)
-
-    out = ch07.measure_costs(problem, [2, 3], hessians=False, budget=0.001)
-    assert seen == [(2, 2), (3, 3)]
-    assert set(out) == {"gradient", "HVP, forward-over-reverse",
-                        "HVP, reverse-over-reverse"}
-
-
-def test_measure_costs_refuses_a_wrong_hessian_before_timing_it():
-    def wrong(f, w):
-        return 2 * hessian_by_hvps(f, w)
-
-    with pytest.raises(AssertionError, match="hessian_by_hvps at d=3"):
-        ch07.measure_costs(quadratic_problem, [3], m=1, loop_dims=[3],
-                           hessian_by_hvps=wrong, budget=0.001)
-
-
-def test_plot_costs_stacks_two_panels_with_fitted_slopes():
-    upper = {"a": ([1, 2, 4], [1.0, 2.0, 4.0])}
-    lower = {"b": ([1, 2, 4], [1.0, 4.0, 16.0])}
-    fig, axes, slopes = ch07.plot_costs(upper, lower, upper_title="u",
-                                        lower_title="l")
-    assert len(axes) == 2 and axes[0].get_title() == "u"
-    assert slopes[0]["a"] == pytest.approx(1.0)
-    assert slopes[1]["b"] == pytest.approx(2.0)
-    assert "slope ≈ 2.0" in axes[1].get_legend().get_texts()[0].get_text()
-    matplotlib.pyplot.close(fig)
-
-
-def test_plot_cg_residuals_marks_d_and_the_tolerance():
-    fig, ax = ch07.plot_cg_residuals([1.0, 1e-3, 1e-9, 1e-13], d=2,
-                                     tol=1e-12)
-    (curve, d_line, tol_line) = ax.get_lines()
-    assert list(curve.get_ydata()) == [1.0, 1e-3, 1e-9, 1e-13]
-    assert list(d_line.get_xdata()) == [2, 2]
-    assert list(tol_line.get_ydata()) == [1e-12, 1e-12]
-    assert ax.get_yscale() == "log"
-    matplotlib.pyplot.close(fig)
-
-
-def test_plot_newton_draws_the_gap_with_a_floor_for_zero():
-    runs = {"a": ([0, 1, 2], [3.0, 2.0, 1.0]),
-            "b": ([0, 5], [3.0, 1.0])}
-    fig, ax = ch07.plot_newton(runs, f_star=1.0, floor=1e-17)
-    a, b = ax.get_lines()
-    assert list(a.get_xdata()) == [0, 1, 2]
-    assert list(a.get_ydata()) == [2.0, 1.0, 1e-17]
-    assert b.get_label() == "b"
-    matplotlib.pyplot.close(fig)
-
-
-def right_hvp(f, x, v):
-    return vjplib.grad(lambda x: vjplib.sum(vjplib.grad(f)(x) * v))(x)
-
-
-def test_check_hvp_accepts_reverse_over_reverse(capsys):
-    ch07.check_hvp_rev_rev(right_hvp)
+def test_check_tanh_accepts_the_right_rule(capsys):
+    ch07.check_tanh(tanh_right, DualNumber)
     assert "matches torch" in capsys.readouterr().out
 
 
-def test_check_hvp_recognises_the_gradient():
-    with pytest.raises(AssertionError, match="this is the gradient"):
-        ch07.check_hvp_rev_rev(lambda f, x, v: vjplib.grad(f)(x))
+def test_check_tanh_says_to_multiply_by_the_incoming_tangent():
+    with pytest.raises(AssertionError, match="incoming tangent a.x_dot"):
+        ch07.check_tanh(tanh_forgets_x_dot, DualNumber)
 
 
-def test_check_hvp_points_at_a_wrong_entry():
-    def off(f, x, v):
-        out = right_hvp(f, x, v).clone()
-        out[1, 2] += 1e-3
-        return out
-
-    with pytest.raises(AssertionError, match="entry 6 is"):
-        ch07.check_hvp_rev_rev(off)
+def test_check_tanh_wants_a_dual_number():
+    with pytest.raises(AssertionError, match="should return a DualNumber"):
+        ch07.check_tanh(tanh_plain, DualNumber)
 
 
-def right_newton(f, w):
-    return torch.linalg.solve(vjplib.hessian(f)(w), -vjplib.grad(f)(w))
+def basis_columns(f, x):
+    return [vjplib.jvp(f, (x,), (e,))[1]
+            for e in torch.eye(x.numel(), dtype=x.dtype).reshape(
+                (x.numel(),) + x.shape)]
 
 
-def test_check_newton_accepts_the_newton_step(capsys):
-    ch07.check_newton_step(right_newton)
-    assert "exact on the quadratic" in capsys.readouterr().out
+def test_check_jacobian_accepts_columns_stacked_last(capsys):
+    def right(f, x):
+        out = f(x)
+        return torch.stack(basis_columns(f, x), dim=-1).reshape(
+            out.shape + x.shape)
+
+    ch07.check_jacobian_from_jvps(right)
+    assert "matches torch.func.jacfwd" in capsys.readouterr().out
 
 
-def test_check_newton_names_the_sign():
-    with pytest.raises(AssertionError, match="mind the sign"):
-        ch07.check_newton_step(lambda f, w: -right_newton(f, w))
+def test_check_jacobian_names_the_transpose():
+    def stacked_as_rows(f, x):
+        out = f(x)
+        return torch.stack(basis_columns(f, x)).reshape(out.shape + x.shape)
+
+    with pytest.raises(AssertionError, match="transpose"):
+        ch07.check_jacobian_from_jvps(stacked_as_rows)
 
 
-def test_check_newton_catches_a_gradient_step():
-    with pytest.raises(AssertionError, match="quadratic"):
-        ch07.check_newton_step(lambda f, w: -vjplib.grad(f)(w))
+def test_check_jacobian_names_the_shape():
+    def flat(f, x):
+        return torch.stack([c.flatten() for c in basis_columns(f, x)], -1)
+
+    with pytest.raises(AssertionError, match=r"out.shape \+ in.shape"):
+        ch07.check_jacobian_from_jvps(flat)
+
+
+def test_check_jacobian_points_at_a_wrong_entry():
+    def off_by_one_entry(f, x):
+        out = f(x)
+        J = torch.stack(basis_columns(f, x), dim=-1).reshape(
+            out.shape + x.shape).clone()
+        J[2, 1, 0, 3] += 1.0
+        return J
+
+    with pytest.raises(AssertionError, match=r"entry \(2, 1, 0, 3\)"):
+        ch07.check_jacobian_from_jvps(off_by_one_entry)
+
+
+def test_make_problem_is_tanh_of_W_x_in_both_libraries():
+    f, f_torch, x = ch07.make_problem(5, 3)
+    assert x.shape == (5,) and x.dtype == torch.float64
+    assert torch.allclose(f(x), f_torch(x))
+    J = torch.func.jacrev(f_torch)(x)
+    assert J.shape == (3, 5)
+    assert torch.allclose(vjplib.jacfwd(f)(x), J)
+
+
+def test_time_per_call_measures_a_known_sleep():
+    import time
+
+    t = ch07.time_per_call(lambda: time.sleep(0.004), budget=0.01,
+                           repeats=2)
+    assert 0.004 <= t < 0.05
+
+
+def test_time_per_call_refuses_a_zero_budget():
+    with pytest.raises(ValueError, match="budget"):
+        ch07.time_per_call(lambda: None, budget=0)
+
+
+def test_measure_checks_every_jacobian_before_timing_it():
+    def wrong(f):
+        return lambda x: 2 * vjplib.jacrev(f)(x)
+
+    with pytest.raises(AssertionError, match="differs from torch"):
+        ch07.measure([(3, 4)], {"wrong": wrong}, budget=0.001)
+
+
+def test_measure_hands_torch_transforms_the_torch_function():
+    t = ch07.measure([(3, 4), (4, 3)], {
+        "vjplib": vjplib.jacrev, "torch": torch.func.jacfwd}, budget=0.001)
+    assert set(t) == {"vjplib", "torch"}
+    assert all(len(ts) == 2 and min(ts) > 0 for ts in t.values())
+
+
+def test_crossover_interpolates_in_log_space():
+    shapes = [(1, 4), (2, 2), (4, 1)]                 # ratios 1/4, 1, 4
+    # forward time grows with the ratio, reverse falls: equal at ratio 2
+    at = ch07.crossover(shapes, [1.0, 2.0, 8.0], [8.0, 4.0, 2.0])
+    # log(t_f / t_r) = log(1/2) at ratio 1 and log(4) at ratio 4: zero
+    # a third of the way from log 1 to log 4
+    assert at == pytest.approx(4 ** (1 / 3))
+    assert ch07.crossover(shapes, [1, 1, 1], [2, 2, 2]) is None
+
+
+def test_plot_sweep_draws_one_line_per_method_and_the_marker():
+    shapes = [(1, 4), (2, 2), (4, 1)]
+    timings = {"jacfwd_loop": [1e-3, 2e-3, 8e-3],
+               "jacrev_loop": [8e-3, 4e-3, 2e-3]}
+    fig, ax = ch07.plot_sweep(shapes, timings, title="t",
+                              mark=("jacfwd_loop", "jacrev_loop"))
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels.count("jacfwd_loop") == 1
+    assert labels.count("jacrev_loop") == 1
+    (marker,) = [ln for ln in ax.get_lines()
+                 if ln.get_label() == "the loops cross"]
+    assert marker.get_xdata()[0] == pytest.approx(4 ** (1 / 3))
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    matplotlib.pyplot.close(fig)
+
+
+def test_plot_fill_has_two_columns_one_row_per_snapshot():
+    J = torch.arange(81.0).reshape(9, 9)
+    frames = {k: J for k in (1, 9)}
+    fig, axes = ch07.plot_fill(frames, frames, (1, 9), n=3)
+    assert axes.shape == (2, 2)
+    assert axes[1, 0].get_title() == "9 of 9 columns, by JVP"
+    assert axes[0, 1].get_title() == "1 of 9 rows, by VJP"
+    matplotlib.pyplot.close(fig)

@@ -1,4 +1,4 @@
-"""vjplib.explore: the Jacobian explorer's values, text, structure and CSS.
+"""booktools.explore: the Jacobian explorer's values, text, structure and CSS.
 
 The expectations come from outside the code under test: J from
 torch.func.jacrev of a plain torch function, index names from
@@ -20,7 +20,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vjplib.explore import (LEVELS, MAX_CELLS, MODES, OPS, JacobianExplorer,
+from booktools.explore import (LEVELS, MAX_CELLS, MODES, OPS, JacobianExplorer,
                             _colour_css, fmt, jacobian_explorer, make_panel,
                             panel_html)
 

@@ -37,7 +37,7 @@ import pytest
 import torch
 from conftest import HTML, jupyterlab, playwright_api
 from test_explore import REFERENCE
-from vjplib.explore import OPS
+from booktools.explore import OPS
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = HTML.parent / "screenshots"
@@ -65,8 +65,8 @@ def test_explorers_are_on_three_pages():
         "point BOOK_HTML at one")
     assert len(PAGES) >= MIN_PAGES, (
         f"only {len(PAGES)} built page(s) hold a Jacobian explorer "
-        f"({PAGES}); chapters 2, 3 and 6 should each call "
-        "vjplib.explore.jacobian_explorer")
+        f"({PAGES}); chapters 2, 3 and 7 should each call "
+        "booktools.explore.jacobian_explorer")
 
 
 # ---------------------------------------------------------------------------
@@ -367,7 +367,7 @@ def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab-explorer")
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(
-        f"from vjplib.explore import jacobian_explorer\n{LAB_CALL}")]
+        f"from booktools.explore import jacobian_explorer\n{LAB_CALL}")]
     nb.metadata["kernelspec"] = {"name": "python3", "language": "python",
                                  "display_name": "Python 3"}
     nbformat.write(nb, root / "explorer.ipynb")

@@ -24,7 +24,7 @@ def lab(tmp_path_factory):
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell(
-            "from vjplib.widgets import StepToggle\n"
+            "from booktools.widgets import StepToggle\n"
             f"StepToggle({STEPS!r}, lhs='dz = ', notes=['from $z^2 = \\\\langle Y, Y \\\\rangle$', None, None])"
         )
     ]

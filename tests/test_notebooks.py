@@ -3,7 +3,7 @@
 * every code line the rendered page shows (or unfolds) fits the column: at most 79 characters;
 * no visible cell builds a step toggle: the widget is the content, its TeX source is not;
 * every step toggle in the saved outputs has every step checked (``checked=n/n`` in its repr,
-  which `vjplib.widgets.StepToggle` writes from the checks it ran);
+  which `booktools.widgets.StepToggle` writes from the checks it ran);
 * every figure has alt text that says what it shows, not a file name;
 * no heading holds TeX (it would reach the browser tab title and the search results raw).
 """

@@ -1,4 +1,4 @@
-"""vjplib.plot: figure structure (axes, colour bar, norm, labels, block lines, annotations).
+"""booktools.plot: figure structure (axes, colour bar, norm, labels, block lines, annotations).
 
 Pixels are not compared; every expectation below comes from the definition of the picture
 (numerator layout, row-major flattening, a colour scale centred on zero), not from the code.
@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from vjplib.plot import (  # noqa: E402
+from booktools.plot import (  # noqa: E402
     GRID_GID, as_matrix, fit_slope, plot_costs, plot_jacobian, plot_jacobians)
 
 

@@ -12,7 +12,7 @@ from ipywidgets.widgets.widget_link import Link
 
 import torch
 
-from vjplib.widgets import (COLOURS, DARK_COLOURS, StepToggle, _CSS,
+from booktools.widgets import (COLOURS, DARK_COLOURS, StepToggle, _CSS,
                             _HIDDEN_PREFIX, hl)
 
 STEPS = [r"\langle Y/z, dY \rangle", r"\frac{1}{z}\operatorname{tr}(Y^T dY)", r"a", r"b", r"c"]

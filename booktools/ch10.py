@@ -1,4 +1,4 @@
-"""Chapter 8's machinery: a memory meter, a timer, chain costs, plots, checks.
+"""Chapter 10's machinery: a memory meter, a timer, chain costs, plots, checks.
 
 - ``SavedBytes``: the peak bytes held by live ``save_for_backward`` contexts
   while a computation runs, each storage counted once (deterministic, unlike a

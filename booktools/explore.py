@@ -2,7 +2,7 @@
 
 ``jacobian_explorer(["inv", "norm"], sizes=[2, 3])`` returns a
 `JacobianExplorer`: a heatmap of each op's Jacobian, drawn the way
-`vjplib.plot` draws Jacobians (rows are outputs, columns inputs, both
+`booktools.plot` draws Jacobians (rows are outputs, columns inputs, both
 flattened row-major; zero white, positive red, negative blue; thick lines
 between the blocks that flattening creates), with
 
@@ -14,13 +14,13 @@ between the blocks that flattening creates), with
   diagonal, triangle, band, permutation);
 * buttons that choose what a hover highlights: the entry, its row (the VJP of
   the basis cotangent eᵢ, one backward pass) or its column (the JVP of the
-  basis tangent eⱼ, one forward pass), as in chapter 6.
+  basis tangent eⱼ, one forward pass), as in chapter 7.
 
 How it works with no kernel, and why this way
 ---------------------------------------------
 The rendered book runs no kernel, so nothing may need Python once the page
 is built. The explorer is built from standard ipywidgets only, like the step
-toggle (`vjplib.widgets`), so the same object works on the static page, live
+toggle (`booktools.widgets`), so the same object works on the static page, live
 in JupyterLab and as short text for nbval:
 
 * every (op, n) heatmap is computed in Python beforehand and stored as the
@@ -75,7 +75,7 @@ import numpy as np
 import torch
 
 import vjplib
-from vjplib.plot import CMAP
+from booktools.plot import CMAP
 
 __all__ = ["jacobian_explorer", "JacobianExplorer", "OPS", "MAX_CELLS"]
 

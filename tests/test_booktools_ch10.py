@@ -1,5 +1,5 @@
-"""Tests of booktools.ch08: the memory meter, chain costs, references, figures
-and the exercise checkers of chapter 8."""
+"""Tests of booktools.ch10: the memory meter, chain costs, references, figures
+and the exercise checkers of chapter 10."""
 import math
 
 import matplotlib
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import vjplib
-from booktools import ch08
+from booktools import ch10
 
 matplotlib.use("Agg")
 F64 = torch.float64
@@ -18,7 +18,7 @@ F64 = torch.float64
 def test_meter_counts_what_exp_saves():
     # exp's derivative is its output, so it keeps y: 4 float64 numbers
     x = torch.ones(4, dtype=F64)
-    with ch08.SavedBytes() as meter:
+    with ch10.SavedBytes() as meter:
         vjplib.grad(lambda x: vjplib.sum(vjplib.exp(x)))(x)
     assert meter.peak == 4 * 8
 
@@ -55,7 +55,7 @@ def test_meter_agrees_with_torch_on_a_chain(k):
             H = vjplib.tanh(H @ W)
         return vjplib.sum(H)
 
-    _, peak = ch08.peak_saved_bytes(vjplib.grad(f), X)
+    _, peak = ch10.peak_saved_bytes(vjplib.grad(f), X)
     assert peak == _torch_saved_bytes(k, W, X) == (k + 1) * 8 * 8 * 8
 
 
@@ -64,8 +64,8 @@ def test_meter_forgets_freed_graphs():
     # second is recorded, so the peak is that of one gradient
     x = torch.ones(16, dtype=F64)
     gradient = vjplib.grad(lambda x: vjplib.sum(vjplib.exp(vjplib.exp(x))))
-    _, once = ch08.peak_saved_bytes(gradient, x)
-    _, twice = ch08.peak_saved_bytes(lambda x: [gradient(x), gradient(x)], x)
+    _, once = ch10.peak_saved_bytes(gradient, x)
+    _, twice = ch10.peak_saved_bytes(lambda x: [gradient(x), gradient(x)], x)
     assert once == 2 * 16 * 8
     assert twice == once
 
@@ -73,19 +73,19 @@ def test_meter_forgets_freed_graphs():
 def test_meter_restores_and_refuses_to_nest():
     original = vjplib.Context.save_for_backward
     with pytest.raises(ZeroDivisionError):
-        with ch08.SavedBytes():
+        with ch10.SavedBytes():
             1 / 0
     assert vjplib.Context.save_for_backward is original
-    with ch08.SavedBytes():
+    with ch10.SavedBytes():
         with pytest.raises(RuntimeError, match="do not nest"):
-            with ch08.SavedBytes():
+            with ch10.SavedBytes():
                 pass
     assert vjplib.Context.save_for_backward is original
 
 
 def test_time_per_call_calls_and_is_positive():
     calls = []
-    t = ch08.time_per_call(lambda: calls.append(1), budget=0.001, repeats=2)
+    t = ch10.time_per_call(lambda: calls.append(1), budget=0.001, repeats=2)
     assert t > 0 and len(calls) >= 3          # a warm-up and two rounds
 
 
@@ -95,16 +95,16 @@ def test_chain_cost_by_hand():
     # J_1: 5×3, J_2: 4×5, J_3: 2×4
     # left:  (J_3 J_2) costs 2·4·5 = 40, then · J_1 costs 2·5·3 = 30
     # right: (J_2 J_1) costs 4·5·3 = 60, then J_3 · costs 2·4·3 = 24
-    assert ch08.chain_cost([3, 5, 4, 2], "left") == 70
-    assert ch08.chain_cost([3, 5, 4, 2], "right") == 84
-    assert ch08.best_chain_cost([3, 5, 4, 2]) == 70
+    assert ch10.chain_cost([3, 5, 4, 2], "left") == 70
+    assert ch10.chain_cost([3, 5, 4, 2], "right") == 84
+    assert ch10.best_chain_cost([3, 5, 4, 2]) == 70
 
 
 def test_best_chain_cost_textbook_example():
     # CLRS's matrix-chain example, A_i of shape p_(i-1) × p_i: 15125. Our
     # J_k ⋯ J_1 has shapes (n_k × n_(k-1)) … (n_1 × n_0): p is n reversed.
     p = [30, 35, 15, 5, 10, 20, 25]
-    assert ch08.best_chain_cost(p[::-1]) == 15125
+    assert ch10.best_chain_cost(p[::-1]) == 15125
 
 
 def _brute_force(shapes):
@@ -122,25 +122,25 @@ def test_best_chain_cost_matches_brute_force():
         k = int(torch.randint(1, 6, (), generator=g))
         n = torch.randint(1, 20, (k + 1,), generator=g).tolist()
         shapes = [(n[i], n[i - 1]) for i in range(k, 0, -1)]   # J_k first
-        assert ch08.best_chain_cost(n) == _brute_force(shapes)
-        assert ch08.best_chain_cost(n) <= ch08.chain_cost(n, "left")
-        assert ch08.best_chain_cost(n) <= ch08.chain_cost(n, "right")
+        assert ch10.best_chain_cost(n) == _brute_force(shapes)
+        assert ch10.best_chain_cost(n) <= ch10.chain_cost(n, "left")
+        assert ch10.best_chain_cost(n) <= ch10.chain_cost(n, "right")
 
 
 def test_chain_cost_errors():
     with pytest.raises(ValueError, match="'left' or 'right'"):
-        ch08.chain_cost([2, 3, 4], "middle")
+        ch10.chain_cost([2, 3, 4], "middle")
     with pytest.raises(ValueError, match="at least two positive"):
-        ch08.best_chain_cost([3])
+        ch10.best_chain_cost([3])
     with pytest.raises(ValueError, match="at least two positive"):
-        ch08.chain_cost([3, 0, 2], "left")
+        ch10.chain_cost([3, 0, 2], "left")
 
 
 # ----------------------------------------------------------------- references
 
 def test_softplus_exact_known_values():
     x = torch.tensor([0.0, -40.0, 1000.0, -1000.0], dtype=F64)
-    value, sigma = ch08.softplus_exact(x)
+    value, sigma = ch10.softplus_exact(x)
     assert value[0] == pytest.approx(math.log(2), rel=1e-16)
     assert value[1] == pytest.approx(math.exp(-40), rel=1e-15)
     assert value[2] == 1000.0 and value[3] == 0.0
@@ -151,7 +151,7 @@ def test_softplus_exact_known_values():
 def test_relative_error_semantics():
     got = torch.tensor([1.0, 0.0, math.inf, math.nan, 1.5])
     exact = torch.tensor([1.0, 0.0, 2.0, 2.0, 1.0])
-    err = ch08.relative_error(got, exact)
+    err = ch10.relative_error(got, exact)
     assert err[0] == 0 and err[1] == 0 and torch.isinf(err[2])
     assert torch.isnan(err[3]) and err[4] == 0.5
 
@@ -159,7 +159,7 @@ def test_relative_error_semantics():
 def test_worst_in_windows():
     xs = torch.arange(6.0)
     err = torch.tensor([1e-3, 1e-1, 1e-2, math.nan, 0.0, 0.0])
-    centres, worst = ch08.worst_in_windows(xs, err, window=3)
+    centres, worst = ch10.worst_in_windows(xs, err, window=3)
     assert centres.tolist() == [1.0, 4.0]
     assert worst[0] == 1e-1 and torch.isinf(worst[1])
 
@@ -170,16 +170,16 @@ def test_figures_draw():
     ns = [1, 2, 4]
     costs = {"a": [1e-3, 2e-3, 4e-3], "b": [2e-3, 2e-3, 2e-3]}
     figs = [
-        ch08.plot_bracketing(ns, costs["a"], costs["b"], n_in_times_m=4),
-        ch08.plot_checkpointing(ns, {"a": [1024, 2048, 4096]}, {"a": ns},
+        ch10.plot_bracketing(ns, costs["a"], costs["b"], n_in_times_m=4),
+        ch10.plot_checkpointing(ns, {"a": [1024, 2048, 4096]}, {"a": ns},
                                 {"a": "k"}),
-        ch08.plot_solve_costs(ns, costs),
-        ch08.plot_fixed_point(ns, [1e-1, 1e-3, 1e-9], costs["a"], 1e-3),
-        ch08.plot_per_example(ns, costs),
+        ch10.plot_solve_costs(ns, costs),
+        ch10.plot_fixed_point(ns, [1e-1, 1e-3, 1e-9], costs["a"], 1e-3),
+        ch10.plot_per_example(ns, costs),
     ]
     xs = torch.linspace(-5, 5, 40)
     errors = {"naive": torch.full((40,), math.inf), "stable": torch.zeros(40)}
-    figs.append(ch08.plot_softplus(xs, errors, errors))
+    figs.append(ch10.plot_softplus(xs, errors, errors))
     assert [len(f.axes) for f in figs] == [1, 2, 1, 2, 1, 2]
     for f in figs:
         assert all(ax.get_ylabel() for ax in f.axes)
@@ -207,7 +207,7 @@ def _solve_matrix(A_bar_rule, B_bar_rule):
 def test_check_solve_matrix_accepts_the_right_rule(capsys):
     right = _solve_matrix(lambda B_bar, X: -B_bar @ X.T,
                           lambda A, X_bar: torch.linalg.solve(A.T, X_bar))
-    ch08.check_solve_matrix(right)
+    ch10.check_solve_matrix(right)
     assert "match torch" in capsys.readouterr().out
 
 
@@ -222,7 +222,7 @@ def test_check_solve_matrix_accepts_the_right_rule(capsys):
 def test_check_solve_matrix_names_the_mistake(A_bar_rule, B_bar_rule,
                                               message):
     with pytest.raises(AssertionError, match=message):
-        ch08.check_solve_matrix(_solve_matrix(A_bar_rule, B_bar_rule))
+        ch10.check_solve_matrix(_solve_matrix(A_bar_rule, B_bar_rule))
 
 
 def _log_sigmoid(forward, vjp):
@@ -244,7 +244,7 @@ def _stable(x):
 
 
 def test_check_log_sigmoid_accepts_the_right_rule(capsys):
-    ch08.check_log_sigmoid(_log_sigmoid(_stable,
+    ch10.check_log_sigmoid(_log_sigmoid(_stable,
                                         lambda x: torch.sigmoid(-x)))
     assert "finite" in capsys.readouterr().out
 
@@ -259,12 +259,12 @@ def test_check_log_sigmoid_accepts_the_right_rule(capsys):
 ])
 def test_check_log_sigmoid_names_the_mistake(forward, vjp, message):
     with pytest.raises(AssertionError, match=message):
-        ch08.check_log_sigmoid(_log_sigmoid(forward, vjp))
+        ch10.check_log_sigmoid(_log_sigmoid(forward, vjp))
 
 
 def test_module_lines_fit_the_column():
     import inspect
-    for lines in (inspect.getsource(ch08), open(__file__).read()):
+    for lines in (inspect.getsource(ch10), open(__file__).read()):
         assert max(len(line) for line in lines.splitlines()) <= 79
 
 
@@ -273,5 +273,5 @@ def test_left_and_right_are_bracketings():
     shapes = [(n[i], n[i - 1]) for i in range(len(n) - 1, 0, -1)]
     left = sum(shapes[0][0] * a * b for a, b in shapes[1:])
     right = sum(r * c * n[0] for r, c in shapes[:-1])
-    assert ch08.chain_cost(n, "left") == left
-    assert ch08.chain_cost(n, "right") == right
+    assert ch10.chain_cost(n, "left") == left
+    assert ch10.chain_cost(n, "right") == right
