@@ -45,17 +45,57 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
 
 # -- plain-text titles ---------------------------------------------------
 _SYMBOLS = {
-    "Vert": "‖", "|": "‖", "vert": "|", "lVert": "‖", "rVert": "‖",
-    "nabla": "∇", "partial": "∂", "cdot": "·", "cdots": "⋯", "ldots": "…",
-    "dots": "…", "times": "×", "otimes": "⊗", "odot": "⊙", "circ": "∘",
-    "to": "→", "mapsto": "↦", "rightarrow": "→", "Rightarrow": "⇒",
-    "in": "∈", "sum": "∑", "prod": "∏", "int": "∫", "approx": "≈",
-    "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "neq": "≠",
-    "infty": "∞", "langle": "⟨", "rangle": "⟩", "top": "⊤", "mathbb": "",
-    "quad": "\0", "qquad": "\0", ",": "\0", ";": "\0", "!": "",
+    "Vert": "‖",
+    "|": "‖",
+    "vert": "|",
+    "lVert": "‖",
+    "rVert": "‖",
+    "nabla": "∇",
+    "partial": "∂",
+    "cdot": "·",
+    "cdots": "⋯",
+    "ldots": "…",
+    "dots": "…",
+    "times": "×",
+    "otimes": "⊗",
+    "odot": "⊙",
+    "circ": "∘",
+    "to": "→",
+    "mapsto": "↦",
+    "rightarrow": "→",
+    "Rightarrow": "⇒",
+    "in": "∈",
+    "sum": "∑",
+    "prod": "∏",
+    "int": "∫",
+    "approx": "≈",
+    "le": "≤",
+    "leq": "≤",
+    "ge": "≥",
+    "geq": "≥",
+    "neq": "≠",
+    "infty": "∞",
+    "langle": "⟨",
+    "rangle": "⟩",
+    "top": "⊤",
+    "mathbb": "",
+    "quad": "\0",
+    "qquad": "\0",
+    ",": "\0",
+    ";": "\0",
+    "!": "",
     " ": "\0",
-    "star": "⋆", "ast": "∗", "pm": "±", "mp": "∓", "sqrt": "√",
-    "left": "", "right": "", "big": "", "Big": "", "bigl": "", "bigr": "",
+    "star": "⋆",
+    "ast": "∗",
+    "pm": "±",
+    "mp": "∓",
+    "sqrt": "√",
+    "left": "",
+    "right": "",
+    "big": "",
+    "Big": "",
+    "bigl": "",
+    "bigr": "",
 }
 _GREEK = (
     "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu "
@@ -69,15 +109,25 @@ for _name, _char in zip(
     _SYMBOLS[_name] = _char
 _SYMBOLS.update(varepsilon="ε", varphi="φ", vartheta="θ")
 # accents: \dot{x} -> x with a combining dot above
-_ACCENTS = {"dot": "\u0307", "ddot": "\u0308", "bar": "\u0304",
-            "overline": "\u0305", "hat": "\u0302", "widehat": "\u0302",
-            "tilde": "\u0303", "widetilde": "\u0303", "vec": "\u20d7"}
+_ACCENTS = {
+    "dot": "\u0307",
+    "ddot": "\u0308",
+    "bar": "\u0304",
+    "overline": "\u0305",
+    "hat": "\u0302",
+    "widehat": "\u0302",
+    "tilde": "\u0303",
+    "widetilde": "\u0303",
+    "vec": "\u20d7",
+}
 _SUPER = dict(zip("0123456789+-−=()niT", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁻⁼⁽⁾ⁿⁱᵀ"))
 _SUPER["⊤"] = "ᵀ"
-_SUB = dict(zip("0123456789+-−=()aeoxhklmnpst",
-                "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜ"))
-_MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]|\$\$(.+?)\$\$|\$(.+?)\$",
-                   re.S)
+_SUB = dict(
+    zip("0123456789+-−=()aeoxhklmnpst", "₀₁₂₃₄₅₆₇₈₉₊₋₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜ")
+)
+_MATH = re.compile(
+    r"\\\((.+?)\\\)|\\\[(.+?)\\\]|\$\$(.+?)\$\$|\$(.+?)\$", re.S
+)
 _GROUP = r"\{((?:[^{}]|\{[^{}]*\})*)\}"  # one level of nested braces
 
 
@@ -88,32 +138,48 @@ def _script(body: str, table: dict, mark: str) -> str:
 
 
 def _frac(m) -> str:
-    num, den = (g if re.fullmatch(r"\w*\\?\w*", g) else "(" + g + ")"
-                for g in (m.group(1), m.group(2)))
+    num, den = (
+        g if re.fullmatch(r"\w*\\?\w*", g) else "(" + g + ")"
+        for g in (m.group(1), m.group(2))
+    )
     return num + "/" + den
 
 
 def _tex(tex: str) -> str:
     """TeX math as Unicode text; spaces as TeX sets them (around =, ⊗ …)."""
-    s = re.sub(r"\\(?:text|textrm|mbox)\s*" + _GROUP,
-               lambda m: m.group(1).replace(" ", "\0"), tex)
-    s = re.sub(r"\\(?:mathrm|operatorname|mathbf|mathit|mathsf"
-               r"|boldsymbol|bm|mathcal|class\{[^{}]*\})\s*" + _GROUP,
-               r"\1", s)
+    s = re.sub(
+        r"\\(?:text|textrm|mbox)\s*" + _GROUP,
+        lambda m: m.group(1).replace(" ", "\0"),
+        tex,
+    )
+    s = re.sub(
+        r"\\(?:mathrm|operatorname|mathbf|mathit|mathsf"
+        r"|boldsymbol|bm|mathcal|class\{[^{}]*\})\s*" + _GROUP,
+        r"\1",
+        s,
+    )
     s = re.sub(r"\\frac\s*" + _GROUP + r"\s*" + _GROUP, _frac, s)
-    s = re.sub(r"\\(" + "|".join(_ACCENTS) + r")\s*(?:" + _GROUP
-               + r"|(\\?[A-Za-z]))",
-               lambda m: (m.group(2) or m.group(3)) + _ACCENTS[m.group(1)], s)
-    s = re.sub(r"\\([A-Za-z]+)\s*|\\([|,;! ])",
-               lambda m: _SYMBOLS.get(m.group(1) or m.group(2),
-                                      m.group(1) or m.group(2)), s)
+    s = re.sub(
+        r"\\(" + "|".join(_ACCENTS) + r")\s*(?:" + _GROUP + r"|(\\?[A-Za-z]))",
+        lambda m: (m.group(2) or m.group(3)) + _ACCENTS[m.group(1)],
+        s,
+    )
+    s = re.sub(
+        r"\\([A-Za-z]+)\s*|\\([|,;! ])",
+        lambda m: _SYMBOLS.get(
+            m.group(1) or m.group(2), m.group(1) or m.group(2)
+        ),
+        s,
+    )
     s = re.sub(r"\s+", "", s).replace("\0", " ")
     for mark, table in (("^", _SUPER), ("_", _SUB)):
-        s = re.sub(re.escape(mark) + r"(?:" + _GROUP + r"|(.))",
-                   lambda m, t=table, k=mark: _script(
-                       m.group(1) if m.group(1) is not None else m.group(2),
-                       t, k),
-                   s)
+        s = re.sub(
+            re.escape(mark) + r"(?:" + _GROUP + r"|(.))",
+            lambda m, t=table, k=mark: _script(
+                m.group(1) if m.group(1) is not None else m.group(2), t, k
+            ),
+            s,
+        )
     s = s.replace("{", "").replace("}", "").replace("&", "")
     s = re.sub(r"\s*([=+⊗×→↦≤≥≈≠∈⇒])\s*", r" \1 ", s)
     s = re.sub(r"([,;])(?=\S)", r"\1 ", s)
@@ -146,8 +212,10 @@ def _plain_search_titles(app, exception):
     text = path.read_text(encoding="utf-8")
     match = re.fullmatch(r"(Search\.setIndex\()(.*)(\)\s*)", text, re.S)
     if not match:
-        logger.warning("book_html: searchindex.js is not Search.setIndex("
-                       "{...}); its titles were not made plain text")
+        logger.warning(
+            "book_html: searchindex.js is not Search.setIndex("
+            "{...}); its titles were not made plain text"
+        )
         return
     index = json.loads(match.group(2))
     index["titles"] = [tex_to_text(t) for t in index.get("titles", [])]
@@ -162,19 +230,28 @@ def _plain_search_titles(app, exception):
 # -- weight and names, fixed in the written pages ------------------------
 _FIXES = [
     # fontawesome.js: 1.5 MB of icons the book does not use (see above)
-    (re.compile(r'[ \t]*<script defer src="[^"]*_static/scripts/'
-                r'fontawesome\.js[^"]*"></script>\n?'), ""),
+    (
+        re.compile(
+            r'[ \t]*<script defer src="[^"]*_static/scripts/'
+            r'fontawesome\.js[^"]*"></script>\n?'
+        ),
+        "",
+    ),
     # myst-nb names a folded cell's <summary> "Toggle hidden content", a
     # name that hides its visible text ("Show code cell source"): WCAG
     # 2.5.3, label in name (axe: label-content-name-mismatch). Without the
     # aria-label the visible text is the name.
-    (re.compile(r'<summary aria-label="Toggle hidden content">'),
-     "<summary>"),
+    (re.compile(r'<summary aria-label="Toggle hidden content">'), "<summary>"),
     # pydata-sphinx-theme names its search field button "Search" while it
     # shows "Search Ctrl+K": the same WCAG 2.5.3 failure; its text is name
     # enough.
-    (re.compile(r'(<button class="btn search-button-field[^"]*"[^>]*?)'
-                r' aria-label="[^"]*"'), r"\1"),
+    (
+        re.compile(
+            r'(<button class="btn search-button-field[^"]*"[^>]*?)'
+            r' aria-label="[^"]*"'
+        ),
+        r"\1",
+    ),
 ]
 
 

@@ -1,35 +1,42 @@
-"""Speed and memory of vjplib against torch, printed side by side as median ratios.
+"""Speed and memory of vjplib against torch, printed side by side as median
+ratios.
 
     .venv/bin/python benchmarks/bench_vjplib.py            # about 1-2 minutes
-    .venv/bin/python benchmarks/bench_vjplib.py --quick    # fewer repeats, smaller sizes
-    .venv/bin/python benchmarks/bench_vjplib.py --json results.json
+    .venv/bin/python benchmarks/bench_vjplib.py --quick    # fewer repeats,
+    smaller sizes .venv/bin/python benchmarks/bench_vjplib.py --json
+    results.json
 
-1. vjplib.grad vs torch.autograd for z = ‖X⁻¹‖_F at n = 100, 500, 1000 (time and peak memory);
+1. vjplib.grad vs torch.autograd for z = ‖X⁻¹‖_F at n = 100, 500, 1000 (time
+   and peak memory);
 2. gradient time / forward time at n = 1000 (the cheap-gradient principle);
-3. vjplib.jacrev (one batched VJP) vs torch.func.jacrev vs a row-by-row loop, f(X) = X⁻¹;
-4. the naive route (J₁ and J₂ built explicitly, then multiplied) vs the VJP, n = 10 … 60, with
-   growth exponents fitted on a log-log scale;
-5. constant operands (rules skip the inputs that need no derivative): jacfwd and jacrev of
-   tanh(W x) for n_in × n_out = 2048 × 8 and 8 × 2048, and the Hessian of a logistic loss at d = 256,
-   vjplib vs torch.func;
+3. vjplib.jacrev (one batched VJP) vs torch.func.jacrev vs a row-by-row loop,
+   f(X) = X⁻¹;
+4. the naive route (J₁ and J₂ built explicitly, then multiplied) vs the VJP, n
+   = 10 … 60, with growth exponents fitted on a log-log scale;
+5. constant operands (rules skip the inputs that need no derivative): jacfwd
+   and jacrev of tanh(W x) for n_in × n_out = 2048 × 8 and 8 × 2048, and the
+   Hessian of a logistic loss at d = 256, vjplib vs torch.func;
 6. graph memory: the bytes the recorded graph keeps alive after the forward
    pass of h <- tanh(W h), k = 1 ... 20 layers of n x n matrices, vjplib
    against torch (target <= 1.0x), measured by vjplib.checks.graph_bytes and
    torch_graph_bytes (chapter 4 calls the same two).
 
-Times: each case runs interleaved with its rivals (order rotated), after a warm-up; we report the
-median time of each and the median of the per-repeat ratios (robust on a shared machine).
-Peak memory: the high-water mark of live CPU tensor bytes allocated during one call, summed from
-the allocation and free events of torch.profiler(profile_memory=True). (CPU tensors are invisible
-to tracemalloc; this counts exactly the tensors, not allocator slack or Python objects.)
+Times: each case runs interleaved with its rivals (order rotated), after a
+warm-up; we report the median time of each and the median of the per-repeat
+ratios (robust on a shared machine). Peak memory: the high-water mark of live
+CPU tensor bytes allocated during one call, summed from the allocation and free
+events of torch.profiler(profile_memory=True). (CPU tensors are invisible to
+tracemalloc; this counts exactly the tensors, not allocator slack or Python
+objects.)
 """
+
 import argparse
 import contextlib
 import gc
 import json
 import os
-import sys
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -43,19 +50,24 @@ F64 = torch.float64
 
 def well_conditioned(n, seed=0):
     """n I + a standard normal matrix, built in place (no temporaries)."""
-    X = torch.randn(n, n, generator=torch.Generator().manual_seed(seed), dtype=F64)
+    X = torch.randn(
+        n, n, generator=torch.Generator().manual_seed(seed), dtype=F64
+    )
     X.diagonal().add_(n)
     return X
 
 
 def race(fns, repeats):
-    """Median time of each fn and the list of per-repeat times, interleaved, order rotated."""
+    """
+    Median time of each fn and the list of per-repeat times, interleaved, order
+    rotated.
+    """
     names = list(fns)
-    for name in names:                                     # warm-up
+    for name in names:  # warm-up
         fns[name]()
     times = {name: [] for name in names}
     for r in range(repeats):
-        for name in names[r % len(names):] + names[:r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             start = time.perf_counter()
             fns[name]()
             times[name].append(time.perf_counter() - start)
@@ -72,7 +84,9 @@ def ms(times, name):
 
 @contextlib.contextmanager
 def quiet_stderr():
-    """Silence file descriptor 2: the profiler's C++ side logs start/stop lines into the table."""
+    """Silence file descriptor 2: the profiler's C++ side logs start/stop lines
+    into the table.
+    """
     sys.stderr.flush()
     saved = os.dup(2)
     with open(os.devnull, "w") as devnull:
@@ -85,11 +99,22 @@ def quiet_stderr():
 
 
 def peak_mb(fn):
-    """High-water mark (MB) of live tensor bytes allocated while fn runs (torch.profiler events)."""
+    """High-water mark (MB) of live tensor bytes allocated while fn runs
+    (torch.profiler events).
+    """
     gc.collect()
-    with quiet_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with (
+        quiet_stderr(),
+        profile(
+            activities=[ProfilerActivity.CPU], profile_memory=True
+        ) as prof,
+    ):
         fn()
-    events = [e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"]
+    events = [
+        e
+        for e in prof.profiler.kineto_results.events()
+        if e.name() == "[memory]"
+    ]
     live = peak = 0
     for e in sorted(events, key=lambda e: e.start_ns()):
         live += e.nbytes()
@@ -108,7 +133,8 @@ def grad_torch(X):
 
 
 def grad_naive(X):
-    """Build J₁ = ∂vec(Y)/∂vec(X), J₁[(i,j),(k,l)] = -Y[i,k] Y[l,j] (from dY = -Y dX Y; n² × n²)
+    """Build J₁ = ∂vec(Y)/∂vec(X), J₁[(i,j),(k,l)] = -Y[i,k] Y[l,j] (from dY =
+    -Y dX Y; n² × n²)
     and J₂ = ∂z/∂vec(Y) = vec(Y)ᵀ/z (1 × n²) explicitly, then multiply."""
     n = X.shape[0]
     Y = torch.linalg.inv(X)
@@ -119,72 +145,170 @@ def grad_naive(X):
 
 
 def item1(sizes, repeats, out):
-    print("1. z = ||X^-1||_F, gradient: vjplib.grad vs torch.autograd   (target: time <= 1.10x at n >= 500)")
-    print(f"   {'n':>5} {'torch ms':>10} {'vjplib ms':>10} {'time x':>7} {'torch MB':>9} {'vjplib MB':>10} {'memory x':>9}")
+    print(
+        "1. z = ||X^-1||_F, gradient: vjplib.grad vs torch.autograd   (target: time <= 1.10x at n >= 500)"
+    )
+    print(
+        f"   {'n':>5} {'torch ms':>10} {'vjplib ms':>10} {'time x':>7} {'torch MB':>9} {'vjplib MB':>10} {'memory x':>9}"
+    )
     grad_vl = vl.grad(z_vjplib)
     for n in sizes:
         X = well_conditioned(n)
         vl.assert_close(grad_vl(X), grad_torch(X), what=f"gradient at n={n}")
-        t = race({"torch": lambda: grad_torch(X), "vjplib": lambda: grad_vl(X)}, repeats(n))
-        m_torch, m_vl = peak_mb(lambda: grad_torch(X)), peak_mb(lambda: grad_vl(X))
+        t = race(
+            {"torch": lambda: grad_torch(X), "vjplib": lambda: grad_vl(X)},
+            repeats(n),
+        )
+        m_torch, m_vl = (
+            peak_mb(lambda: grad_torch(X)),
+            peak_mb(lambda: grad_vl(X)),
+        )
         ratio = median_ratio(t, "vjplib", "torch")
-        print(f"   {n:>5} {ms(t, 'torch'):>10.2f} {ms(t, 'vjplib'):>10.2f} {ratio:>7.3f} "
-              f"{m_torch:>9.2f} {m_vl:>10.2f} {m_vl / m_torch:>9.3f}")
-        out.append(dict(item=1, n=n, torch_ms=ms(t, "torch"), vjplib_ms=ms(t, "vjplib"), time_ratio=ratio,
-                        torch_mb=m_torch, vjplib_mb=m_vl))
+        print(
+            f"   {n:>5} {ms(t, 'torch'):>10.2f} {ms(t, 'vjplib'):>10.2f} {ratio:>7.3f} "
+            f"{m_torch:>9.2f} {m_vl:>10.2f} {m_vl / m_torch:>9.3f}"
+        )
+        out.append(
+            dict(
+                item=1,
+                n=n,
+                torch_ms=ms(t, "torch"),
+                vjplib_ms=ms(t, "vjplib"),
+                time_ratio=ratio,
+                torch_mb=m_torch,
+                vjplib_mb=m_vl,
+            )
+        )
 
 
 def item2(n, repeats, out):
-    print(f"\n2. cheap gradient at n = {n}: gradient time / forward time   (target: <= 3)")
+    print(
+        f"\n2. cheap gradient at n = {n}: gradient time / forward time   (target: <= 3)"
+    )
     X = well_conditioned(n)
     grad_vl = vl.grad(z_vjplib)
-    t = race({"forward": lambda: z_vjplib(X), "vjplib": lambda: grad_vl(X),
-              "torch": lambda: grad_torch(X)}, repeats)
-    r_vl, r_torch = median_ratio(t, "vjplib", "forward"), median_ratio(t, "torch", "forward")
-    print(f"   forward {ms(t, 'forward'):.1f} ms | vjplib.grad {ms(t, 'vjplib'):.1f} ms -> {r_vl:.2f}x"
-          f" | torch.autograd {ms(t, 'torch'):.1f} ms -> {r_torch:.2f}x")
-    out.append(dict(item=2, n=n, forward_ms=ms(t, "forward"), vjplib_ratio=r_vl, torch_ratio=r_torch))
+    t = race(
+        {
+            "forward": lambda: z_vjplib(X),
+            "vjplib": lambda: grad_vl(X),
+            "torch": lambda: grad_torch(X),
+        },
+        repeats,
+    )
+    r_vl, r_torch = (
+        median_ratio(t, "vjplib", "forward"),
+        median_ratio(t, "torch", "forward"),
+    )
+    print(
+        f"   forward {ms(t, 'forward'):.1f} ms | vjplib.grad {ms(t, 'vjplib'):.1f} ms -> {r_vl:.2f}x"
+        f" | torch.autograd {ms(t, 'torch'):.1f} ms -> {r_torch:.2f}x"
+    )
+    out.append(
+        dict(
+            item=2,
+            n=n,
+            forward_ms=ms(t, "forward"),
+            vjplib_ratio=r_vl,
+            torch_ratio=r_torch,
+        )
+    )
 
 
 def item3(sizes, repeats, out):
-    print("\n3. Jacobian of f(X) = X^-1 (shape n,n,n,n): batched jacrev vs torch.func.jacrev vs loop"
-          "   (target: batched <= 1.5x torch.func)")
-    print(f"   {'n':>5} {'torch.func ms':>14} {'batched ms':>11} {'loop ms':>9} {'batched/torch.func':>19} {'loop/batched':>13}")
+    print(
+        "\n3. Jacobian of f(X) = X^-1 (shape n,n,n,n): batched jacrev vs torch.func.jacrev vs loop"
+        "   (target: batched <= 1.5x torch.func)"
+    )
+    print(
+        f"   {'n':>5} {'torch.func ms':>14} {'batched ms':>11} {'loop ms':>9} {'batched/torch.func':>19} {'loop/batched':>13}"
+    )
     jac_vl, jac_loop = vl.jacrev(vl.inv), vl.jacrev_loop(vl.inv)
     jac_torch = torch.func.jacrev(torch.linalg.inv)
     for n in sizes:
         X = well_conditioned(n)
         vl.assert_close(jac_vl(X), jac_torch(X), what=f"jacrev at n={n}")
-        t = race({"torch": lambda: jac_torch(X), "batched": lambda: jac_vl(X),
-                  "loop": lambda: jac_loop(X)}, repeats)
-        r, r_loop = median_ratio(t, "batched", "torch"), median_ratio(t, "loop", "batched")
-        print(f"   {n:>5} {ms(t, 'torch'):>14.2f} {ms(t, 'batched'):>11.2f} {ms(t, 'loop'):>9.1f} "
-              f"{r:>19.3f} {r_loop:>13.1f}")
-        out.append(dict(item=3, n=n, torch_ms=ms(t, "torch"), batched_ms=ms(t, "batched"),
-                        loop_ms=ms(t, "loop"), batched_over_torch=r, loop_over_batched=r_loop))
+        t = race(
+            {
+                "torch": lambda: jac_torch(X),
+                "batched": lambda: jac_vl(X),
+                "loop": lambda: jac_loop(X),
+            },
+            repeats,
+        )
+        r, r_loop = (
+            median_ratio(t, "batched", "torch"),
+            median_ratio(t, "loop", "batched"),
+        )
+        print(
+            f"   {n:>5} {ms(t, 'torch'):>14.2f} {ms(t, 'batched'):>11.2f} {ms(t, 'loop'):>9.1f} "
+            f"{r:>19.3f} {r_loop:>13.1f}"
+        )
+        out.append(
+            dict(
+                item=3,
+                n=n,
+                torch_ms=ms(t, "torch"),
+                batched_ms=ms(t, "batched"),
+                loop_ms=ms(t, "loop"),
+                batched_over_torch=r,
+                loop_over_batched=r_loop,
+            )
+        )
 
 
 def item4(sizes, repeats, out):
-    print("\n4. naive route (J1, n^2 x n^2, and J2, 1 x n^2, built explicitly, then J2 @ J1) vs the VJP (vjplib.grad)")
-    print(f"   {'n':>5} {'naive ms':>9} {'vjp ms':>8} {'time x':>8} {'naive MB':>9} {'vjp MB':>8} {'memory x':>9}")
+    print(
+        "\n4. naive route (J1, n^2 x n^2, and J2, 1 x n^2, built explicitly, then J2 @ J1) vs the VJP (vjplib.grad)"
+    )
+    print(
+        f"   {'n':>5} {'naive ms':>9} {'vjp ms':>8} {'time x':>8} {'naive MB':>9} {'vjp MB':>8} {'memory x':>9}"
+    )
     grad_vl = vl.grad(z_vjplib)
     rows = []
     for n in sizes:
         X = well_conditioned(n)
-        vl.assert_close(grad_naive(X), grad_vl(X), what=f"naive gradient at n={n}", rtol=1e-9)
-        t = race({"naive": lambda: grad_naive(X), "vjp": lambda: grad_vl(X)}, repeats)
-        m_naive, m_vjp = peak_mb(lambda: grad_naive(X)), peak_mb(lambda: grad_vl(X))
+        vl.assert_close(
+            grad_naive(X),
+            grad_vl(X),
+            what=f"naive gradient at n={n}",
+            rtol=1e-9,
+        )
+        t = race(
+            {"naive": lambda: grad_naive(X), "vjp": lambda: grad_vl(X)},
+            repeats,
+        )
+        m_naive, m_vjp = (
+            peak_mb(lambda: grad_naive(X)),
+            peak_mb(lambda: grad_vl(X)),
+        )
         rows.append((n, ms(t, "naive"), ms(t, "vjp"), m_naive, m_vjp))
-        print(f"   {n:>5} {ms(t, 'naive'):>9.2f} {ms(t, 'vjp'):>8.2f} {median_ratio(t, 'naive', 'vjp'):>8.1f} "
-              f"{m_naive:>9.3f} {m_vjp:>8.3f} {m_naive / m_vjp:>9.1f}")
-        out.append(dict(item=4, n=n, naive_ms=ms(t, "naive"), vjp_ms=ms(t, "vjp"),
-                        naive_mb=m_naive, vjp_mb=m_vjp))
+        print(
+            f"   {n:>5} {ms(t, 'naive'):>9.2f} {ms(t, 'vjp'):>8.2f} {median_ratio(t, 'naive', 'vjp'):>8.1f} "
+            f"{m_naive:>9.3f} {m_vjp:>8.3f} {m_naive / m_vjp:>9.1f}"
+        )
+        out.append(
+            dict(
+                item=4,
+                n=n,
+                naive_ms=ms(t, "naive"),
+                vjp_ms=ms(t, "vjp"),
+                naive_mb=m_naive,
+                vjp_mb=m_vjp,
+            )
+        )
     log_n = np.log([r[0] for r in rows])
     slope = lambda col: np.polyfit(log_n, np.log([r[col] for r in rows]), 1)[0]
-    exps = dict(naive_time=slope(1), vjp_time=slope(2), naive_memory=slope(3), vjp_memory=slope(4))
-    print(f"   fitted growth (log-log slope over n = {sizes[0]}..{sizes[-1]}): time naive ~ n^{exps['naive_time']:.2f}, "
-          f"vjp ~ n^{exps['vjp_time']:.2f}; memory naive ~ n^{exps['naive_memory']:.2f}, "
-          f"vjp ~ n^{exps['vjp_memory']:.2f}   (theory at large n: time n^4 vs n^3, memory n^4 vs n^2; at these n the VJP time is mostly fixed per-op overhead)")
+    exps = dict(
+        naive_time=slope(1),
+        vjp_time=slope(2),
+        naive_memory=slope(3),
+        vjp_memory=slope(4),
+    )
+    print(
+        f"   fitted growth (log-log slope over n = {sizes[0]}..{sizes[-1]}): time naive ~ n^{exps['naive_time']:.2f}, "
+        f"vjp ~ n^{exps['vjp_time']:.2f}; memory naive ~ n^{exps['naive_memory']:.2f}, "
+        f"vjp ~ n^{exps['vjp_memory']:.2f}   (theory at large n: time n^4 vs n^3, memory n^4 vs n^2; at these n the VJP time is mostly fixed per-op overhead)"
+    )
     out.append(dict(item=4, exponents=exps))
 
 
@@ -192,35 +316,79 @@ def tanh_layer(n_in, n_out, seed=3):
     g = torch.Generator().manual_seed(seed)
     W = torch.randn(n_out, n_in, generator=g, dtype=F64) / n_in**0.5
     x = torch.randn(n_in, generator=g, dtype=F64)
-    return (lambda x: vl.tanh(vl.matmul(W, x))), (lambda x: torch.tanh(W @ x)), x
+    return (
+        (lambda x: vl.tanh(vl.matmul(W, x))),
+        (lambda x: torch.tanh(W @ x)),
+        x,
+    )
 
 
 def logistic(d, m=256, lam=1e-3, seed=4):
     g = torch.Generator().manual_seed(seed)
-    A = torch.randn(m, d, generator=g, dtype=F64) * torch.logspace(0, -1, d, dtype=F64)
-    y = torch.sign(A @ torch.randn(d, generator=g, dtype=F64) + 0.5 * torch.randn(m, generator=g, dtype=F64))
-    f = lambda w: vl.sum(vl.log(1 + vl.exp(-(y * vl.matmul(A, w))))) / m + lam / 2 * vl.sum(w * w)
-    f_torch = lambda w: torch.nn.functional.softplus(-y * (A @ w)).mean() + lam / 2 * (w * w).sum()
+    A = torch.randn(m, d, generator=g, dtype=F64) * torch.logspace(
+        0, -1, d, dtype=F64
+    )
+    y = torch.sign(
+        A @ torch.randn(d, generator=g, dtype=F64)
+        + 0.5 * torch.randn(m, generator=g, dtype=F64)
+    )
+    f = lambda w: (
+        vl.sum(vl.log(1 + vl.exp(-(y * vl.matmul(A, w))))) / m
+        + lam / 2 * vl.sum(w * w)
+    )
+    f_torch = lambda w: (
+        torch.nn.functional.softplus(-y * (A @ w)).mean()
+        + lam / 2 * (w * w).sum()
+    )
     return f, f_torch, torch.randn(d, generator=g, dtype=F64)
 
 
 def item5(repeats, out):
-    print("\n5. constant operands (W, A need no derivative): vjplib vs torch.func")
-    print(f"   {'case':<40} {'torch.func ms':>14} {'vjplib ms':>10} {'time x':>7}")
+    print(
+        "\n5. constant operands (W, A need no derivative): vjplib vs torch.func"
+    )
+    print(
+        f"   {'case':<40} {'torch.func ms':>14} {'vjplib ms':>10} {'time x':>7}"
+    )
     cases = []
     for n_in, n_out in ((2048, 8), (8, 2048)):
         f, f_torch, x = tanh_layer(n_in, n_out)
         for mode in ("jacfwd", "jacrev"):
-            cases.append((f"{mode} of tanh(W x), {n_in} x {n_out}", getattr(vl, mode)(f),
-                          getattr(torch.func, mode)(f_torch), x))
+            cases.append(
+                (
+                    f"{mode} of tanh(W x), {n_in} x {n_out}",
+                    getattr(vl, mode)(f),
+                    getattr(torch.func, mode)(f_torch),
+                    x,
+                )
+            )
     f, f_torch, w = logistic(256)
-    cases.append(("hessian of a logistic loss, d = m = 256", vl.hessian(f), torch.func.hessian(f_torch), w))
+    cases.append(
+        (
+            "hessian of a logistic loss, d = m = 256",
+            vl.hessian(f),
+            torch.func.hessian(f_torch),
+            w,
+        )
+    )
     for name, ours, theirs, x in cases:
         vl.assert_close(ours(x), theirs(x), what=name)
-        t = race({"torch": lambda: theirs(x), "vjplib": lambda: ours(x)}, repeats)
+        t = race(
+            {"torch": lambda: theirs(x), "vjplib": lambda: ours(x)}, repeats
+        )
         ratio = median_ratio(t, "vjplib", "torch")
-        print(f"   {name:<40} {ms(t, 'torch'):>14.2f} {ms(t, 'vjplib'):>10.2f} {ratio:>7.2f}")
-        out.append(dict(item=5, case=name, torch_ms=ms(t, "torch"), vjplib_ms=ms(t, "vjplib"), time_ratio=ratio))
+        print(
+            f"   {name:<40} {ms(t, 'torch'):>14.2f} {ms(t, 'vjplib'):>10.2f} {ratio:>7.2f}"
+        )
+        out.append(
+            dict(
+                item=5,
+                case=name,
+                torch_ms=ms(t, "torch"),
+                vjplib_ms=ms(t, "vjplib"),
+                time_ratio=ratio,
+            )
+        )
 
 
 def tanh_chain(k, n, seed=5):
@@ -239,39 +407,73 @@ def tanh_chain(k, n, seed=5):
         for _ in range(k):
             H = torch.tanh(W @ H)
         return H
+
     return f, f_torch, X
 
 
 def item6(depths, n, out):
-    print(f"\n6. graph memory after the forward pass of h <- tanh(W h), "
-          f"k layers, n = {n}   (target: <= 1.0x torch)")
-    print(f"   {'k':>3} {'torch KB':>9} {'vjplib KB':>10} {'memory x':>9} "
-          f"{'n x n matrices (torch, vjplib)':>31}")
+    print(
+        f"\n6. graph memory after the forward pass of h <- tanh(W h), "
+        f"k layers, n = {n}   (target: <= 1.0x torch)"
+    )
+    print(
+        f"   {'k':>3} {'torch KB':>9} {'vjplib KB':>10} {'memory x':>9} "
+        f"{'n x n matrices (torch, vjplib)':>31}"
+    )
     one = n * n * 8
     for k in depths:
         f, f_torch, X = tanh_chain(k, n)
         b_vl = vl.checks.graph_bytes(f, X)
         b_torch = vl.checks.torch_graph_bytes(f_torch, X)
-        print(f"   {k:>3} {b_torch / 1e3:>9.1f} {b_vl / 1e3:>10.1f} "
-              f"{b_vl / b_torch:>9.3f} {b_torch / one:>15.2f}, "
-              f"{b_vl / one:.2f}")
-        out.append(dict(item=6, k=k, n=n, torch_bytes=b_torch,
-                        vjplib_bytes=b_vl, memory_ratio=b_vl / b_torch))
+        print(
+            f"   {k:>3} {b_torch / 1e3:>9.1f} {b_vl / 1e3:>10.1f} "
+            f"{b_vl / b_torch:>9.3f} {b_torch / one:>15.2f}, "
+            f"{b_vl / one:.2f}"
+        )
+        out.append(
+            dict(
+                item=6,
+                k=k,
+                n=n,
+                torch_bytes=b_torch,
+                vjplib_bytes=b_vl,
+                memory_ratio=b_vl / b_torch,
+            )
+        )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller sizes")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: stable numbers)")
-    parser.add_argument("--json", help="also write the numbers to this JSON file")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer repeats and smaller sizes"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (default 1: stable numbers)",
+    )
+    parser.add_argument(
+        "--json", help="also write the numbers to this JSON file"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     q = args.quick
-    print(f"vjplib benchmark: torch {torch.__version__}, {args.threads} thread(s), float64, CPU")
-    print("times: median of interleaved repeats; 'x' columns: median of per-repeat ratios (vjplib / rival)")
-    print("peak memory: high-water mark of live CPU tensor bytes during one call (torch.profiler allocation events)\n")
+    print(
+        f"vjplib benchmark: torch {torch.__version__}, {args.threads} thread(s), float64, CPU"
+    )
+    print(
+        "times: median of interleaved repeats; 'x' columns: median of per-repeat ratios (vjplib / rival)"
+    )
+    print(
+        "peak memory: high-water mark of live CPU tensor bytes during one call (torch.profiler allocation events)\n"
+    )
     out = []
-    item1([100, 300] if q else [100, 500, 1000], lambda n: 3 if q else (25 if n <= 100 else 9 if n <= 500 else 7), out)
+    item1(
+        [100, 300] if q else [100, 500, 1000],
+        lambda n: 3 if q else (25 if n <= 100 else 9 if n <= 500 else 7),
+        out,
+    )
     item2(300 if q else 1000, 3 if q else 7, out)
     item3([16] if q else [16, 32], 3 if q else 7, out)
     item4([10, 20, 30] if q else [10, 20, 30, 40, 50, 60], 3 if q else 7, out)

@@ -38,6 +38,7 @@ __all__ = [
 
 # -- memory -----------------------------------------------------------------
 
+
 class PeakMemory(TorchDispatchMode):
     """Peak bytes of the tensors created inside ``with PeakMemory() as m:``.
 
@@ -85,6 +86,7 @@ def peak_bytes(fn, *args) -> int:
 
 # -- time -------------------------------------------------------------------
 
+
 def seconds(fn, *args, budget: float = 0.02) -> float:
     """Seconds per call of ``fn(*args)`` (`booktools.timing.time_per_call`).
     Timings vary: use them in figures only."""
@@ -97,8 +99,16 @@ NAIVE = "naive: J₂ J₁"
 VJP = "VJP: vjplib.grad"
 
 
-def plot_naive_vs_vjp(naive_ns, naive_time, naive_memory,
-                      vjp_ns, vjp_time, vjp_memory, *, fit_last=3):
+def plot_naive_vs_vjp(
+    naive_ns,
+    naive_time,
+    naive_memory,
+    vjp_ns,
+    vjp_time,
+    vjp_memory,
+    *,
+    fit_last=3,
+):
     """Time (top) and peak memory (bottom) of the naive and the VJP route,
     log-log, with fitted exponents in the legends and the guides 8n⁴ bytes
     (J₁ itself) and 8n² bytes (one n×n matrix) under the memory curves.
@@ -106,36 +116,46 @@ def plot_naive_vs_vjp(naive_ns, naive_time, naive_memory,
     Returns ``(fig, (ax_time, ax_memory), slopes)`` with ``slopes`` a dict
     ``{"time": {label: exponent}, "memory": {label: exponent}}``.
     """
-    for name, ns, values in [("naive_time", naive_ns, naive_time),
-                             ("naive_memory", naive_ns, naive_memory),
-                             ("vjp_time", vjp_ns, vjp_time),
-                             ("vjp_memory", vjp_ns, vjp_memory)]:
+    for name, ns, values in [
+        ("naive_time", naive_ns, naive_time),
+        ("naive_memory", naive_ns, naive_memory),
+        ("vjp_time", vjp_ns, vjp_time),
+        ("vjp_memory", vjp_ns, vjp_memory),
+    ]:
         if len(ns) != len(values):
             raise ValueError(
                 f"plot_naive_vs_vjp: {name} has {len(values)} values for "
-                f"{len(ns)} sizes; pass one measurement per size")
+                f"{len(ns)} sizes; pass one measurement per size"
+            )
     fig, (ax_time, ax_memory) = plt.subplots(
-        2, 1, figsize=(6.4, 7.6), layout="constrained")
+        2, 1, figsize=(6.4, 7.6), layout="constrained"
+    )
     _, _, time_slopes = plot_costs(
         {NAIVE: (naive_ns, naive_time), VJP: (vjp_ns, vjp_time)},
-        ylabel="seconds per gradient", ax=ax_time, fit_last=fit_last,
+        ylabel="seconds per gradient",
+        ax=ax_time,
+        fit_last=fit_last,
         title="time",
     )
     _, _, memory_slopes = plot_costs(
         {NAIVE: (naive_ns, naive_memory), VJP: (vjp_ns, vjp_memory)},
-        ylabel="peak bytes", ax=ax_memory, fit_last=fit_last,
+        ylabel="peak bytes",
+        ax=ax_memory,
+        fit_last=fit_last,
         title="memory",
-        guides={"8n⁴ bytes: J₁ itself":
-                (naive_ns, [8 * n**4 for n in naive_ns]),
-                "8n² bytes: one n×n matrix":
-                (vjp_ns, [8 * n**2 for n in vjp_ns])},
+        guides={
+            "8n⁴ bytes: J₁ itself": (naive_ns, [8 * n**4 for n in naive_ns]),
+            "8n² bytes: one n×n matrix": (vjp_ns, [8 * n**2 for n in vjp_ns]),
+        },
     )
-    return fig, (ax_time, ax_memory), {"time": time_slopes,
-                                       "memory": memory_slopes}
+    return (
+        fig,
+        (ax_time, ax_memory),
+        {"time": time_slopes, "memory": memory_slopes},
+    )
 
 
 # -- the exercises' checkers ------------------------------------------------
-
 
 
 def _kron(A, B):
@@ -159,37 +179,50 @@ def check_square_jacobian(jacobian_of_square) -> bool:
         expected = expected_4d.reshape(n * n, n * n)
         got = jacobian_of_square(X)
         if not isinstance(got, torch.Tensor) or got.shape != (n * n, n * n):
-            shape = (tuple(got.shape) if isinstance(got, torch.Tensor)
-                     else type(got).__name__)
-            _say(f"n = {n}: expected shape {(n * n, n * n)}, got {shape}. "
-                 "J has one row per entry of F(X) and one column per entry "
-                 "of X.")
+            shape = (
+                tuple(got.shape)
+                if isinstance(got, torch.Tensor)
+                else type(got).__name__
+            )
+            _say(
+                f"n = {n}: expected shape {(n * n, n * n)}, got {shape}. "
+                "J has one row per entry of F(X) and one column per entry "
+                "of X."
+            )
             return False
         got = got.detach().to(torch.float64)
         if torch.allclose(got, expected):
             continue
         column_major = expected_4d.permute(1, 0, 3, 2).reshape(n * n, n * n)
         eye = torch.eye(n, dtype=torch.float64)
-        if torch.allclose(got, expected.T) or torch.allclose(got,
-                                                             column_major):
-            hint = ("you have the transpose, which for X @ X is also what "
-                    "column stacking gives. Rows are outputs and columns "
-                    "inputs (numerator layout), both flattened row-major: "
-                    "check the order of the factors in each Kronecker "
-                    "product.")
-        elif (torch.allclose(got, _kron(eye, X.T))
-              or torch.allclose(got, _kron(X, eye))):
-            hint = ("that is one of the two terms of dF = (dX)X + X(dX); "
-                    "add the other one.")
+        if torch.allclose(got, expected.T) or torch.allclose(
+            got, column_major
+        ):
+            hint = (
+                "you have the transpose, which for X @ X is also what "
+                "column stacking gives. Rows are outputs and columns "
+                "inputs (numerator layout), both flattened row-major: "
+                "check the order of the factors in each Kronecker "
+                "product."
+            )
+        elif torch.allclose(got, _kron(eye, X.T)) or torch.allclose(
+            got, _kron(X, eye)
+        ):
+            hint = (
+                "that is one of the two terms of dF = (dX)X + X(dX); "
+                "add the other one."
+            )
         elif torch.allclose(-got, expected):
             hint = "only the sign is wrong."
         else:
             r, c = divmod(int((got - expected).abs().argmax()), n * n)
-            hint = (f"first look at row {r} = (i={r // n}, j={r % n}), "
-                    f"column {c} = (k={c // n}, l={c % n}): expected "
-                    f"{expected[r, c].item():.4f}, got "
-                    f"{got[r, c].item():.4f}. Write each term of dF as "
-                    "A (dX) B and use vec(A M B) = (A ⊗ Bᵀ) vec(M).")
+            hint = (
+                f"first look at row {r} = (i={r // n}, j={r % n}), "
+                f"column {c} = (k={c // n}, l={c % n}): expected "
+                f"{expected[r, c].item():.4f}, got "
+                f"{got[r, c].item():.4f}. Write each term of dF as "
+                "A (dX) B and use vec(A M B) = (A ⊗ Bᵀ) vec(M)."
+            )
         _say(f"Not yet (n = {n}): {hint}")
         return False
     _say("Correct: your Jacobian matches vjplib.jacrev for n = 2 and n = 3.")
@@ -213,8 +246,10 @@ def check_largest_n(largest_n) -> bool:
     whose n²×n² Jacobian fits the budget) on five budgets. Prints what is
     off and returns whether the answer is right."""
     if largest_n is None:
-        _say("Nothing to check yet: define largest_n(budget_bytes, "
-             "bytes_per_entry=8).")
+        _say(
+            "Nothing to check yet: define largest_n(budget_bytes, "
+            "bytes_per_entry=8)."
+        )
         return False
     for budget, per_entry in BUDGETS:
         expected = _largest_n_exact(budget, per_entry)
@@ -223,16 +258,23 @@ def check_largest_n(largest_n) -> bool:
             continue
         number = isinstance(got, (int, float)) and not isinstance(got, bool)
         if number and got == expected + 1:
-            hint = (f"n = {got} needs {per_entry * got**4:,} bytes, over "
-                    "budget. Round down.")
-        elif (number
-              and per_entry * got**2 <= budget < per_entry * (got + 1) ** 2):
+            hint = (
+                f"n = {got} needs {per_entry * got**4:,} bytes, over "
+                "budget. Round down."
+            )
+        elif (
+            number
+            and per_entry * got**2 <= budget < per_entry * (got + 1) ** 2
+        ):
             hint = "J₁ has n² rows and n² columns: n⁴ entries, not n²."
         else:
-            hint = ("solve bytes_per_entry · n⁴ ≤ budget for the largest "
-                    "whole n.")
-        _say(f"Not yet: budget {budget:,} bytes at {per_entry} bytes per "
-             f"entry: expected n = {expected}, got {got}. {hint}")
+            hint = (
+                "solve bytes_per_entry · n⁴ ≤ budget for the largest whole n."
+            )
+        _say(
+            f"Not yet: budget {budget:,} bytes at {per_entry} bytes per "
+            f"entry: expected n = {expected}, got {got}. {hint}"
+        )
         return False
     _say(f"Correct on all {len(BUDGETS)} budgets.")
     return True

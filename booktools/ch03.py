@@ -21,15 +21,27 @@ from booktools.plot import as_matrix, plot_costs, plot_jacobian
 from .timing import time_per_call
 
 __all__ = [
-    "plot_jacobians_stacked", "seconds", "time_routes", "plot_route_costs",
-    "check_vjp", "check_diff_vjp", "check_log_sum_exp_vjp",
+    "plot_jacobians_stacked",
+    "seconds",
+    "time_routes",
+    "plot_route_costs",
+    "check_vjp",
+    "check_diff_vjp",
+    "check_log_sum_exp_vjp",
 ]
 
 
 # -- pictures -----------------------------------------------------------------
 
-def plot_jacobians_stacked(Js: Sequence, titles: Sequence[str], *,
-                           out_shape=None, width: float = 5.6, **kw):
+
+def plot_jacobians_stacked(
+    Js: Sequence,
+    titles: Sequence[str],
+    *,
+    out_shape=None,
+    width: float = 5.6,
+    **kw,
+):
     """Draw Jacobians one above the other (one column); return (fig, axes).
 
     Each panel gets the full width and a height that fits its matrix (and
@@ -53,9 +65,14 @@ def plot_jacobians_stacked(Js: Sequence, titles: Sequence[str], *,
     for J, out in zip(Js, outs):
         rows, cols = as_matrix(J, out)[0].shape
         heights.append(width * 0.8 * rows / cols + 1.7)
-    fig, axes = plt.subplots(len(Js), 1, figsize=(width, sum(heights)),
-                             layout="constrained", squeeze=False,
-                             height_ratios=heights)
+    fig, axes = plt.subplots(
+        len(Js),
+        1,
+        figsize=(width, sum(heights)),
+        layout="constrained",
+        squeeze=False,
+        height_ratios=heights,
+    )
     axes = list(axes[:, 0])
     for J, title, out, ax in zip(Js, titles, outs, axes):
         plot_jacobian(J, out_shape=out, ax=ax, title=title, **kw)
@@ -64,13 +81,20 @@ def plot_jacobians_stacked(Js: Sequence, titles: Sequence[str], *,
 
 # -- timing -------------------------------------------------------------------
 
+
 def seconds(fn: Callable, *args, budget: float = 0.01, repeats: int = 3):
     """Seconds per call of fn(*args) (`booktools.timing.time_per_call`)."""
     return time_per_call(fn, *args, budget=budget, repeats=repeats)
 
 
-def time_routes(f: Callable, routes: dict, sizes: dict,
-                make_inputs: Callable, *, budget: float = 0.01):
+def time_routes(
+    f: Callable,
+    routes: dict,
+    sizes: dict,
+    make_inputs: Callable,
+    *,
+    budget: float = 0.01,
+):
     """Time every route on f: {route: (ns, seconds per call)}.
 
     `routes` maps a name to route(f, *make_inputs(n)); `sizes` maps the
@@ -100,18 +124,29 @@ def time_routes(f: Callable, routes: dict, sizes: dict,
     try:
         inputs = {n: make_inputs(n) for ns in sizes.values() for n in ns}
         return {
-            name: (list(sizes[name]),
-                   [seconds(route, f, *inputs[n], budget=budget)
-                    for n in sizes[name]])
+            name: (
+                list(sizes[name]),
+                [
+                    seconds(route, f, *inputs[n], budget=budget)
+                    for n in sizes[name]
+                ],
+            )
             for name, route in routes.items()
         }
     finally:
         torch.set_num_threads(threads)
 
 
-def plot_route_costs(operations: dict, routes: dict, sizes: dict,
-                     make_inputs: Callable, *, powers: dict | None = None,
-                     fit_last: int = 3, budget: float = 0.01):
+def plot_route_costs(
+    operations: dict,
+    routes: dict,
+    sizes: dict,
+    make_inputs: Callable,
+    *,
+    powers: dict | None = None,
+    fit_last: int = 3,
+    budget: float = 0.01,
+):
     """Time each route on each operation; one log-log panel per operation.
 
     Panels are stacked (one column, legible on a phone); each legend gives
@@ -123,29 +158,46 @@ def plot_route_costs(operations: dict, routes: dict, sizes: dict,
     powers = powers or {}
     unknown = set(powers) - set(routes)
     if unknown:
-        raise ValueError(f"plot_route_costs: powers name unknown routes "
-                         f"{sorted(unknown)}; routes are {sorted(routes)}")
-    fig, axes = plt.subplots(len(operations), 1, layout="constrained",
-                             figsize=(6.0, 3.0 * len(operations)),
-                             squeeze=False, sharex=True)
+        raise ValueError(
+            f"plot_route_costs: powers name unknown routes "
+            f"{sorted(unknown)}; routes are {sorted(routes)}"
+        )
+    fig, axes = plt.subplots(
+        len(operations),
+        1,
+        layout="constrained",
+        figsize=(6.0, 3.0 * len(operations)),
+        squeeze=False,
+        sharex=True,
+    )
     axes = list(axes[:, 0])
     slopes = {}
     for ax, (name, f) in zip(axes, operations.items()):
-        times = time_routes(f, routes, sizes,
-                            lambda n, name=name: make_inputs(name, n),
-                            budget=budget)
+        times = time_routes(
+            f,
+            routes,
+            sizes,
+            lambda n, name=name: make_inputs(name, n),
+            budget=budget,
+        )
         guides = {}
         for route, p in powers.items():
             ns, ts = times[route]
             label = "∝ " + {1: "n", 2: "n²", 3: "n³"}.get(p, f"n^{p:g}")
             guides[label] = (ns, [ts[-1] * (n / ns[-1]) ** p for n in ns])
-        _, _, slopes[name] = plot_costs(times, ylabel="seconds per VJP",
-                                        ax=ax, fit_last=fit_last,
-                                        title=name, guides=guides)
+        _, _, slopes[name] = plot_costs(
+            times,
+            ylabel="seconds per VJP",
+            ax=ax,
+            fit_last=fit_last,
+            title=name,
+            guides=guides,
+        )
     return fig, axes, slopes
 
 
 # -- exercise checkers --------------------------------------------------------
+
 
 def _randn(*shape, seed):
     generator = torch.Generator().manual_seed(seed)
@@ -157,8 +209,9 @@ def _say(text: str) -> None:
     print(textwrap.fill(text, width=79, subsequent_indent="  "))
 
 
-def check_vjp(my_vjp, f_torch: Callable, sizes: Sequence[int],
-              hints: Sequence, name: str) -> bool:
+def check_vjp(
+    my_vjp, f_torch: Callable, sizes: Sequence[int], hints: Sequence, name: str
+) -> bool:
     """Compare my_vjp(x, y_bar) with torch.autograd on inputs of several sizes.
 
     Prints one line saying what is right or what is off, and returns
@@ -167,8 +220,10 @@ def check_vjp(my_vjp, f_torch: Callable, sizes: Sequence[int],
     Otherwise the first wrong entry is named.
     """
     if my_vjp is None:
-        _say(f"{name}: nothing to check yet. Define a function "
-             "(x, y_bar) -> x_bar and pass it in.")
+        _say(
+            f"{name}: nothing to check yet. Define a function "
+            "(x, y_bar) -> x_bar and pass it in."
+        )
         return False
     for n in sizes:
         generator = torch.Generator().manual_seed(n)
@@ -179,10 +234,15 @@ def check_vjp(my_vjp, f_torch: Callable, sizes: Sequence[int],
         (expected,) = torch.autograd.grad(y, x_leaf, y_bar)
         got = my_vjp(x, y_bar)
         if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
-            shape = (tuple(got.shape) if isinstance(got, torch.Tensor)
-                     else type(got).__name__)
-            _say(f"{name}, n = {n}: x_bar must have the shape of x, "
-                 f"{tuple(expected.shape)}; got {shape}.")
+            shape = (
+                tuple(got.shape)
+                if isinstance(got, torch.Tensor)
+                else type(got).__name__
+            )
+            _say(
+                f"{name}, n = {n}: x_bar must have the shape of x, "
+                f"{tuple(expected.shape)}; got {shape}."
+            )
             return False
         if torch.allclose(got, expected):
             continue
@@ -191,40 +251,55 @@ def check_vjp(my_vjp, f_torch: Callable, sizes: Sequence[int],
                 _say(f"{name}, n = {n}: not yet. {hint}")
                 return False
         j = int((got - expected).abs().argmax())
-        _say(f"{name}, n = {n}: not yet. Entry {j}: expected "
-             f"{expected[j].item():.6g}, got {got[j].item():.6g}. Entry j "
-             "of x_bar is column j of J weighted by y_bar: write J for a "
-             "small n and read off its columns.")
+        _say(
+            f"{name}, n = {n}: not yet. Entry {j}: expected "
+            f"{expected[j].item():.6g}, got {got[j].item():.6g}. Entry j "
+            "of x_bar is column j of J weighted by y_bar: write J for a "
+            "small n and read off its columns."
+        )
         return False
     _say(f"{name}: correct for n = {', '.join(map(str, sizes))}.")
     return True
 
 
 DIFF_HINTS = [
-    (lambda x, y_bar, e: -e,
-     "Only the sign is off: y_i = x_(i+1) − x_i, so the diagonal of J "
-     "holds −1 and the band above it +1."),
+    (
+        lambda x, y_bar, e: -e,
+        "Only the sign is off: y_i = x_(i+1) − x_i, so the diagonal of J "
+        "holds −1 and the band above it +1.",
+    ),
 ]
 
 LOG_SUM_EXP_HINTS = [
-    (lambda x, z_bar, e: e / z_bar,
-     "Close: the row of J is right, but multiply it by z_bar."),
-    (lambda x, z_bar, e: z_bar * torch.exp(x),
-     "Do not forget the derivative of the log: divide by the sum of "
-     "the exponentials."),
-    (lambda x, z_bar, e: z_bar * torch.ones_like(x),
-     "That is the VJP of sum; the exp and log change the row of J."),
+    (
+        lambda x, z_bar, e: e / z_bar,
+        "Close: the row of J is right, but multiply it by z_bar.",
+    ),
+    (
+        lambda x, z_bar, e: z_bar * torch.exp(x),
+        "Do not forget the derivative of the log: divide by the sum of "
+        "the exponentials.",
+    ),
+    (
+        lambda x, z_bar, e: z_bar * torch.ones_like(x),
+        "That is the VJP of sum; the exp and log change the row of J.",
+    ),
 ]
 
 
 def check_diff_vjp(my_vjp) -> bool:
     """Exercise 1: the VJP of torch.diff, as my_vjp(x, y_bar) -> x_bar."""
-    return check_vjp(my_vjp, torch.diff, sizes=(2, 5, 9), hints=DIFF_HINTS,
-                     name="diff")
+    return check_vjp(
+        my_vjp, torch.diff, sizes=(2, 5, 9), hints=DIFF_HINTS, name="diff"
+    )
 
 
 def check_log_sum_exp_vjp(my_vjp) -> bool:
     """Exercise 2: the VJP of log-sum-exp, as my_vjp(x, z_bar) -> x_bar."""
-    return check_vjp(my_vjp, lambda x: torch.logsumexp(x, 0),
-                     sizes=(1, 4, 7), hints=LOG_SUM_EXP_HINTS,
-                     name="log-sum-exp")
+    return check_vjp(
+        my_vjp,
+        lambda x: torch.logsumexp(x, 0),
+        sizes=(1, 4, 7),
+        hints=LOG_SUM_EXP_HINTS,
+        name="log-sum-exp",
+    )

@@ -20,17 +20,30 @@ import vjplib
 
 from .inputs import well_conditioned
 
-__all__ = ["plot_memory", "first_mismatch", "check_op", "check_matmul",
-           "check_square"]
+__all__ = [
+    "plot_memory",
+    "first_mismatch",
+    "check_op",
+    "check_matmul",
+    "check_square",
+]
 
-_STYLES = [dict(marker="o", ls="-"),
-           dict(marker="s", ls="--", mfc="none", ms=8),
-           dict(marker="^", ls=":")]
+_STYLES = [
+    dict(marker="o", ls="-"),
+    dict(marker="s", ls="--", mfc="none", ms=8),
+    dict(marker="^", ls=":"),
+]
 
 
-def plot_memory(depths, series: dict, *, baseline=None,
-                baseline_label="the output alone", xlabel="depth k",
-                title="Reverse mode remembers the forward pass"):
+def plot_memory(
+    depths,
+    series: dict,
+    *,
+    baseline=None,
+    baseline_label="the output alone",
+    xlabel="depth k",
+    title="Reverse mode remembers the forward pass",
+):
     """Memory held at the start of the backward pass against depth, in KiB.
 
     ``series`` maps a label to one byte count per depth (drawn in order, up
@@ -40,12 +53,15 @@ def plot_memory(depths, series: dict, *, baseline=None,
     """
     depths = list(depths)
     if not series or len(series) > len(_STYLES):
-        raise ValueError(f"plot_memory: give 1 to {len(_STYLES)} series, "
-                         f"got {len(series)}")
+        raise ValueError(
+            f"plot_memory: give 1 to {len(_STYLES)} series, got {len(series)}"
+        )
     for label, values in series.items():
         if len(values) != len(depths):
-            raise ValueError(f"plot_memory: {label!r} has {len(values)} "
-                             f"values for {len(depths)} depths")
+            raise ValueError(
+                f"plot_memory: {label!r} has {len(values)} "
+                f"values for {len(depths)} depths"
+            )
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for style, (label, values) in zip(_STYLES, series.items()):
         ax.plot(depths, [v / 1024 for v in values], label=label, **style)
@@ -59,8 +75,6 @@ def plot_memory(depths, series: dict, *, baseline=None,
     return fig
 
 
-
-
 def first_mismatch(name, got, expected):
     """None if ``got`` matches ``expected``, else a message saying how not.
 
@@ -69,8 +83,10 @@ def first_mismatch(name, got, expected):
     else the entry that is furthest off.
     """
     if got is None:
-        return (f"{name}: your vjp returned None; "
-                f"return a tensor of shape {tuple(expected.shape)}")
+        return (
+            f"{name}: your vjp returned None; "
+            f"return a tensor of shape {tuple(expected.shape)}"
+        )
     if isinstance(got, vjplib.Box):
         got = got.primal
     got = torch.as_tensor(got, dtype=expected.dtype)
@@ -78,21 +94,27 @@ def first_mismatch(name, got, expected):
         hint = ""
         if got.ndim == 2 and got.shape == expected.shape[::-1]:
             hint = ": that is the transposed shape, transpose your answer"
-        return (f"{name}: shape {tuple(got.shape)}, expected "
-                f"{tuple(expected.shape)} (the input's shape){hint}")
+        return (
+            f"{name}: shape {tuple(got.shape)}, expected "
+            f"{tuple(expected.shape)} (the input's shape){hint}"
+        )
     if torch.allclose(got, expected):
         return None
     square = got.ndim == 2 and got.shape[0] == got.shape[1]
     if square and torch.allclose(got.mT, expected):
-        return (f"{name}: your answer is the transpose of the right one; "
-                "transpose it (check which factor sits left of Ȳ)")
+        return (
+            f"{name}: your answer is the transpose of the right one; "
+            "transpose it (check which factor sits left of Ȳ)"
+        )
     if torch.allclose(got, -expected):
         return f"{name}: your answer has the wrong sign"
     err = (got - expected).abs()
     idx = tuple(int(i) for i in torch.unravel_index(err.argmax(), err.shape))
-    return (f"{name}: entry {idx} is {got[idx].item():.6g}, expected "
-            f"{expected[idx].item():.6g} "
-            f"(max abs error {err.max().item():.2e})")
+    return (
+        f"{name}: entry {idx} is {got[idx].item():.6g}, expected "
+        f"{expected[idx].item():.6g} "
+        f"(max abs error {err.max().item():.2e})"
+    )
 
 
 def check_op(op, torch_f, inputs, hint):
@@ -109,8 +131,9 @@ def check_op(op, torch_f, inputs, hint):
     ctx.needs_input_grad = (True,) * len(inputs)
     out = op.forward(ctx, *inputs)
     g = torch.Generator().manual_seed(11)
-    y_bar = torch.randn(torch.as_tensor(out).shape, generator=g,
-                        dtype=torch.float64)
+    y_bar = torch.randn(
+        torch.as_tensor(out).shape, generator=g, dtype=torch.float64
+    )
     got = op.vjp(ctx, y_bar)
     got = got if isinstance(got, tuple) else (got,)
     reqs = [t.clone().requires_grad_() for t in inputs]
@@ -118,19 +141,23 @@ def check_op(op, torch_f, inputs, hint):
     if len(got) != len(expected):
         raise AssertionError(
             f"{op.__name__}.vjp returned {len(got)} cotangents for "
-            f"{len(expected)} inputs; return one per input\nHint: {hint}")
-    problems = [first_mismatch(f"cotangent of input {i}", a, b)
-                for i, (a, b) in enumerate(zip(got, expected))]
+            f"{len(expected)} inputs; return one per input\nHint: {hint}"
+        )
+    problems = [
+        first_mismatch(f"cotangent of input {i}", a, b)
+        for i, (a, b) in enumerate(zip(got, expected))
+    ]
     problems = [p for p in problems if p]
     if problems:
         raise AssertionError("\n".join(problems) + f"\nHint: {hint}")
-    _, vjp_fn = vjplib.vjp(op.apply, *inputs)      # the same, through vjplib
+    _, vjp_fn = vjplib.vjp(op.apply, *inputs)  # the same, through vjplib
     for i, (a, b) in enumerate(zip(vjp_fn(y_bar), expected)):
         if not torch.allclose(a, b):
             raise AssertionError(
                 f"{op.__name__}: cotangent of input {i} is right when vjp is "
                 "called directly but not through vjplib.vjp; write the rule "
-                "with the saved tensors and vjplib's operators only")
+                "with the saved tensors and vjplib's operators only"
+            )
     print(f"{op.__name__}: all {len(expected)} cotangents match torch.")
 
 
@@ -139,12 +166,19 @@ def check_matmul(op):
     g = torch.Generator().manual_seed(12)
     W = torch.randn(4, 3, generator=g, dtype=torch.float64)
     X = torch.randn(3, 5, generator=g, dtype=torch.float64)
-    check_op(op, lambda W, X: W @ X, [W, X],
-             "dY = dW X + W dX gives W̄ = Ȳ Xᵀ and X̄ = Wᵀ Ȳ; "
-             "save both inputs.")
+    check_op(
+        op,
+        lambda W, X: W @ X,
+        [W, X],
+        "dY = dW X + W dX gives W̄ = Ȳ Xᵀ and X̄ = Wᵀ Ȳ; save both inputs.",
+    )
 
 
 def check_square(op):
     """Exercise 2: ``op`` is Y = X X for a 4×4 matrix X."""
-    check_op(op, lambda X: X @ X, [well_conditioned(4, seed=13)],
-             "dY = dX X + X dX gives X̄ = Ȳ Xᵀ + Xᵀ Ȳ.")
+    check_op(
+        op,
+        lambda X: X @ X,
+        [well_conditioned(4, seed=13)],
+        "dY = dX X + X dX gives X̄ = Ȳ Xᵀ + Xᵀ Ȳ.",
+    )

@@ -42,17 +42,35 @@ def plot_remainders(steps, remainder_1, remainder_2, curvature, z):
         )
     eps = np.finfo(np.float64).eps
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    ax.loglog(steps, remainder_1, "o-", ms=3,
-              label=r"$|\Delta z - h\,D_U z|$")
-    ax.loglog(steps, remainder_2, "s-", ms=3,
-              label=rf"$|\Delta z - h\,D_U z - {QUADRATIC}|$")
-    ax.loglog(steps, 0.5 * abs(float(curvature)) * steps**2, "--",
-              color="k", lw=0.8, label=rf"$|{QUADRATIC}|$")
-    ax.axhline(eps * float(z), color="grey", lw=0.8, ls=":",
-               label=r"rounding of $z$: $\varepsilon z$")
-    ax.set(xlabel="step h", ylabel="error of the predicted change",
-           ylim=(1e-19, 1e-4),
-           title="The JVP predicts the change of z to second order")
+    ax.loglog(steps, remainder_1, "o-", ms=3, label=r"$|\Delta z - h\,D_U z|$")
+    ax.loglog(
+        steps,
+        remainder_2,
+        "s-",
+        ms=3,
+        label=rf"$|\Delta z - h\,D_U z - {QUADRATIC}|$",
+    )
+    ax.loglog(
+        steps,
+        0.5 * abs(float(curvature)) * steps**2,
+        "--",
+        color="k",
+        lw=0.8,
+        label=rf"$|{QUADRATIC}|$",
+    )
+    ax.axhline(
+        eps * float(z),
+        color="grey",
+        lw=0.8,
+        ls=":",
+        label=r"rounding of $z$: $\varepsilon z$",
+    )
+    ax.set(
+        xlabel="step h",
+        ylabel="error of the predicted change",
+        ylim=(1e-19, 1e-4),
+        title="The JVP predicts the change of z to second order",
+    )
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig
@@ -69,39 +87,50 @@ def plot_dot_product_test(mismatches: dict, *, threshold=1e-12, floor=1e-18):
     """
     if not mismatches:
         raise ValueError(
-            "plot_dot_product_test: give at least one row of mismatches")
+            "plot_dot_product_test: give at least one row of mismatches"
+        )
     labels = list(mismatches)
     rows = len(labels)
     fig, ax = plt.subplots(figsize=(6.2, 1.0 + 0.6 * rows))
     for k, label in enumerate(labels):
-        values = np.maximum(np.asarray(mismatches[label], dtype=np.float64),
-                            floor)
+        values = np.maximum(
+            np.asarray(mismatches[label], dtype=np.float64), floor
+        )
         passed = bool(np.all(values < threshold))
-        ax.semilogx(values, np.full(values.shape, rows - 1 - k),
-                    "o" if passed else "x", mfc="none",
-                    color="C0" if passed else "C3")
+        ax.semilogx(
+            values,
+            np.full(values.shape, rows - 1 - k),
+            "o" if passed else "x",
+            mfc="none",
+            color="C0" if passed else "C3",
+        )
     ax.axvline(threshold, color="grey", lw=0.8, ls=":")
-    top = max(float(np.max(np.asarray(v, dtype=np.float64)))
-              for v in mismatches.values())
+    top = max(
+        float(np.max(np.asarray(v, dtype=np.float64)))
+        for v in mismatches.values()
+    )
     first, last = int(np.log10(floor)), int(np.ceil(np.log10(max(top, 1.0))))
     exponents = list(range(first, last + 1, 3))
-    ax.set_xticks([10.0**e for e in exponents],
-                  labels=["0"] + [f"$10^{{{e}}}$" for e in exponents[1:]])
+    ax.set_xticks(
+        [10.0**e for e in exponents],
+        labels=["0"] + [f"$10^{{{e}}}$" for e in exponents[1:]],
+    )
     ax.minorticks_off()
     left = r"\langle \bar y, J\dot x\rangle"
     right = r"\langle J^\mathsf{T}\bar y, \dot x\rangle"
-    ax.set(yticks=list(range(rows)), yticklabels=labels[::-1],
-           ylim=(-0.7, rows - 0.3),
-           xlabel=rf"relative mismatch $|{left} - {right}|\,/\,|{left}|$",
-           title=f"The dot-product test, "
-                 f"{len(next(iter(mismatches.values())))} random pairs")
+    ax.set(
+        yticks=list(range(rows)),
+        yticklabels=labels[::-1],
+        ylim=(-0.7, rows - 0.3),
+        xlabel=rf"relative mismatch $|{left} - {right}|\,/\,|{left}|$",
+        title=f"The dot-product test, "
+        f"{len(next(iter(mismatches.values())))} random pairs",
+    )
     fig.tight_layout()
     return fig
 
 
 # -- exercise checkers ------------------------------------------------------
-
-
 
 
 def _z_of(X):
@@ -111,8 +140,10 @@ def _z_of(X):
 def _where(got, expected):
     err = (got - expected).abs()
     idx = tuple(int(i) for i in torch.unravel_index(err.argmax(), err.shape))
-    return (f"entry {idx}: got {got[idx].item():.6g}, "
-            f"expected {expected[idx].item():.6g}")
+    return (
+        f"entry {idx}: got {got[idx].item():.6g}, "
+        f"expected {expected[idx].item():.6g}"
+    )
 
 
 def check_square_jvp(forward_jvp):
@@ -122,8 +153,9 @@ def check_square_jvp(forward_jvp):
     tangent, with a hint when the answer is 2 X Ẋ or 2 Ẋ X); prints on success.
     """
     X = well_conditioned(4, seed=6)
-    X_dot = torch.randn(4, 4, generator=torch.Generator().manual_seed(7),
-                        dtype=torch.float64)
+    X_dot = torch.randn(
+        4, 4, generator=torch.Generator().manual_seed(7), dtype=torch.float64
+    )
     Y, Y_dot = forward_jvp(X, X_dot)
     Y_ref, Y_dot_ref = torch.func.jvp(lambda X: X @ X, (X,), (X_dot,))
     Y, Y_dot = torch.as_tensor(Y), torch.as_tensor(Y_dot)
@@ -133,15 +165,21 @@ def check_square_jvp(forward_jvp):
     if Y_dot.shape != Y_dot_ref.shape:
         raise AssertionError(
             f"Ẏ has shape {tuple(Y_dot.shape)}, expected "
-            f"{tuple(Y_dot_ref.shape)}: the tangent has the output's shape")
+            f"{tuple(Y_dot_ref.shape)}: the tangent has the output's shape"
+        )
     if not torch.allclose(Y_dot, Y_dot_ref):
-        commuted = (torch.allclose(Y_dot, 2 * X @ X_dot)
-                    or torch.allclose(Y_dot, 2 * X_dot @ X))
-        hint = (" (did you write 2 X Ẋ? matrices do not commute)"
-                if commuted else "")
+        commuted = torch.allclose(Y_dot, 2 * X @ X_dot) or torch.allclose(
+            Y_dot, 2 * X_dot @ X
+        )
+        hint = (
+            " (did you write 2 X Ẋ? matrices do not commute)"
+            if commuted
+            else ""
+        )
         raise AssertionError(
             f"Ẏ is wrong at {_where(Y_dot, Y_dot_ref)}{hint}. "
-            "Hint: d(XX) = dX X + X dX.")
+            "Hint: d(XX) = dX X + X dX."
+        )
     print("forward_jvp of X @ X matches torch.func.jvp.")
 
 
@@ -153,20 +191,27 @@ def check_steepest(steepest):
     U = torch.as_tensor(U)
     grad = torch.func.grad(_z_of)(X)
     if U.shape != X.shape:
-        raise AssertionError(f"U has shape {tuple(U.shape)}; a direction has "
-                             f"the input's shape {tuple(X.shape)}")
+        raise AssertionError(
+            f"U has shape {tuple(U.shape)}; a direction has "
+            f"the input's shape {tuple(X.shape)}"
+        )
     norm_U = torch.linalg.norm(U)
     if not torch.isclose(norm_U, torch.tensor(1.0, dtype=norm_U.dtype)):
-        raise AssertionError(f"U must have unit length, ‖U‖_F = "
-                             f"{norm_U.item():.6g}; divide it by its norm")
+        raise AssertionError(
+            f"U must have unit length, ‖U‖_F = "
+            f"{norm_U.item():.6g}; divide it by its norm"
+        )
     _, D_U = torch.func.jvp(_z_of, (X,), (U,))
     if not torch.isclose(torch.as_tensor(rate, dtype=D_U.dtype), D_U):
-        raise AssertionError(f"the rate you returned, {float(rate):.6g}, is "
-                             f"not D_U z = {D_U.item():.6g} for your U")
+        raise AssertionError(
+            f"the rate you returned, {float(rate):.6g}, is "
+            f"not D_U z = {D_U.item():.6g} for your U"
+        )
     best = torch.linalg.norm(grad)
     if not torch.isclose(D_U, best):
         raise AssertionError(
             f"z grows at {D_U.item():.6g} along your U, but {best.item():.6g} "
             "is possible. Hint: ⟨∇z, U⟩ ≤ ‖∇z‖ ‖U‖, with equality when U "
-            "points along ∇z.")
+            "points along ∇z."
+        )
     print(f"steepest ascent: U = ∇z/‖∇z‖, rate ‖∇z‖_F = {best.item():.6f}")

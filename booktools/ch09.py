@@ -18,9 +18,16 @@ from booktools.plot import plot_costs as _plot_costs
 
 from .timing import time_per_call
 
-__all__ = ["time_per_call", "hvp_rev_rev", "measure_costs", "plot_costs",
-           "plot_cg_residuals", "plot_newton", "check_hvp_rev_rev",
-           "check_newton_step"]
+__all__ = [
+    "time_per_call",
+    "hvp_rev_rev",
+    "measure_costs",
+    "plot_costs",
+    "plot_cg_residuals",
+    "plot_newton",
+    "check_hvp_rev_rev",
+    "check_newton_step",
+]
 
 F64 = torch.float64
 
@@ -31,15 +38,21 @@ def hvp_rev_rev(f: Callable, w, v):
 
 
 def _seeded(d: int, seed: int) -> torch.Tensor:
-    return torch.randn(d, generator=torch.Generator().manual_seed(seed),
-                       dtype=F64)
+    return torch.randn(
+        d, generator=torch.Generator().manual_seed(seed), dtype=F64
+    )
 
 
-def measure_costs(make_problem: Callable, dims: Sequence[int], *,
-                  m: int | None = None, hessians: bool = True,
-                  loop_dims: Sequence[int] = (),
-                  hessian_by_hvps: Callable | None = None,
-                  budget: float = 0.02) -> dict[str, tuple[list, list]]:
+def measure_costs(
+    make_problem: Callable,
+    dims: Sequence[int],
+    *,
+    m: int | None = None,
+    hessians: bool = True,
+    loop_dims: Sequence[int] = (),
+    hessian_by_hvps: Callable | None = None,
+    budget: float = 0.02,
+) -> dict[str, tuple[list, list]]:
     """Milliseconds per call against d, as ``{label: (ds, times)}``.
 
     ``make_problem(d=d, m=m)`` returns ``(f, f_torch, data)``; ``m=None``
@@ -49,7 +62,7 @@ def measure_costs(make_problem: Callable, dims: Sequence[int], *,
     ``hessian_by_hvps(f, w)`` at the sizes in ``loop_dims``. Each result is
     checked against torch.func before it is timed.
     """
-    torch.set_num_threads(1)     # time the algorithms, not the thread pool
+    torch.set_num_threads(1)  # time the algorithms, not the thread pool
     out: dict[str, tuple[list, list]] = {}
 
     def record(label, d, fn):
@@ -61,14 +74,14 @@ def measure_costs(make_problem: Callable, dims: Sequence[int], *,
         if not torch.allclose(got, expected):
             raise AssertionError(
                 f"measure_costs: {label} at d={d} differs from torch.func "
-                f"by {(got - expected).abs().max().item():.3e}")
+                f"by {(got - expected).abs().max().item():.3e}"
+            )
 
     for d in dims:
         f, f_torch, _ = make_problem(d=d, m=d if m is None else m)
         w, v = _seeded(d, 5), _seeded(d, 6)
         _, Hv = torch.func.jvp(torch.func.grad(f_torch), (w,), (v,))
-        same("vjplib.grad", vjplib.grad(f)(w), torch.func.grad(f_torch)(w),
-             d)
+        same("vjplib.grad", vjplib.grad(f)(w), torch.func.grad(f_torch)(w), d)
         same("vjplib.hvp", vjplib.hvp(f, w, v), Hv, d)
         same("the reverse-over-reverse HVP", hvp_rev_rev(f, w, v), Hv, d)
         record("gradient", d, lambda: vjplib.grad(f)(w))
@@ -79,18 +92,27 @@ def measure_costs(make_problem: Callable, dims: Sequence[int], *,
         H = torch.func.hessian(f_torch)(w)
         if d in loop_dims:
             same("hessian_by_hvps", hessian_by_hvps(f, w), H, d)
-            record("Hessian, d HVPs in a loop", d,
-                   lambda: hessian_by_hvps(f, w))
+            record(
+                "Hessian, d HVPs in a loop", d, lambda: hessian_by_hvps(f, w)
+            )
         same("vjplib.hessian", vjplib.hessian(f)(w), H, d)
-        record("Hessian, batched (vjplib)", d,
-               lambda: vjplib.hessian(f)(w))
-        record("Hessian, batched (torch.func)", d,
-               lambda: torch.func.hessian(f_torch)(w))
+        record("Hessian, batched (vjplib)", d, lambda: vjplib.hessian(f)(w))
+        record(
+            "Hessian, batched (torch.func)",
+            d,
+            lambda: torch.func.hessian(f_torch)(w),
+        )
     return out
 
 
-def plot_costs(upper: dict, lower: dict, *, upper_title: str,
-               lower_title: str, fit_last: int = 3):
+def plot_costs(
+    upper: dict,
+    lower: dict,
+    *,
+    upper_title: str,
+    lower_title: str,
+    fit_last: int = 3,
+):
     """Two stacked log-log panels of ``measure_costs`` results.
 
     Each legend entry carries the slope fitted on the ``fit_last`` largest
@@ -98,11 +120,18 @@ def plot_costs(upper: dict, lower: dict, *, upper_title: str,
     """
     fig, axes = plt.subplots(2, 1, figsize=(6.4, 9.6), layout="constrained")
     slopes = []
-    for ax, series, title in ((axes[0], upper, upper_title),
-                              (axes[1], lower, lower_title)):
-        _, _, s = _plot_costs(series, ax=ax, xlabel="d (number of weights)",
-                              ylabel="time per call (ms)", fit_last=fit_last,
-                              title=title)
+    for ax, series, title in (
+        (axes[0], upper, upper_title),
+        (axes[1], lower, lower_title),
+    ):
+        _, _, s = _plot_costs(
+            series,
+            ax=ax,
+            xlabel="d (number of weights)",
+            ylabel="time per call (ms)",
+            fit_last=fit_last,
+            title=title,
+        )
         ax.legend(fontsize=8, frameon=False, loc="upper left")
         slopes.append(s)
     return fig, axes, slopes
@@ -111,18 +140,27 @@ def plot_costs(upper: dict, lower: dict, *, upper_title: str,
 def plot_cg_residuals(residuals: Sequence[float], d: int, tol: float):
     """CG's residual norm after each iteration, with d and tol marked."""
     fig, ax = plt.subplots(figsize=(6.0, 3.6), layout="constrained")
-    ax.semilogy(range(len(residuals)), residuals, "o-", ms=4,
-                label="‖r_k‖, residual after k iterations")
+    ax.semilogy(
+        range(len(residuals)),
+        residuals,
+        "o-",
+        ms=4,
+        label="‖r_k‖, residual after k iterations",
+    )
     ax.axvline(d, color="grey", ls=":", lw=1, label=f"k = d = {d}")
     ax.axhline(tol, color="C3", ls="--", lw=1, label=f"tolerance {tol:g}")
-    ax.set(xlabel="k (CG iterations = HVPs)", ylabel="residual norm",
-           title="Conjugate gradients on H s = −∇f, d = " + str(d))
+    ax.set(
+        xlabel="k (CG iterations = HVPs)",
+        ylabel="residual norm",
+        title="Conjugate gradients on H s = −∇f, d = " + str(d),
+    )
     ax.legend(frameon=False, fontsize=8)
     return fig, ax
 
 
-def plot_newton(runs: dict, f_star: float, floor: float = 1e-17,
-                title: str = ""):
+def plot_newton(
+    runs: dict, f_star: float, floor: float = 1e-17, title: str = ""
+):
     """f - f* against the passes spent (gradients + HVPs), log scale.
 
     ``runs`` maps a label to ``(passes, values)``: cumulative passes and
@@ -134,27 +172,36 @@ def plot_newton(runs: dict, f_star: float, floor: float = 1e-17,
     for (label, (passes, values)), style in zip(runs.items(), styles):
         gap = [max(v - f_star, floor) for v in values]
         ax.semilogy(passes, gap, style, ms=4, label=label)
-    ax.set(xlabel="passes spent: gradients + Hessian-vector products",
-           ylabel="f(w) − f*", ylim=(floor / 3, None), title=title)
+    ax.set(
+        xlabel="passes spent: gradients + Hessian-vector products",
+        ylabel="f(w) − f*",
+        ylim=(floor / 3, None),
+        title=title,
+    )
     ax.legend(frameon=False, fontsize=8)
     return fig, ax
 
 
 # ---------------------------------------------------------------- exercises
 
+
 def _report(name, got, expected, hint):
     if not isinstance(got, torch.Tensor):
-        raise AssertionError(f"{name}: expected a tensor, got "
-                             f"{type(got).__name__}")
+        raise AssertionError(
+            f"{name}: expected a tensor, got {type(got).__name__}"
+        )
     if tuple(got.shape) != tuple(expected.shape):
-        raise AssertionError(f"{name}: shape {tuple(got.shape)}, expected "
-                             f"{tuple(expected.shape)}")
+        raise AssertionError(
+            f"{name}: shape {tuple(got.shape)}, expected "
+            f"{tuple(expected.shape)}"
+        )
     if not torch.allclose(got, expected):
         err = (got - expected).abs()
         i = int(err.argmax())
         raise AssertionError(
             f"{name}: entry {i} is {got.flatten()[i].item():.6g}, expected "
-            f"{expected.flatten()[i].item():.6g}. Hint: {hint}")
+            f"{expected.flatten()[i].item():.6g}. Hint: {hint}"
+        )
 
 
 def _z(X):
@@ -168,18 +215,25 @@ def _z_torch(X):
 def check_hvp_rev_rev(hvp_rev_rev: Callable) -> None:
     """Check a reader's reverse-over-reverse HVP on z = ‖X⁻¹‖_F, n = 4."""
     g = torch.Generator().manual_seed(7)
-    X = torch.randn(4, 4, generator=g, dtype=F64) + 4 * torch.eye(4,
-                                                                 dtype=F64)
+    X = torch.randn(4, 4, generator=g, dtype=F64) + 4 * torch.eye(4, dtype=F64)
     V = torch.randn(4, 4, generator=g, dtype=F64)
     _, expected = torch.func.jvp(torch.func.grad(_z_torch), (X,), (V,))
     got = hvp_rev_rev(_z, X, V)
-    if isinstance(got, torch.Tensor) and got.shape == X.shape and \
-            torch.allclose(got, torch.func.grad(_z_torch)(X)):
+    if (
+        isinstance(got, torch.Tensor)
+        and got.shape == X.shape
+        and torch.allclose(got, torch.func.grad(_z_torch)(X))
+    ):
         raise AssertionError(
             "Hv: this is the gradient ∇f, not Hv. Hint: differentiate "
-            "again, the scalar x ↦ ⟨∇f(x), v⟩ = vjplib.sum(grad(f)(x) * v)")
-    _report("Hv", got, expected,
-            "take vjplib.grad of x ↦ vjplib.sum(vjplib.grad(f)(x) * v)")
+            "again, the scalar x ↦ ⟨∇f(x), v⟩ = vjplib.sum(grad(f)(x) * v)"
+        )
+    _report(
+        "Hv",
+        got,
+        expected,
+        "take vjplib.grad of x ↦ vjplib.sum(vjplib.grad(f)(x) * v)",
+    )
     print("reverse-over-reverse HVP matches torch.")
 
 
@@ -215,16 +269,27 @@ def check_newton_step(newton_step: Callable) -> None:
     s = newton_step(quadratic, w)
     target = torch.linalg.solve(Q, b)
     if isinstance(s, torch.Tensor) and torch.allclose(w - s, target):
-        raise AssertionError("w + s on the quadratic: the step points the "
-                             "wrong way. Hint: solve H s = −∇f (mind the "
-                             "sign)")
-    _report("w + s on the quadratic", w + s, target,
-            "solve H s = −∇f; one step lands on Q⁻¹ b")
+        raise AssertionError(
+            "w + s on the quadratic: the step points the "
+            "wrong way. Hint: solve H s = −∇f (mind the "
+            "sign)"
+        )
+    _report(
+        "w + s on the quadratic",
+        w + s,
+        target,
+        "solve H s = −∇f; one step lands on Q⁻¹ b",
+    )
     f, f_torch = _logistic(d=5, m=40, seed=10)
     w = torch.randn(5, generator=g, dtype=F64)
     H, grad = torch.func.hessian(f_torch)(w), torch.func.grad(f_torch)(w)
-    _report("s on the logistic loss", newton_step(f, w),
-            torch.linalg.solve(H, -grad),
-            "s = −H⁻¹ ∇f, via torch.linalg.solve")
-    print("newton_step: exact on the quadratic, equal to torch on the "
-          "logistic loss.")
+    _report(
+        "s on the logistic loss",
+        newton_step(f, w),
+        torch.linalg.solve(H, -grad),
+        "s = −H⁻¹ ∇f, via torch.linalg.solve",
+    )
+    print(
+        "newton_step: exact on the quadratic, equal to torch on the "
+        "logistic loss."
+    )

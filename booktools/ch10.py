@@ -11,6 +11,7 @@
   figure.
 - ``plot_*``: one figure per section; ``check_*``: the exercise checkers.
 """
+
 from __future__ import annotations
 
 import functools
@@ -18,23 +19,36 @@ import math
 import weakref
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import NullFormatter
 import numpy as np
 import torch
+from matplotlib.ticker import NullFormatter
 
 import vjplib
 
 from .timing import time_per_call
 
-__all__ = ["SavedBytes", "peak_saved_bytes", "time_per_call", "chain_cost",
-           "best_chain_cost", "relative_error", "softplus_exact",
-           "worst_in_windows", "plot_bracketing", "plot_checkpointing",
-           "plot_softplus",
-           "plot_solve_costs", "plot_fixed_point", "plot_per_example",
-           "check_solve_matrix", "check_log_sigmoid"]
+__all__ = [
+    "SavedBytes",
+    "peak_saved_bytes",
+    "time_per_call",
+    "chain_cost",
+    "best_chain_cost",
+    "relative_error",
+    "softplus_exact",
+    "worst_in_windows",
+    "plot_bracketing",
+    "plot_checkpointing",
+    "plot_softplus",
+    "plot_solve_costs",
+    "plot_fixed_point",
+    "plot_per_example",
+    "check_solve_matrix",
+    "check_log_sigmoid",
+]
 
 
 # ------------------------------------------------------------------ measuring
+
 
 def _storage(t):
     """(address, bytes) of the storage behind tensor (or box) t."""
@@ -61,8 +75,9 @@ class SavedBytes:
 
     def __enter__(self):
         if getattr(vjplib.Context.save_for_backward, "_metered", False):
-            raise RuntimeError("SavedBytes: a meter is already running; "
-                               "meters do not nest")
+            raise RuntimeError(
+                "SavedBytes: a meter is already running; meters do not nest"
+            )
         self._live = weakref.WeakKeyDictionary()
         self.peak = 0
         original = vjplib.Context.save_for_backward
@@ -99,18 +114,18 @@ def peak_saved_bytes(fn, *args):
     return out, meter.peak
 
 
-
-
 def softplus_exact(x):
     """softplus(x) and its derivative σ(x) in numpy's long double (80-bit on
     x86-64), by the stable formulas, rounded to float64: a reference more
     precise than any float64 computation."""
     xl = x.detach().cpu().numpy().astype(np.longdouble)
-    e = np.exp(-np.abs(xl))                          # ≤ 1, never overflows
+    e = np.exp(-np.abs(xl))  # ≤ 1, never overflows
     value = np.maximum(xl, 0) + np.log1p(e)
     sigma = np.where(xl >= 0, 1 / (1 + e), e / (1 + e))
-    return (torch.from_numpy(value.astype(np.float64)),
-            torch.from_numpy(sigma.astype(np.float64)))
+    return (
+        torch.from_numpy(value.astype(np.float64)),
+        torch.from_numpy(sigma.astype(np.float64)),
+    )
 
 
 def relative_error(got, exact):
@@ -123,12 +138,15 @@ def relative_error(got, exact):
 
 # ---------------------------------------------------------------- chain costs
 
+
 def _check_widths(widths):
     widths = [int(w) for w in widths]
     if len(widths) < 2 or min(widths) < 1:
-        raise ValueError(f"chain widths: need at least two positive sizes "
-                         f"n_0 … n_k, got {widths}; J_i has shape "
-                         "(n_i, n_(i-1))")
+        raise ValueError(
+            f"chain widths: need at least two positive sizes "
+            f"n_0 … n_k, got {widths}; J_i has shape "
+            "(n_i, n_(i-1))"
+        )
     return widths
 
 
@@ -141,12 +159,13 @@ def chain_cost(widths, order):
     """
     n = _check_widths(widths)
     k = len(n) - 1
-    if order == "left":      # m = n_k rows throughout: m · n_i · n_(i-1)
+    if order == "left":  # m = n_k rows throughout: m · n_i · n_(i-1)
         return sum(n[k] * n[i] * n[i - 1] for i in range(1, k))
-    if order == "right":     # n_0 columns throughout: n_i · n_(i-1) · n_0
+    if order == "right":  # n_0 columns throughout: n_i · n_(i-1) · n_0
         return sum(n[i] * n[i - 1] * n[0] for i in range(2, k + 1))
-    raise ValueError(f"chain_cost: order must be 'left' or 'right', "
-                     f"got {order!r}")
+    raise ValueError(
+        f"chain_cost: order must be 'left' or 'right', got {order!r}"
+    )
 
 
 def best_chain_cost(widths):
@@ -159,12 +178,15 @@ def best_chain_cost(widths):
     for length in range(2, k + 1):
         for i in range(1, k - length + 2):
             j = i + length - 1
-            cost[i][j] = min(cost[i][s] + cost[s + 1][j]
-                             + n[j] * n[s] * n[i - 1] for s in range(i, j))
+            cost[i][j] = min(
+                cost[i][s] + cost[s + 1][j] + n[j] * n[s] * n[i - 1]
+                for s in range(i, j)
+            )
     return cost[1][k]
 
 
 # -------------------------------------------------------------------- figures
+
 
 def _legend(ax, **kwargs):
     ax.legend(frameon=False, fontsize=8, **kwargs)
@@ -192,16 +214,20 @@ def worst_in_windows(xs, err, window=10):
 def plot_bracketing(ms, t_rev, t_fwd, n_in_times_m):
     """Time of jacrev and jacfwd against the output width m, n_0 · m fixed."""
     fig, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
-    ax.loglog(ms, [1e3 * t for t in t_rev], "o-",
-              label="jacrev: m VJPs (reverse)")
-    ax.loglog(ms, [1e3 * t for t in t_fwd], "s-",
-              label="jacfwd: n₀ JVPs (forward)")
+    ax.loglog(
+        ms, [1e3 * t for t in t_rev], "o-", label="jacrev: m VJPs (reverse)"
+    )
+    ax.loglog(
+        ms, [1e3 * t for t in t_fwd], "s-", label="jacfwd: n₀ JVPs (forward)"
+    )
     cross = math.sqrt(n_in_times_m)
     ax.axvline(cross, color="grey", lw=1, ls=":", label=f"m = n₀ = {cross:g}")
     _log_x_ticks(ax, ms)
-    ax.set(xlabel=f"output width m (input width n₀ = {n_in_times_m}/m)",
-           ylabel="time per Jacobian (ms)",
-           title="Two bracketings of one chain of Jacobians")
+    ax.set(
+        xlabel=f"output width m (input width n₀ = {n_in_times_m}/m)",
+        ylabel="time per Jacobian (ms)",
+        title="Two bracketings of one chain of Jacobians",
+    )
     _legend(ax)
     return fig
 
@@ -212,15 +238,23 @@ def plot_checkpointing(ks, peak_bytes, times, evaluations):
     peak_bytes, times: dicts strategy -> values at ks; evaluations: dict
     strategy -> a formula for its layer evaluations (legend text).
     """
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 6.4), sharex=True,
-                                      layout="constrained")
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(6, 6.4), sharex=True, layout="constrained"
+    )
     for name, marker in zip(peak_bytes, "os^"):
-        top.plot(ks, [b / 1024 for b in peak_bytes[name]], marker + "-",
-                 label=name)
-        bottom.plot(ks, [1e3 * t for t in times[name]], marker + "-",
-                    label=f"{name}: {evaluations[name]}")
-    top.set(ylabel="peak saved memory (KiB)",
-            title="Checkpointing a chain of k layers tanh(X W), n = 32")
+        top.plot(
+            ks, [b / 1024 for b in peak_bytes[name]], marker + "-", label=name
+        )
+        bottom.plot(
+            ks,
+            [1e3 * t for t in times[name]],
+            marker + "-",
+            label=f"{name}: {evaluations[name]}",
+        )
+    top.set(
+        ylabel="peak saved memory (KiB)",
+        title="Checkpointing a chain of k layers tanh(X W), n = 32",
+    )
     bottom.set(xlabel="depth k", ylabel="time per gradient (ms)")
     _legend(top)
     _legend(bottom, title="layer evaluations", title_fontsize=8)
@@ -232,25 +266,33 @@ def plot_softplus(xs, rel_value, rel_grad):
     stacked panels: the worst error in each window of 10 points. rel_value,
     rel_grad: dicts label -> errors at xs; a window holding an inf or a nan
     is drawn as a cross on a band at the top of the panel."""
-    fig, axes = plt.subplots(2, 1, figsize=(6, 5.6), sharex=True,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        2, 1, figsize=(6, 5.6), sharex=True, layout="constrained"
+    )
     floor, top = 1e-18, 1e3
     panels = zip(axes, (rel_value, rel_grad), ("value", "gradient"))
     for ax, errors, what in panels:
         for (label, err), style in zip(errors.items(), ("-", "--")):
             centres, worst = worst_in_windows(xs, err)
             finite = torch.isfinite(worst)
-            shown = worst.clamp(min=floor).where(finite,
-                                                 torch.tensor(math.nan))
-            line, = ax.semilogy(centres, shown, style, label=label)
+            shown = worst.clamp(min=floor).where(
+                finite, torch.tensor(math.nan)
+            )
+            (line,) = ax.semilogy(centres, shown, style, label=label)
             if (~finite).any():
                 bad = centres[~finite]
-                ax.plot(bad, torch.full_like(bad, top), "x",
-                        color=line.get_color(), ms=4,
-                        label=f"{label}: inf or nan")
-        ax.set(ylabel=f"relative error of the {what}\n"
-                      "(worst in 10 points)",
-               ylim=(floor / 3, top * 10))
+                ax.plot(
+                    bad,
+                    torch.full_like(bad, top),
+                    "x",
+                    color=line.get_color(),
+                    ms=4,
+                    label=f"{label}: inf or nan",
+                )
+        ax.set(
+            ylabel=f"relative error of the {what}\n(worst in 10 points)",
+            ylim=(floor / 3, top * 10),
+        )
         _legend(ax)
     axes[0].set_title("softplus(x) = log(1 + eˣ): from log and exp, or stable")
     axes[1].set(xlabel="x")
@@ -270,26 +312,43 @@ def _plot_times(xs, costs, *, xlabel, ylabel, title, height):
 
 def plot_solve_costs(ns, costs):
     """Time per value and gradient against n (costs: label -> seconds)."""
-    return _plot_times(ns, costs, xlabel="n (A is n × n)",
-                       ylabel="time per value and gradient (ms)",
-                       title="Differentiating x = A⁻¹b", height=3.6)
+    return _plot_times(
+        ns,
+        costs,
+        xlabel="n (A is n × n)",
+        ylabel="time per value and gradient (ms)",
+        title="Differentiating x = A⁻¹b",
+        height=3.6,
+    )
 
 
 def plot_fixed_point(iterations, errors, times, implicit_time):
     """Two stacked panels against the unrolled iterations T: the relative
     error of the unrolled gradient against the implicit one, and the time
     of both."""
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6, 6), sharex=True,
-                                      layout="constrained")
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(6, 6), sharex=True, layout="constrained"
+    )
     top.semilogy(iterations, errors, "o-", label="unrolled, T iterations")
-    top.set(ylabel="relative error of θ̄\n(against the implicit θ̄)",
-            title="Gradient of a fixed point x* = tanh(W x* + θ)")
-    bottom.plot(iterations, [1e3 * t for t in times], "o-",
-                label="unrolled: forward + backward")
-    bottom.axhline(1e3 * implicit_time, color="C1", ls="--",
-                   label="implicit (forward iterates to convergence)")
-    bottom.set(xlabel="iterations T", ylabel="time per gradient (ms)",
-               ylim=(0, None))
+    top.set(
+        ylabel="relative error of θ̄\n(against the implicit θ̄)",
+        title="Gradient of a fixed point x* = tanh(W x* + θ)",
+    )
+    bottom.plot(
+        iterations,
+        [1e3 * t for t in times],
+        "o-",
+        label="unrolled: forward + backward",
+    )
+    bottom.axhline(
+        1e3 * implicit_time,
+        color="C1",
+        ls="--",
+        label="implicit (forward iterates to convergence)",
+    )
+    bottom.set(
+        xlabel="iterations T", ylabel="time per gradient (ms)", ylim=(0, None)
+    )
     _legend(top)
     _legend(bottom)
     return fig
@@ -298,13 +357,17 @@ def plot_fixed_point(iterations, errors, times, implicit_time):
 def plot_per_example(batches, costs):
     """Time of B per-example gradients against B (label -> seconds)."""
     return _plot_times(
-        batches, costs, xlabel="batch size B",
+        batches,
+        costs,
+        xlabel="batch size B",
         ylabel="time for B gradients (ms)",
         title="Per-example gradients of the logistic loss, d = 32",
-        height=3.8)
+        height=3.8,
+    )
 
 
 # ------------------------------------------------------------------ exercises
+
 
 def _close(a, b):
     return a.shape == b.shape and torch.allclose(a, b, rtol=1e-9, atol=1e-12)
@@ -315,13 +378,17 @@ def _report(name, got, expected, hints=()):
     `hints`, pairs (wrong value, explanation), that got equals) or the
     worst entry; return quietly when got equals expected."""
     if got is None:
-        raise AssertionError(f"{name}: got None; return a tensor of shape "
-                             f"{tuple(expected.shape)}")
+        raise AssertionError(
+            f"{name}: got None; return a tensor of shape "
+            f"{tuple(expected.shape)}"
+        )
     got = got.primal if isinstance(got, vjplib.Box) else got
     got = torch.as_tensor(got)
     if tuple(got.shape) != tuple(expected.shape):
-        raise AssertionError(f"{name}: shape {tuple(got.shape)}, expected "
-                             f"{tuple(expected.shape)}")
+        raise AssertionError(
+            f"{name}: shape {tuple(got.shape)}, expected "
+            f"{tuple(expected.shape)}"
+        )
     if _close(got, expected):
         return
     for wrong, hint in hints:
@@ -332,7 +399,8 @@ def _report(name, got, expected, hints=()):
     where = tuple(int(i) for i in torch.unravel_index(err.argmax(), err.shape))
     raise AssertionError(
         f"{name}: entry {where} is {got[where].item():.6g}, expected "
-        f"{expected[where].item():.6g}")
+        f"{expected[where].item():.6g}"
+    )
 
 
 def check_solve_matrix(op):
@@ -343,30 +411,53 @@ def check_solve_matrix(op):
     B = torch.randn(n, k, generator=g, dtype=f64)
     X_bar = torch.randn(n, k, generator=g, dtype=f64)
     X, vjp_fn = vjplib.vjp(op.apply, A, B)
-    _report("the forward value X", X, torch.linalg.solve(A, B),
-            [(torch.linalg.solve(A.T, B), "solve with A, not Aᵀ")])
+    _report(
+        "the forward value X",
+        X,
+        torch.linalg.solve(A, B),
+        [(torch.linalg.solve(A.T, B), "solve with A, not Aᵀ")],
+    )
     A_bar, B_bar = vjp_fn(X_bar)
     A_req, B_req = A.clone().requires_grad_(), B.clone().requires_grad_()
-    A_ref, B_ref = torch.autograd.grad(torch.linalg.solve(A_req, B_req),
-                                       (A_req, B_req), X_bar)
-    _report("B̄", B_bar, B_ref, [
-        (torch.linalg.solve(A, X_bar),
-         "B̄ solves with A; it must solve with Aᵀ: Aᵀ B̄ = X̄"),
-        (-B_ref, "the sign: B̄ = +A⁻ᵀ X̄ (only Ā has a minus)")])
-    _report("Ā", A_bar, A_ref, [
-        (-A_ref, "the sign: Ā = −B̄ Xᵀ"),
-        (-X @ B_ref.T, "the order: Ā = −B̄ Xᵀ, not −X B̄ᵀ (that is Āᵀ)"),
-        (-B_ref @ B.T, "Ā pairs B̄ with the output X, not with B"),
-        (-torch.linalg.solve(A, X_bar) @ X.T,
-         "the B̄ inside Ā must solve with Aᵀ")])
+    A_ref, B_ref = torch.autograd.grad(
+        torch.linalg.solve(A_req, B_req), (A_req, B_req), X_bar
+    )
+    _report(
+        "B̄",
+        B_bar,
+        B_ref,
+        [
+            (
+                torch.linalg.solve(A, X_bar),
+                "B̄ solves with A; it must solve with Aᵀ: Aᵀ B̄ = X̄",
+            ),
+            (-B_ref, "the sign: B̄ = +A⁻ᵀ X̄ (only Ā has a minus)"),
+        ],
+    )
+    _report(
+        "Ā",
+        A_bar,
+        A_ref,
+        [
+            (-A_ref, "the sign: Ā = −B̄ Xᵀ"),
+            (-X @ B_ref.T, "the order: Ā = −B̄ Xᵀ, not −X B̄ᵀ (that is Āᵀ)"),
+            (-B_ref @ B.T, "Ā pairs B̄ with the output X, not with B"),
+            (
+                -torch.linalg.solve(A, X_bar) @ X.T,
+                "the B̄ inside Ā must solve with Aᵀ",
+            ),
+        ],
+    )
     print(f"{op.__name__}: X, Ā and B̄ match torch for B of shape {(n, k)}.")
 
 
 def check_log_sigmoid(op):
     """Check a Function op(x) = log σ(x): finite on [−1000, 1000], equal to
     torch.nn.functional.logsigmoid in value and VJP."""
-    x = torch.tensor([-1000.0, -745.0, -50.0, -1.0, 0.0, 1.0, 50.0, 745.0,
-                      1000.0], dtype=torch.float64)
+    x = torch.tensor(
+        [-1000.0, -745.0, -50.0, -1.0, 0.0, 1.0, 50.0, 745.0, 1000.0],
+        dtype=torch.float64,
+    )
     y_bar = torch.linspace(0.5, 1.5, len(x), dtype=torch.float64)
     y, vjp_fn = vjplib.vjp(op.apply, x)
     y = torch.as_tensor(y)
@@ -374,23 +465,40 @@ def check_log_sigmoid(op):
     if bad.any():
         raise AssertionError(
             f"the value is {y[bad][0].item()} at x = {x[bad][0].item():g}: "
-            "it overflows. Write log σ(x) = −softplus(−x)")
+            "it overflows. Write log σ(x) = −softplus(−x)"
+        )
     softplus = torch.nn.functional.softplus
-    _report("the value", y, torch.nn.functional.logsigmoid(x),
-            [(softplus(-x), "the sign: log σ(x) = −softplus(−x)"),
-             (-softplus(x), "log σ(x) = −softplus(−x), not −softplus(x)")])
+    _report(
+        "the value",
+        y,
+        torch.nn.functional.logsigmoid(x),
+        [
+            (softplus(-x), "the sign: log σ(x) = −softplus(−x)"),
+            (-softplus(x), "log σ(x) = −softplus(−x), not −softplus(x)"),
+        ],
+    )
     (x_bar,) = vjp_fn(y_bar)
     x_bar = torch.as_tensor(x_bar)
     x_req = x.clone().requires_grad_()
     (x_bar_ref,) = torch.autograd.grad(
-        torch.nn.functional.logsigmoid(x_req), x_req, y_bar)
+        torch.nn.functional.logsigmoid(x_req), x_req, y_bar
+    )
     if not torch.isfinite(x_bar).all():
         i = int((~torch.isfinite(x_bar)).nonzero()[0])
         raise AssertionError(
             f"x̄ is {x_bar[i].item()} at x = {x[i].item():g}: the VJP "
-            "overflows. Write it with torch.sigmoid: x̄ = σ(−x) ȳ")
-    _report("x̄", x_bar, x_bar_ref,
-            [(torch.sigmoid(x) * y_bar, "x̄ = σ(−x) ȳ, not σ(x) ȳ"),
-             (-torch.sigmoid(-x) * y_bar, "the sign: x̄ = +σ(−x) ȳ")])
-    print(f"{op.__name__}: finite on [−1000, 1000], value and VJP equal to "
-          "torch's logsigmoid.")
+            "overflows. Write it with torch.sigmoid: x̄ = σ(−x) ȳ"
+        )
+    _report(
+        "x̄",
+        x_bar,
+        x_bar_ref,
+        [
+            (torch.sigmoid(x) * y_bar, "x̄ = σ(−x) ȳ, not σ(x) ȳ"),
+            (-torch.sigmoid(-x) * y_bar, "the sign: x̄ = +σ(−x) ȳ"),
+        ],
+    )
+    print(
+        f"{op.__name__}: finite on [−1000, 1000], value and VJP equal to "
+        "torch's logsigmoid."
+    )

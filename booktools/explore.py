@@ -65,8 +65,8 @@ from __future__ import annotations
 import html
 import json
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import ipywidgets as widgets
 import ipywidgets.embed
@@ -79,9 +79,9 @@ from booktools.plot import CMAP
 
 __all__ = ["jacobian_explorer", "JacobianExplorer", "OPS", "MAX_CELLS"]
 
-MAX_CELLS = 400   # cells of one heatmap; inv at n = 4 has 256
-MAX_N = 20        # beyond this a vector's cells are too small to point at
-LEVELS = 12       # colour classes q0 … q24: 12 shades each side of white
+MAX_CELLS = 400  # cells of one heatmap; inv at n = 4 has 256
+MAX_N = 20  # beyond this a vector's cells are too small to point at
+LEVELS = 12  # colour classes q0 … q24: 12 shades each side of white
 MODES = ("entry", "row = VJP of eᵢ", "column = JVP of eⱼ")
 MINUS = "\u2212"
 
@@ -89,6 +89,7 @@ MINUS = "\u2212"
 # ---------------------------------------------------------------------------
 # the ops: a seeded input, the function, and each entry's formula
 # ---------------------------------------------------------------------------
+
 
 def _randn(*shape, seed):
     g = torch.Generator().manual_seed(seed)
@@ -112,12 +113,12 @@ class Op:
     tests compare with the entry of J. ``cells(n)`` is the size of J.
     """
 
-    label: str        # the button's label
+    label: str  # the button's label
     out_name: str
     in_name: str
-    title: str        # the function, e.g. "Y = X⁻¹"
-    formula: str      # the general entry, e.g. "∂Yᵢⱼ/∂Xₖₗ = −(X⁻¹)ᵢₖ(X⁻¹)ₗⱼ"
-    structure: str    # what the picture shows
+    title: str  # the function, e.g. "Y = X⁻¹"
+    formula: str  # the general entry, e.g. "∂Yᵢⱼ/∂Xₖₗ = −(X⁻¹)ᵢₖ(X⁻¹)ₗⱼ"
+    structure: str  # what the picture shows
     setup: Callable
     entry: Callable
     cells: Callable
@@ -183,7 +184,7 @@ def _cumsum_entry(c, o, i):
     return f"0: y[{a}] = x[0] + … + x[{a}] stops before x[{b}]", 0.0
 
 
-_KERNEL = 3   # kernel length of the convolution ops
+_KERNEL = 3  # kernel length of the convolution ops
 
 
 def _conv_ctx(n):
@@ -303,63 +304,144 @@ def _square_cells(n):
 
 OPS: dict[str, Op] = {
     "inv": Op(
-        "inv", "Y", "X", "Y = X⁻¹", "∂Yᵢⱼ/∂Xₖₗ = −(X⁻¹)ᵢₖ(X⁻¹)ₗⱼ",
+        "inv",
+        "Y",
+        "X",
+        "Y = X⁻¹",
+        "∂Yᵢⱼ/∂Xₖₗ = −(X⁻¹)ᵢₖ(X⁻¹)ₗⱼ",
         "n × n blocks: J = −X⁻¹ ⊗ X⁻ᵀ",
-        _inv_setup, _inv_entry, _square_cells),
+        _inv_setup,
+        _inv_entry,
+        _square_cells,
+    ),
     "norm": Op(
-        "norm", "z", "Y", "z = ‖Y‖", "∂z/∂Yₖₗ = Yₖₗ / z",
+        "norm",
+        "z",
+        "Y",
+        "z = ‖Y‖",
+        "∂z/∂Yₖₗ = Yₖₗ / z",
         "one row: the gradient, Y / z flattened",
-        _norm_setup, _norm_entry, lambda n: n * n),
+        _norm_setup,
+        _norm_entry,
+        lambda n: n * n,
+    ),
     "log": Op(
-        "log", "y", "x", "y = log x", "∂yᵢ/∂xⱼ = δᵢⱼ / xⱼ",
+        "log",
+        "y",
+        "x",
+        "y = log x",
+        "∂yᵢ/∂xⱼ = δᵢⱼ / xⱼ",
         "diagonal: each output depends on one input",
-        _log_setup, _log_entry, lambda n: n * n),
+        _log_setup,
+        _log_entry,
+        lambda n: n * n,
+    ),
     "cumsum": Op(
-        "cumsum", "y", "x", "y = cumsum(x)", "∂yᵢ/∂xⱼ = [j ≤ i]",
+        "cumsum",
+        "y",
+        "x",
+        "y = cumsum(x)",
+        "∂yᵢ/∂xⱼ = [j ≤ i]",
         "lower triangle of ones",
-        _cumsum_setup, _cumsum_entry, lambda n: n * n),
+        _cumsum_setup,
+        _cumsum_entry,
+        lambda n: n * n,
+    ),
     "conv_kernel": Op(
-        "conv (kernel)", "y", "k", "y = x * k (full), w.r.t. k",
-        "∂yᵢ/∂kⱼ = xᵢ₋ⱼ", "a band: x slides down the columns (Toeplitz)",
-        _conv_kernel_setup, _conv_kernel_entry,
-        lambda n: (n + _KERNEL - 1) * _KERNEL),
+        "conv (kernel)",
+        "y",
+        "k",
+        "y = x * k (full), w.r.t. k",
+        "∂yᵢ/∂kⱼ = xᵢ₋ⱼ",
+        "a band: x slides down the columns (Toeplitz)",
+        _conv_kernel_setup,
+        _conv_kernel_entry,
+        lambda n: (n + _KERNEL - 1) * _KERNEL,
+    ),
     "conv_signal": Op(
-        "conv (signal)", "y", "x", "y = x * k (full), w.r.t. x",
-        "∂yᵢ/∂xⱼ = kᵢ₋ⱼ", "a band of width 3: k slides down the diagonal",
-        _conv_signal_setup, _conv_signal_entry,
-        lambda n: (n + _KERNEL - 1) * n),
+        "conv (signal)",
+        "y",
+        "x",
+        "y = x * k (full), w.r.t. x",
+        "∂yᵢ/∂xⱼ = kᵢ₋ⱼ",
+        "a band of width 3: k slides down the diagonal",
+        _conv_signal_setup,
+        _conv_signal_entry,
+        lambda n: (n + _KERNEL - 1) * n,
+    ),
     "transpose": Op(
-        "transpose", "Y", "X", "Y = Xᵀ, X of n × (n+1)",
+        "transpose",
+        "Y",
+        "X",
+        "Y = Xᵀ, X of n × (n+1)",
         "∂Yᵢⱼ/∂Xₖₗ = [k = j][l = i]",
         "a permutation: one 1 in every row and every column",
-        _transpose_setup, _transpose_entry, lambda n: (n * (n + 1))**2),
+        _transpose_setup,
+        _transpose_entry,
+        lambda n: (n * (n + 1)) ** 2,
+    ),
     "matmul_A": Op(
-        "matmul (A)", "Y", "A", "Y = AB, w.r.t. A",
-        "∂Yᵢⱼ/∂Aₖₗ = [i = k] Bₗⱼ", "block diagonal: J = I ⊗ Bᵀ",
-        _matmul_A_setup, _matmul_A_entry, _square_cells),
+        "matmul (A)",
+        "Y",
+        "A",
+        "Y = AB, w.r.t. A",
+        "∂Yᵢⱼ/∂Aₖₗ = [i = k] Bₗⱼ",
+        "block diagonal: J = I ⊗ Bᵀ",
+        _matmul_A_setup,
+        _matmul_A_entry,
+        _square_cells,
+    ),
     "matmul_B": Op(
-        "matmul (B)", "Y", "B", "Y = AB, w.r.t. B",
-        "∂Yᵢⱼ/∂Bₖₗ = Aᵢₖ [j = l]", "diagonal blocks: J = A ⊗ I",
-        _matmul_B_setup, _matmul_B_entry, _square_cells),
+        "matmul (B)",
+        "Y",
+        "B",
+        "Y = AB, w.r.t. B",
+        "∂Yᵢⱼ/∂Bₖₗ = Aᵢₖ [j = l]",
+        "diagonal blocks: J = A ⊗ I",
+        _matmul_B_setup,
+        _matmul_B_entry,
+        _square_cells,
+    ),
     "softmax": Op(
-        "softmax", "p", "x", "p = softmax(x)", "∂pᵢ/∂xⱼ = pᵢδᵢⱼ − pᵢpⱼ",
+        "softmax",
+        "p",
+        "x",
+        "p = softmax(x)",
+        "∂pᵢ/∂xⱼ = pᵢδᵢⱼ − pᵢpⱼ",
         "diagonal minus rank one: diag(p) − ppᵀ",
-        _softmax_setup, _softmax_entry, lambda n: n * n),
+        _softmax_setup,
+        _softmax_entry,
+        lambda n: n * n,
+    ),
     "sum_rows": Op(
-        "sum of rows", "s", "X", "s = X.sum(dim=1), X of n × (n+1)",
-        "∂sᵢ/∂Xₖₗ = [k = i]", "a staircase: J = I ⊗ 1ᵀ",
-        _sum_rows_setup, _sum_rows_entry, lambda n: n * n * (n + 1)),
+        "sum of rows",
+        "s",
+        "X",
+        "s = X.sum(dim=1), X of n × (n+1)",
+        "∂sᵢ/∂Xₖₗ = [k = i]",
+        "a staircase: J = I ⊗ 1ᵀ",
+        _sum_rows_setup,
+        _sum_rows_entry,
+        lambda n: n * n * (n + 1),
+    ),
     "square": Op(
-        "X @ X", "Y", "X", "Y = X X",
+        "X @ X",
+        "Y",
+        "X",
+        "Y = X X",
         "∂Yᵢⱼ/∂Xₖₗ = [i = k] Xₗⱼ + Xᵢₖ [j = l]",
         "two Kronecker terms: J = I ⊗ Xᵀ + X ⊗ I",
-        _square_setup, _square_entry, _square_cells),
+        _square_setup,
+        _square_entry,
+        _square_cells,
+    ),
 }
 
 
 # ---------------------------------------------------------------------------
 # one panel: the heatmap of one op at one n, as HTML
 # ---------------------------------------------------------------------------
+
 
 def fmt(v: float) -> str:
     """3 significant digits with a real minus sign, and no "−0"."""
@@ -380,11 +462,11 @@ class Panel:
 
     op: str
     n: int
-    J: torch.Tensor             # out.shape + in.shape, from vjplib.jacrev
-    x: torch.Tensor             # the input J was computed at
+    J: torch.Tensor  # out.shape + in.shape, from vjplib.jacrev
+    x: torch.Tensor  # the input J was computed at
     out_shape: tuple
     in_shape: tuple
-    labels: list                # labels[r][c]: the readout of cell (r, c)
+    labels: list  # labels[r][c]: the readout of cell (r, c)
     formula_values: np.ndarray  # each cell's formula, evaluated
 
     @property
@@ -409,8 +491,10 @@ def make_panel(op: str, n: int) -> Panel:
         for c, i in enumerate(ins):
             text, value = spec.entry(ctx, o, i)
             values[r, c] = float(value)
-            head = (f"∂{_ix(spec.out_name, o)}/∂{_ix(spec.in_name, i)}"
-                    f" = {fmt(M[r, c])}")
+            head = (
+                f"∂{_ix(spec.out_name, o)}/∂{_ix(spec.in_name, i)}"
+                f" = {fmt(M[r, c])}"
+            )
             if text.startswith("0: "):
                 text = "zero: " + text[3:]
             row.append(f"{head}\n{text}")
@@ -440,23 +524,35 @@ def panel_html(p: Panel) -> str:
                 cls += " bt"
             label = html.escape(p.labels[r][c], quote=True)
             label = label.replace("\n", "&#10;")
-            cells.append(f'<i tabindex=0 role=img class="{cls}" '
-                         f'aria-label="{label}"></i>')
+            cells.append(
+                f'<i tabindex=0 role=img class="{cls}" '
+                f'aria-label="{label}"></i>'
+            )
     ins = "×".join(map(str, p.in_shape))
     outs = "×".join(map(str, p.out_shape)) or "a scalar"
-    head = (f'<div class="jx-cap"><b>{html.escape(spec.title)}</b>, '
-            f"n = {p.n}: J is {rows} × {cols}, "
-            f"{html.escape(spec.structure)}.<br>"
-            f"{html.escape(spec.formula)}</div>")
-    axes = (f'<div class="jx-axes">rows: outputs {spec.out_name} ({outs}),'
-            f" columns: inputs {spec.in_name} ({ins}), both row-major</div>")
-    style = (f"max-width:min(100%,{cols * 2.4:.1f}em);"
-             f"grid-template-columns:repeat({cols},1fr)")
-    grid = (f'<div class="jx-g" data-op="{p.op}" data-n="{p.n}" '
-            f'data-rows="{rows}" data-cols="{cols}" style="{style}">'
-            f'{"".join(cells)}</div>')
-    hint = ('<div class="jx-hint" aria-hidden="true">Hover or tap an entry;'
-            " Tab moves through them.</div>")
+    head = (
+        f'<div class="jx-cap"><b>{html.escape(spec.title)}</b>, '
+        f"n = {p.n}: J is {rows} × {cols}, "
+        f"{html.escape(spec.structure)}.<br>"
+        f"{html.escape(spec.formula)}</div>"
+    )
+    axes = (
+        f'<div class="jx-axes">rows: outputs {spec.out_name} ({outs}),'
+        f" columns: inputs {spec.in_name} ({ins}), both row-major</div>"
+    )
+    style = (
+        f"max-width:min(100%,{cols * 2.4:.1f}em);"
+        f"grid-template-columns:repeat({cols},1fr)"
+    )
+    grid = (
+        f'<div class="jx-g" data-op="{p.op}" data-n="{p.n}" '
+        f'data-rows="{rows}" data-cols="{cols}" style="{style}">'
+        f"{''.join(cells)}</div>"
+    )
+    hint = (
+        '<div class="jx-hint" aria-hidden="true">Hover or tap an entry;'
+        " Tab moves through them.</div>"
+    )
     return f'<div class="jx-panel">{head}{axes}{grid}{hint}</div>'
 
 
@@ -498,10 +594,14 @@ _CSS = f"""
 
 _ROW = f'{_X}:has(.jx-mode .mod-active[data-value^="row"])'
 _COL = f'{_X}:has(.jx-mode .mod-active[data-value^="column"])'
-_ROW_NOTE = ("this row = eᵢᵀJ: the VJP of the basis cotangent at this "
-             "output, one backward pass")
-_COL_NOTE = ("this column = Jeⱼ: the JVP of the basis tangent at this "
-             "input, one forward pass")
+_ROW_NOTE = (
+    "this row = eᵢᵀJ: the VJP of the basis cotangent at this "
+    "output, one backward pass"
+)
+_COL_NOTE = (
+    "this column = Jeⱼ: the JVP of the basis tangent at this "
+    "input, one forward pass"
+)
 
 
 def _colour_css() -> str:
@@ -509,19 +609,23 @@ def _colour_css() -> str:
     return "".join(
         f"{_X} .q{q}{{background:"
         f"{matplotlib.colors.to_hex(cmap(q / (2 * LEVELS)))}}}"
-        for q in range(2 * LEVELS + 1))
+        for q in range(2 * LEVELS + 1)
+    )
 
 
 def _highlight_css(max_rows: int, max_cols: int) -> str:
     """In row (column) mode, dim the cells outside the hovered row (col)."""
-    rows = ",".join(f"{_ROW} .jx-g:has(.r{r}{_HOV}) i:not(.r{r})"
-                    for r in range(max_rows))
-    cols = ",".join(f"{_COL} .jx-g:has(.c{c}{_HOV}) i:not(.c{c})"
-                    for c in range(max_cols))
+    rows = ",".join(
+        f"{_ROW} .jx-g:has(.r{r}{_HOV}) i:not(.r{r})" for r in range(max_rows)
+    )
+    cols = ",".join(
+        f"{_COL} .jx-g:has(.c{c}{_HOV}) i:not(.c{c})" for c in range(max_cols)
+    )
     notes = "".join(
         f'{mode} .jx-g i{_HOV}::after{{content:attr(aria-label) "\\A" '
         f'"{note}";height:6.4em}}'
-        for mode, note in ((_ROW, _ROW_NOTE), (_COL, _COL_NOTE)))
+        for mode, note in ((_ROW, _ROW_NOTE), (_COL, _COL_NOTE))
+    )
     taller = f"{_ROW} .jx-panel,{_COL} .jx-panel{{padding-bottom:6.8em}}"
     return f"{rows}{{opacity:.18}}{cols}{{opacity:.18}}{notes}{taller}"
 
@@ -530,6 +634,7 @@ def _highlight_css(max_rows: int, max_cols: int) -> str:
 # the widget
 # ---------------------------------------------------------------------------
 
+
 class JacobianExplorer(widgets.VBox):
     """Jacobian heatmaps to hover and switch with no kernel (module doc).
 
@@ -537,36 +642,53 @@ class JacobianExplorer(widgets.VBox):
     JacobianExplorer(ops=['inv', 'log'], n=[2, 3])
     """
 
-    def __init__(self, ops: Sequence[str], sizes: Sequence[int] = (2, 3, 4),
-                 *, highlight: str = "entry", title: str | None = None):
+    def __init__(
+        self,
+        ops: Sequence[str],
+        sizes: Sequence[int] = (2, 3, 4),
+        *,
+        highlight: str = "entry",
+        title: str | None = None,
+    ):
         ops, sizes = _check(ops, sizes, highlight)
         self.ops, self.sizes, self.title = ops, sizes, title
-        self.panels = {(op, n): make_panel(op, n)
-                       for op in ops for n in sizes}
+        self.panels = {(op, n): make_panel(op, n) for op in ops for n in sizes}
         max_r = max(p.matrix.shape[0] for p in self.panels.values())
         max_c = max(p.matrix.shape[1] for p in self.panels.values())
         css = _CSS + _colour_css() + _highlight_css(max_r, max_c)
-        title_html = (f'<div class="jx-title">{html.escape(title)}</div>'
-                      if title else "")
+        title_html = (
+            f'<div class="jx-title">{html.escape(title)}</div>'
+            if title
+            else ""
+        )
         head = widgets.HTML(f"<style>{css}</style>{title_html}")
         self.op_buttons = widgets.ToggleButtons(
             options=[(OPS[op].label, k) for k, op in enumerate(ops)],
-            index=0, description="op",
+            index=0,
+            description="op",
             tooltips=[OPS[op].title for op in ops],
-            style={"button_width": "auto", "description_width": "2.2em"})
+            style={"button_width": "auto", "description_width": "2.2em"},
+        )
         self.op_buttons.add_class("jx-op")
         self.n_buttons = widgets.ToggleButtons(
-            options=[(str(n), k) for k, n in enumerate(sizes)], index=0,
-            description="n", tooltips=[f"n = {n}" for n in sizes],
-            style={"button_width": "2.6em", "description_width": "2.2em"})
+            options=[(str(n), k) for k, n in enumerate(sizes)],
+            index=0,
+            description="n",
+            tooltips=[f"n = {n}" for n in sizes],
+            style={"button_width": "2.6em", "description_width": "2.2em"},
+        )
         self.n_buttons.add_class("jx-n")
         self.mode_buttons = widgets.ToggleButtons(
-            options=list(MODES), value=_mode_label(highlight),
+            options=list(MODES),
+            value=_mode_label(highlight),
             description="hover",
-            tooltips=["Hover shows one entry",
-                      "Hover also highlights the entry's row",
-                      "Hover also highlights the entry's column"],
-            style={"button_width": "auto", "description_width": "3.2em"})
+            tooltips=[
+                "Hover shows one entry",
+                "Hover also highlights the entry's row",
+                "Hover also highlights the entry's column",
+            ],
+            style={"button_width": "auto", "description_width": "3.2em"},
+        )
         self.mode_buttons.add_class("jx-mode")
         self.stacks = []
         for op in ops:
@@ -581,11 +703,15 @@ class JacobianExplorer(widgets.VBox):
         self.stack = widgets.Stack(self.stacks, selected_index=0)
         self.stack.add_class("jx-ops")
         # Front-end links: switching needs no kernel.
-        self.links = [widgets.jslink((self.op_buttons, "index"),
-                                     (self.stack, "selected_index"))]
-        self.links += [widgets.jslink((self.n_buttons, "index"),
-                                      (s, "selected_index"))
-                       for s in self.stacks]
+        self.links = [
+            widgets.jslink(
+                (self.op_buttons, "index"), (self.stack, "selected_index")
+            )
+        ]
+        self.links += [
+            widgets.jslink((self.n_buttons, "index"), (s, "selected_index"))
+            for s in self.stacks
+        ]
         controls = [self.op_buttons] if len(ops) > 1 else []
         controls += [self.n_buttons] if len(sizes) > 1 else []
         super().__init__([head, *controls, self.mode_buttons, self.stack])
@@ -600,8 +726,10 @@ class JacobianExplorer(widgets.VBox):
     @op.setter
     def op(self, name: str) -> None:
         if name not in self.ops:
-            raise ValueError(f"JacobianExplorer.op: {name!r} is not one of "
-                             f"this explorer's ops {self.ops}")
+            raise ValueError(
+                f"JacobianExplorer.op: {name!r} is not one of "
+                f"this explorer's ops {self.ops}"
+            )
         k = self.ops.index(name)
         self.op_buttons.index = k
         self.stack.selected_index = k
@@ -614,8 +742,10 @@ class JacobianExplorer(widgets.VBox):
     @n.setter
     def n(self, n: int) -> None:
         if n not in self.sizes:
-            raise ValueError(f"JacobianExplorer.n: {n!r} is not one of "
-                             f"this explorer's sizes {self.sizes}")
+            raise ValueError(
+                f"JacobianExplorer.n: {n!r} is not one of "
+                f"this explorer's sizes {self.sizes}"
+            )
         k = self.sizes.index(n)
         self.n_buttons.index = k
         for s in self.stacks:
@@ -640,30 +770,39 @@ def _mode_label(highlight: str) -> str:
     if highlight not in keys:
         raise ValueError(
             f"jacobian_explorer: highlight={highlight!r}; use 'entry', "
-            "'row' (VJPs of basis vectors) or 'column' (JVPs)")
+            "'row' (VJPs of basis vectors) or 'column' (JVPs)"
+        )
     return keys[highlight]
 
 
 def _check(ops, sizes, highlight):
     ops = [ops] if isinstance(ops, str) else list(ops)
     if not ops:
-        raise ValueError("jacobian_explorer: no ops; pass a list such as "
-                         f"['inv', 'log'] from {list(OPS)}")
+        raise ValueError(
+            "jacobian_explorer: no ops; pass a list such as "
+            f"['inv', 'log'] from {list(OPS)}"
+        )
     for op in ops:
         if op not in OPS:
-            raise ValueError(f"jacobian_explorer: unknown op {op!r}; "
-                             f"choose from {list(OPS)}")
+            raise ValueError(
+                f"jacobian_explorer: unknown op {op!r}; "
+                f"choose from {list(OPS)}"
+            )
     if len(set(ops)) != len(ops):
         raise ValueError(f"jacobian_explorer: ops {ops} name an op twice")
     given = sizes
     if isinstance(sizes, (int, np.integer)):
         sizes = [sizes]
     sizes = [] if isinstance(sizes, str) else list(sizes)
-    ok = [isinstance(n, (int, np.integer)) and not isinstance(n, bool)
-          and n >= 1 for n in sizes]
+    ok = [
+        isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1
+        for n in sizes
+    ]
     if not sizes or not all(ok):
-        raise ValueError("jacobian_explorer: sizes must be positive ints "
-                         f"such as [2, 3, 4], got {given!r}")
+        raise ValueError(
+            "jacobian_explorer: sizes must be positive ints "
+            f"such as [2, 3, 4], got {given!r}"
+        )
     if len(set(sizes)) != len(sizes):
         raise ValueError(f"jacobian_explorer: sizes {sizes} repeat a size")
     sizes = [int(n) for n in sizes]
@@ -674,15 +813,19 @@ def _check(ops, sizes, highlight):
                 f"jacobian_explorer: op {op!r} at n = {big[0]} has "
                 f"{OPS[op].cells(big[0])} entries, too many to point at "
                 f"(at most {MAX_CELLS} cells and n ≤ {MAX_N}); use "
-                f"n ≤ {OPS[op].max_n} for {op!r}, or a separate explorer")
+                f"n ≤ {OPS[op].max_n} for {op!r}, or a separate explorer"
+            )
     _mode_label(highlight)
     return ops, sizes
 
 
-def jacobian_explorer(ops: Sequence[str] | str,
-                      sizes: Sequence[int] | int = (2, 3, 4), *,
-                      highlight: str = "entry",
-                      title: str | None = None) -> JacobianExplorer:
+def jacobian_explorer(
+    ops: Sequence[str] | str,
+    sizes: Sequence[int] | int = (2, 3, 4),
+    *,
+    highlight: str = "entry",
+    title: str | None = None,
+) -> JacobianExplorer:
     """An interactive heatmap of the Jacobian of each op at each n.
 
     ``ops``: names from `OPS` ("inv", "norm", "log", "cumsum",

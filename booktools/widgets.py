@@ -1,13 +1,17 @@
-"""Step toggles: a derivation shown one step at a time, every step checked by code.
+"""Step toggles: a derivation shown one step at a time, every step checked by
+code.
 
-A `StepToggle` is built only from standard ipywidgets joined by front-end links (`jslink`), so it
-works in three places with the same code:
+A `StepToggle` is built only from standard ipywidgets joined by front-end links
+(`jslink`), so it works in three places with the same code:
 
 * live in JupyterLab or Binder, with a kernel;
-* in the static rendered book, where no kernel runs: the links live in the page's JavaScript;
-* in a plain-text context (nbval, a terminal), where its repr is short and stable.
+* in the static rendered book, where no kernel runs: the links live in the
+  page's JavaScript;
+* in a plain-text context (nbval, a terminal), where its repr is short and
+  stable.
 
-Layout of one toggle (the outermost box carries the CSS class ``step-toggle``)::
+Layout of one toggle (the outermost box carries the CSS class
+``step-toggle``)::
 
     StepToggle (VBox)
     ├── HTML            a <style> block and the optional title
@@ -20,14 +24,16 @@ Layout of one toggle (the outermost box carries the CSS class ``step-toggle``)::
     └── HTMLMath        "All steps": the whole derivation as one aligned display, folded
                         (a <details class="step-toggle-all">, open when printed)
 
-The trick that makes Back/Next work without a kernel: every navigation row has one button per step
-(button j selects step j), and all rows, the jump row and the Stack's ``selected_index`` are linked
-in the front end. Row k labels button k-1 "Back", button k+1 "Next" and button 0 "Start over"; the
-CSS in the style block hides its other buttons. Clicking "Next" on page k selects index k+1
+The trick that makes Back/Next work without a kernel: every navigation row has
+one button per step (button j selects step j), and all rows, the jump row and
+the Stack's ``selected_index`` are linked in the front end. Row k labels button
+k-1 "Back", button k+1 "Next" and button 0 "Start over"; the CSS in the style
+block hides its other buttons. Clicking "Next" on page k selects index k+1
 everywhere, so the Stack shows page k+1.
 
-Every step carries a numerical check (``checks=``), run when the toggle is built: the TeX and the
-code that verifies it sit side by side, so a derivation step cannot go unchecked by accident.
+Every step carries a numerical check (``checks=``), run when the toggle is
+built: the TeX and the code that verifies it sit side by side, so a derivation
+step cannot go unchecked by accident.
 """
 
 from __future__ import annotations
@@ -65,7 +71,8 @@ def _colour_css() -> str:
     return light + "\n" + dark
 
 
-_CSS = """
+_CSS = (
+    """
 .step-toggle { border-left: 3px solid #B45309; padding: 0.25em 0 0.25em 0.75em;
   margin: 0.5em 0; max-width: 100%; }
 .step-toggle .step-title { font-weight: 600; }
@@ -85,19 +92,26 @@ _CSS = """
 }
 .step-toggle button:focus-visible { outline: 2px solid #1D4ED8;
   outline-offset: 2px; }
-""" + _colour_css() + "\n" + " ".join(
-    # the book's dark mode keeps widget output on a light panel (see COLOURS)
-    f'html[data-theme="dark"] .widget-subarea .hl-{k} {{ color: {v}; }}'
-    for k, v in COLOURS.items()
+"""
+    + _colour_css()
+    + "\n"
+    + " ".join(
+        # the book's dark mode keeps widget output on a light panel (see
+        # COLOURS)
+        f'html[data-theme="dark"] .widget-subarea .hl-{k} {{ color: {v}; }}'
+        for k, v in COLOURS.items()
+    )
 )
 
 
 def hl(tex: str, colour: str = "amber") -> str:
-    r"""Highlight LaTeX ``tex``: ``hl(r"X^{-1}")`` → ``\class{hl-amber}{X^{-1}}``.
+    r"""Highlight LaTeX ``tex``: ``hl(r"X^{-1}")`` →
+    ``\class{hl-amber}{X^{-1}}``.
 
-    ``colour`` is a key of `COLOURS` ("amber": what changed in this step, "rose": a substitution,
-    "grey": de-emphasised). The colour itself comes from CSS, so it can differ between the light
-    and the dark theme and keep its contrast on both.
+    ``colour`` is a key of `COLOURS` ("amber": what changed in this step,
+    "rose": a substitution, "grey": de-emphasised). The colour itself comes
+    from CSS, so it can differ between the light and the dark theme and keep
+    its contrast on both.
     """
     if colour not in COLOURS:
         raise ValueError(
@@ -111,7 +125,10 @@ _INLINE_DOLLAR = re.compile(r"(?<![\\$])\$(?!\$)(.+?)(?<![\\$])\$(?!\$)")
 
 
 def _inline_math(text: str) -> str:
-    r"""Turn ``$x$`` into ``\(x\)``: the static book's MathJax only looks for ``\( \)`` delimiters."""
+    r"""
+    Turn ``$x$`` into ``\(x\)``: the static book's MathJax only looks for ``\(
+    \)`` delimiters.
+    """
     return _INLINE_DOLLAR.sub(lambda m: r"\(" + m.group(1) + r"\)", text)
 
 
@@ -129,34 +146,28 @@ def _as_tensor(value, where: str) -> torch.Tensor:
 
 
 class StepToggle(widgets.VBox):
-    r"""A derivation revealed one step at a time, with Start over / Back / Next and jump buttons.
+    r"""A derivation revealed one step at a time, with Start over / Back / Next
+    and jump buttons.
 
-    Parameters
-    ----------
-    steps:
-        LaTeX of each step, without ``$$``; step k is shown as display math ``lhs + steps[k]``.
-    lhs:
-        An optional left-hand side kept fixed on every step, e.g. ``r"dz = "``.
-    notes:
-        Optional short notes, one per step (``None`` for none); they may hold inline ``$…$`` math.
-    title:
-        Optional title shown above the steps.
-    checks:
-        One entry per step: how the step is checked numerically, run when the toggle is built.
+    Parameters ---------- steps: LaTeX of each step, without ``$$``; step k is
+    shown as display math ``lhs + steps[k]``. lhs: An optional left-hand side
+    kept fixed on every step, e.g. ``r"dz = "``. notes: Optional short notes,
+    one per step (``None`` for none); they may hold inline ``$…$`` math. title:
+    Optional title shown above the steps. checks: One entry per step: how the
+    step is checked numerically, run when the toggle is built.
 
-        * a function ``f(*inputs)`` returning a tensor or number: the value of the step's
-          expression. Every such *value step* must equal ``reference(*inputs)`` (when given) and
-          the value step before it;
-        * a function returning a pair ``(a, b)``: an equation that holds at this step, a ≈ b;
-        * a string instead of a function: the step has no numeric content (a definition, a pure
-          restatement), and the string says why.
-    inputs:
-        The (seeded, float64) values every check function is called with.
-    reference:
-        Optional ``f(*inputs)``: an independent value (say from ``torch.func.jvp``) that every
-        value step must equal, usually the value of ``lhs``.
-    rtol, atol:
-        Tolerances of every comparison (float64 rounding, not approximation).
+        * a function ``f(*inputs)`` returning a tensor or number: the value of
+          the step's expression. Every such *value step* must equal
+          ``reference(*inputs)`` (when given) and the value step before it;
+        * a function returning a pair ``(a, b)``: an equation that holds at
+          this step, a ≈ b;
+        * a string instead of a function: the step has no numeric content (a
+          definition, a pure restatement), and the string says why. inputs: The
+          (seeded, float64) values every check function is called with.
+          reference: Optional ``f(*inputs)``: an independent value (say from
+          ``torch.func.jvp``) that every value step must equal, usually the
+          value of ``lhs``. rtol, atol: Tolerances of every comparison (float64
+          rounding, not approximation).
 
     >>> StepToggle([r"a", r"b"], lhs="x = ", title="demo")
     StepToggle(steps=2, step=1, checked=0/2, title='demo')
@@ -194,7 +205,12 @@ class StepToggle(widgets.VBox):
                 f"StepToggle: got {len(steps)} steps but {len(checks)} checks; pass one "
                 "check per step (a string saying why where a step has no numbers)"
             )
-        self.steps, self.notes, self.lhs, self.title = steps, notes, lhs or "", title
+        self.steps, self.notes, self.lhs, self.title = (
+            steps,
+            notes,
+            lhs or "",
+            title,
+        )
         self.checks, self.reference = list(checks or []), reference
         self.rtol, self.atol = rtol, atol
         #: per step: "value", "equation", "stated: <why>", or None (unchecked)
@@ -205,7 +221,11 @@ class StepToggle(widgets.VBox):
 
         header = widgets.HTML(
             f"<style>{_CSS}</style>"
-            + (f'<div class="step-title">{html.escape(title)}</div>' if title else "")
+            + (
+                f'<div class="step-title">{html.escape(title)}</div>'
+                if title
+                else ""
+            )
         )
         self.jump = widgets.ToggleButtons(
             options=[(str(k + 1), k) for k in range(n)],
@@ -220,9 +240,12 @@ class StepToggle(widgets.VBox):
         self.stack.add_class("step-stack")
         self.all_steps = widgets.HTMLMath(self._all_steps_html())
         self.all_steps.add_class("mathjax_process")
-        # Everything below runs in the browser: no kernel needed to step through.
+        # Everything below runs in the browser: no kernel needed to step
+        # through.
         self.links = [
-            widgets.jslink((self.jump, "index"), (self.stack, "selected_index"))
+            widgets.jslink(
+                (self.jump, "index"), (self.stack, "selected_index")
+            )
         ]
         self.links += [
             widgets.jslink((page.nav, "index"), (self.jump, "index"))
@@ -231,9 +254,13 @@ class StepToggle(widgets.VBox):
         super().__init__([header, self.jump, self.stack, self.all_steps])
         self.add_class("step-toggle")
 
-    # -- checks ---------------------------------------------------------------------------------
+    # -- checks
+    # ---------------------------------------------------------------------------------
     def check(self, *inputs) -> list[str | None]:
-        """Run every step's check on ``inputs``; raise AssertionError at the first that fails."""
+        """
+        Run every step's check on ``inputs``; raise AssertionError at the first
+        that fails.
+        """
         if not self.checks:
             raise ValueError(
                 "StepToggle.check: this toggle has no checks; pass checks=[...] when building it"
@@ -265,7 +292,9 @@ class StepToggle(widgets.VBox):
                     )
                 a = _as_tensor(out[0], self._where(k))
                 b = _as_tensor(out[1], self._where(k))
-                self._assert_close(k, a, b, "the two sides of the step's equation")
+                self._assert_close(
+                    k, a, b, "the two sides of the step's equation"
+                )
                 report.append("equation")
                 continue
             value = _as_tensor(out, self._where(k))
@@ -275,7 +304,10 @@ class StepToggle(widgets.VBox):
                 compared = True
             if previous is not None:
                 self._assert_close(
-                    k, value, previous[1], f"the value of step {previous[0] + 1}"
+                    k,
+                    value,
+                    previous[1],
+                    f"the value of step {previous[0] + 1}",
                 )
                 compared = True
             if not compared and not self._has_later_value(k):
@@ -289,8 +321,11 @@ class StepToggle(widgets.VBox):
         return report
 
     def _has_later_value(self, k: int) -> bool:
-        """Whether a later step is a value step (which will be compared with step k's chain)."""
-        return any(callable(c) for c in self.checks[k + 1:])
+        """
+        Whether a later step is a value step (which will be compared with step
+        k's chain).
+        """
+        return any(callable(c) for c in self.checks[k + 1 :])
 
     def _where(self, k: int) -> str:
         name = f"{self.title!r}" if self.title else "StepToggle"
@@ -311,12 +346,18 @@ class StepToggle(widgets.VBox):
 
     @property
     def checked(self) -> int:
-        """How many steps are checked (numerically, or stated as having no numbers)."""
+        """How many steps are checked (numerically, or stated as having no
+        numbers).
+        """
         return sum(r is not None for r in self.check_report)
 
-    # -- the pages ------------------------------------------------------------------------------
+    # -- the pages
+    # ------------------------------------------------------------------------------
     def _page(self, k: int) -> widgets.VBox:
-        """Page k: the formula, its note and a navigation row that can only go to k-1, k+1 or 0."""
+        """
+        Page k: the formula, its note and a navigation row that can only go to
+        k-1, k+1 or 0.
+        """
         n = len(self.steps)
         math = widgets.HTMLMath(r"\[" + self.lhs + self.steps[k] + r"\]")
         math.add_class("step-math")
@@ -328,7 +369,9 @@ class StepToggle(widgets.VBox):
         labels, tips = [], []
         for j in range(n):
             if j == k:
-                labels.append(f"Step {k + 1} of {n}" + (" ∎" if k == n - 1 else ""))
+                labels.append(
+                    f"Step {k + 1} of {n}" + (" ∎" if k == n - 1 else "")
+                )
                 tips.append(f"Step {k + 1} of {n} is shown")
             elif j == k + 1:
                 labels.append("Next ▶")
@@ -344,7 +387,9 @@ class StepToggle(widgets.VBox):
                 tips.append(f"Go to step {j + 1} of {n}")
         nav = widgets.ToggleButtons(
             options=list(zip(labels, range(n))),
-            index=0,  # every linked index holds the step shown; page k is visible only when it is k
+            # every linked index holds the step shown; page k is visible only
+            # when it is k
+            index=0,
             tooltips=tips,
             style={"button_width": "auto"},
         )
@@ -357,10 +402,12 @@ class StepToggle(widgets.VBox):
         return page
 
     def _all_steps_html(self) -> str:
-        r"""Every step in one aligned display, numbered, with the notes as a numbered list.
+        r"""Every step in one aligned display, numbered, with the notes as a
+        numbered list.
 
-        With a left-hand side ``dz = `` the rows read ``dz &= s_1 \\ &= s_2 …``; without one,
-        each step is a statement of its own and the rows read ``& s_1 \\ \Rightarrow\ & s_2 …``.
+        With a left-hand side ``dz = `` the rows read ``dz &= s_1 \\ &= s_2
+        …``; without one, each step is a statement of its own and the rows read
+        ``& s_1 \\ \Rightarrow\ & s_2 …``.
         """
         lhs = self.lhs.strip()
         if lhs.endswith("="):
@@ -370,16 +417,24 @@ class StepToggle(widgets.VBox):
         else:
             first, rest = "& ", r"\Rightarrow\ & "
         rows = [
-            (first if k == 0 else rest) + step + r" && \class{hl-grey}{(" + str(k + 1) + ")}"
+            (first if k == 0 else rest)
+            + step
+            + r" && \class{hl-grey}{("
+            + str(k + 1)
+            + ")}"
             for k, step in enumerate(self.steps)
         ]
-        display = r"\[\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}\]"
+        display = (
+            r"\[\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}\]"
+        )
         notes = "".join(
             f'<li value="{k + 1}">{_inline_math(html.escape(note, quote=False))}</li>'
             for k, note in enumerate(self.notes)
             if note
         )
-        summary = "All steps" + (f": {html.escape(self.title)}" if self.title else "")
+        summary = "All steps" + (
+            f": {html.escape(self.title)}" if self.title else ""
+        )
         return (
             '<details class="step-toggle-all">'
             f"<summary>{summary}</summary>{display}"
@@ -387,7 +442,8 @@ class StepToggle(widgets.VBox):
             + "</details>"
         )
 
-    # -- the same navigation from Python, for a live kernel and for tests ---------------------
+    # -- the same navigation from Python, for a live kernel and for tests
+    # ---------------------
     @property
     def step(self) -> int:
         """The index (0-based) of the step shown."""
@@ -397,7 +453,9 @@ class StepToggle(widgets.VBox):
     def step(self, k: int) -> None:
         n = len(self.steps)
         if not isinstance(k, int) or not 0 <= k < n:
-            raise ValueError(f"StepToggle.step: {k!r} is not a step index in 0 … {n - 1}")
+            raise ValueError(
+                f"StepToggle.step: {k!r} is not a step index in 0 … {n - 1}"
+            )
         # jslink only propagates in the browser, so set every linked end here.
         self.jump.index = k
         self.stack.selected_index = k
@@ -417,7 +475,8 @@ class StepToggle(widgets.VBox):
         self.step = 0
 
     def __repr__(self) -> str:
-        # The title goes last: ipywidgets cuts a widget's plain-text repr at 110 characters.
+        # The title goes last: ipywidgets cuts a widget's plain-text repr at
+        # 110 characters.
         n = len(self.steps)
         title = f", title={self.title!r}" if self.title else ""
         return f"StepToggle(steps={n}, step={self.step + 1}, checked={self.checked}/{n}{title})"

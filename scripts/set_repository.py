@@ -1,14 +1,18 @@
 """The book's repository, set in one place: `repository.url` in _config.yml.
 
-Every launch button (Binder, Colab), the repository and issue buttons, the citation, the README
-and the notebooks' Colab set-up cell take the repository from there. This script changes it
-everywhere at once, and (re)writes the set-up cell at the top of every chapter notebook:
+Every launch button (Binder, Colab), the repository and issue buttons, the
+citation, the README and the notebooks' Colab set-up cell take the repository
+from there. This script changes it everywhere at once, and (re)writes the
+set-up cell at the top of every chapter notebook:
 
-    .venv/bin/python scripts/set_repository.py OWNER/NAME   # move the book to github.com/OWNER/NAME
-    .venv/bin/python scripts/set_repository.py              # only refresh the set-up cells
+    .venv/bin/python scripts/set_repository.py OWNER/NAME   # move the book to
+    github.com/OWNER/NAME .venv/bin/python scripts/set_repository.py
+    # only refresh the set-up cells
 
-After a change, re-execute the notebooks (their first cell changed) before committing.
+After a change, re-execute the notebooks (their first cell changed) before
+committing.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,10 +23,13 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "_config.yml"
-# Files that name the repository, besides _config.yml and the notebooks' set-up cells.
+# Files that name the repository, besides _config.yml and the notebooks' set-up
+# cells.
 DERIVED = ["CITATION.cff", "README.md", "pyproject.toml"]
 SETUP_CELL_ID = "colab-setup"
-_URL = re.compile(r"^(repository:\n  url: )https://github\.com/([\w.-]+/[\w.-]+)\s*$", re.M)
+_URL = re.compile(
+    r"^(repository:\n  url: )https://github\.com/([\w.-]+/[\w.-]+)\s*$", re.M
+)
 _BRANCH = re.compile(r"^repository:\n(?:  .*\n)*?  branch: (\S+)", re.M)
 
 
@@ -42,8 +49,10 @@ def branch(config: Path = CONFIG) -> str:
 
 
 def setup_cell_source(repo: str, ref: str = "main") -> str:
-    """The first cell of every chapter: install vjplib where it is missing (Colab), else nothing."""
-    return f'''\
+    """The first cell of every chapter: install vjplib where it is missing
+    (Colab), else nothing.
+    """
+    return f"""\
 # Set-up for Colab or any fresh machine: install vjplib and the book's
 # helpers from the book's repository when they are missing. Where the
 # book is installed (Binder, a local clone, the book's own build), this
@@ -58,7 +67,7 @@ if importlib.util.find_spec("vjplib") is None:
     importlib.invalidate_caches()
 if "google.colab" in sys.modules:  # Colab draws ipywidgets 8 only when asked
     from google.colab import output
-    output.enable_custom_widget_manager()'''
+    output.enable_custom_widget_manager()"""
 
 
 def notebooks(root: Path = ROOT) -> list[Path]:
@@ -66,7 +75,10 @@ def notebooks(root: Path = ROOT) -> list[Path]:
 
 
 def write_setup_cells(root: Path = ROOT) -> list[Path]:
-    """Put the set-up cell first in every chapter notebook; return the notebooks changed."""
+    """
+    Put the set-up cell first in every chapter notebook; return the notebooks
+    changed.
+    """
     repo, ref = repository(root / "_config.yml"), branch(root / "_config.yml")
     source, changed = setup_cell_source(repo, ref), []
     for path in notebooks(root):
@@ -89,17 +101,25 @@ def write_setup_cells(root: Path = ROOT) -> list[Path]:
 def set_repository(new: str, root: Path = ROOT) -> None:
     """Point every button, link, citation and set-up cell at github.com/<new>."""
     if not re.fullmatch(r"[\w.-]+/[\w.-]+", new):
-        raise ValueError(f"set_repository: {new!r} is not OWNER/NAME (e.g. vjplib/vjp-book)")
+        raise ValueError(
+            f"set_repository: {new!r} is not OWNER/NAME (e.g. vjplib/vjp-book)"
+        )
     config = root / "_config.yml"
     old = repository(config)
-    config.write_text(_URL.sub(lambda m: m.group(1) + "https://github.com/" + new,
-                               config.read_text()))
+    config.write_text(
+        _URL.sub(
+            lambda m: m.group(1) + "https://github.com/" + new,
+            config.read_text(),
+        )
+    )
     (old_owner, old_name), (owner, name) = old.split("/"), new.split("/")
     for rel in DERIVED:
         path = root / rel
         text = path.read_text()
         text = text.replace(f"github.com/{old}", f"github.com/{new}")
-        text = text.replace(f"{old_owner}.github.io/{old_name}", f"{owner}.github.io/{name}")
+        text = text.replace(
+            f"{old_owner}.github.io/{old_name}", f"{owner}.github.io/{name}"
+        )
         text = text.replace(f"gh/{old}/", f"gh/{new}/")
         path.write_text(text)
     write_setup_cells(root)
@@ -111,5 +131,8 @@ if __name__ == "__main__":
     if len(sys.argv) == 2:
         set_repository(sys.argv[1])
     changed = write_setup_cells()
-    print(f"repository: github.com/{repository()}; set-up cells changed in "
-          f"{len(changed)} notebook(s)" + (": re-execute them" if changed else ""))
+    print(
+        f"repository: github.com/{repository()}; set-up cells changed in "
+        f"{len(changed)} notebook(s)"
+        + (": re-execute them" if changed else "")
+    )

@@ -34,12 +34,21 @@ STAMP = VENDOR / ".stamp"
 
 # (source below node_modules, target below _vendor, files that must be there)
 COPIES = [
-    ("@jupyter-widgets/html-manager/dist", "html-manager",
-     ["html-manager/embed.js"]),
-    ("mathjax/es5", "mathjax",
-     ["mathjax/tex-chtml.js", "mathjax/output/chtml/fonts/woff-v2"]),
-    ("axe-core/axe.min.js", ".browser-test/axe.min.js",
-     [".browser-test/axe.min.js"]),
+    (
+        "@jupyter-widgets/html-manager/dist",
+        "html-manager",
+        ["html-manager/embed.js"],
+    ),
+    (
+        "mathjax/es5",
+        "mathjax",
+        ["mathjax/tex-chtml.js", "mathjax/output/chtml/fonts/woff-v2"],
+    ),
+    (
+        "axe-core/axe.min.js",
+        ".browser-test/axe.min.js",
+        [".browser-test/axe.min.js"],
+    ),
 ]
 #: axe-core, for tests/test_browser.py (not published with the book)
 AXE = VENDOR / ".browser-test" / "axe.min.js"
@@ -66,12 +75,20 @@ def main() -> int:
         print(f"vendor_js: {VENDOR.relative_to(ROOT)} is up to date")
         return 0
     if shutil.which("npm") is None:
-        print("vendor_js: npm is not installed; install Node.js and npm "
-              "(Debian: apt-get install -y npm)")
+        print(
+            "vendor_js: npm is not installed; install Node.js and npm "
+            "(Debian: apt-get install -y npm)"
+        )
         return 1
     subprocess.run(
-        ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts",
-         "--loglevel=error"],
+        [
+            "npm",
+            "ci",
+            "--no-audit",
+            "--no-fund",
+            "--ignore-scripts",
+            "--loglevel=error",
+        ],
         cwd=WEB,
         check=True,
     )
@@ -85,12 +102,13 @@ def main() -> int:
             shutil.copy2(src, dst)
     missing = [str(p.relative_to(ROOT)) for p in required() if not p.exists()]
     if missing:
-        print(f"vendor_js: after copying, these are still missing: "
-              f"{missing}")
+        print(f"vendor_js: after copying, these are still missing: {missing}")
         return 1
     STAMP.write_text(lock_hash())
-    print("vendor_js: copied MathJax, the ipywidgets HTML manager and "
-          f"axe-core into {VENDOR.relative_to(ROOT)}")
+    print(
+        "vendor_js: copied MathJax, the ipywidgets HTML manager and "
+        f"axe-core into {VENDOR.relative_to(ROOT)}"
+    )
     return 0
 
 

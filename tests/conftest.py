@@ -4,10 +4,10 @@ record its console errors and failed requests, and what counts as raw TeX."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gzip
 import http.server
-import contextlib
 import os
 import re
 import shutil
@@ -72,8 +72,9 @@ def raw_tex_in(locator) -> list[str]:
     found = []
     for i in range(locator.count()):
         text = locator.nth(i).evaluate(PROSE_TEXT)
-        found += [line.strip() for line in text.splitlines()
-                  if RAW_TEX.search(line)]
+        found += [
+            line.strip() for line in text.splitlines() if RAW_TEX.search(line)
+        ]
     return found
 
 
@@ -107,12 +108,21 @@ class PageVisit:
     wait until the saved widgets are drawn and all math is typeset.
     """
 
-    def __init__(self, browser, server: str, path: str, *,
-                 width: int = 1280, height: int = 900,
-                 theme: str = "light", wait: bool = True):
+    def __init__(
+        self,
+        browser,
+        server: str,
+        path: str,
+        *,
+        width: int = 1280,
+        height: int = 900,
+        theme: str = "light",
+        wait: bool = True,
+    ):
         if theme not in ("light", "dark"):
-            raise ValueError(f"PageVisit: theme {theme!r} is not "
-                             "'light' or 'dark'")
+            raise ValueError(
+                f"PageVisit: theme {theme!r} is not 'light' or 'dark'"
+            )
         self.origin, self.path, self.theme = server, path, theme
         self.errors: list[str] = []
         self.failed: list[str] = []
@@ -127,10 +137,13 @@ class PageVisit:
         )
         self.page = self.context.new_page()
         self.page.on("console", self._console)
-        self.page.on("pageerror",
-                     lambda exc: self.errors.append(f"uncaught: {exc}"))
-        self.page.on("requestfailed",
-                     lambda r: self.failed.append(f"{r.url} ({r.failure})"))
+        self.page.on(
+            "pageerror", lambda exc: self.errors.append(f"uncaught: {exc}")
+        )
+        self.page.on(
+            "requestfailed",
+            lambda r: self.failed.append(f"{r.url} ({r.failure})"),
+        )
         self.page.on("response", self._response)
         self.page.route("**/*", self._only_local)
         start = time.perf_counter()
@@ -225,7 +238,9 @@ def visit(browser, server):
         v.close()
 
 
-# -- JupyterLab, live (what a Binder reader gets) -------------------------------------------------
+# -- JupyterLab, live (what a Binder reader gets)
+# -------------------------------------------------
+
 
 def _free_port() -> int:
     import socket
@@ -237,7 +252,9 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def jupyterlab(root: Path):
-    """Run JupyterLab from this environment on a loopback port, serving `root`; yield its URL."""
+    """Run JupyterLab from this environment on a loopback port, serving `root`;
+    yield its URL.
+    """
     import subprocess
     import sys
     import time
@@ -245,15 +262,29 @@ def jupyterlab(root: Path):
 
     port = _free_port()
     jupyter = Path(sys.executable).with_name("jupyter")
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(root / ".config"),
-               JUPYTER_RUNTIME_DIR=str(root / ".run"))
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(root / ".config"),
+        JUPYTER_RUNTIME_DIR=str(root / ".run"),
+    )
     with open(root / "lab.log", "w") as log:
         proc = subprocess.Popen(
-            [str(jupyter), "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-             "--allow-root", "--IdentityProvider.token=", "--ServerApp.password=",
-             "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={root}",
-             "--LabApp.news_url=None"],
-            env=env, stdout=subprocess.DEVNULL, stderr=log,
+            [
+                str(jupyter),
+                "lab",
+                "--no-browser",
+                f"--port={port}",
+                "--ip=127.0.0.1",
+                "--allow-root",
+                "--IdentityProvider.token=",
+                "--ServerApp.password=",
+                "--ServerApp.disable_check_xsrf=True",
+                f"--ServerApp.root_dir={root}",
+                "--LabApp.news_url=None",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
         )
         url = f"http://127.0.0.1:{port}"
         deadline = time.time() + 60
@@ -265,8 +296,10 @@ def jupyterlab(root: Path):
                 if time.time() > deadline or proc.poll() is not None:
                     proc.kill()
                     tail = (root / "lab.log").read_text()[-2000:]
-                    pytest.fail(f"JupyterLab did not start on {url} "
-                                f"(exit code {proc.poll()}):\n{tail}")
+                    pytest.fail(
+                        f"JupyterLab did not start on {url} "
+                        f"(exit code {proc.poll()}):\n{tail}"
+                    )
                 time.sleep(0.5)
         try:
             yield url

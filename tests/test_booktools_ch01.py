@@ -111,9 +111,14 @@ def test_plot_fd_errors_draws_the_curves_the_band_and_the_step():
     hs = np.logspace(-1, -13, 25)
     forward = hs + 1e-16 / hs
     central = hs**2 + 1e-16 / hs
-    fig, ax = ch01.plot_fd_errors(hs, forward, central,
-                                  rounding=1e-16 / hs,
-                                  best_h_band=(1e-5, 1e-4), h_used=3e-5)
+    fig, ax = ch01.plot_fd_errors(
+        hs,
+        forward,
+        central,
+        rounding=1e-16 / hs,
+        best_h_band=(1e-5, 1e-4),
+        h_used=3e-5,
+    )
     labels = [line.get_label() for line in ax.get_lines()]
     assert "forward difference" in labels and "central difference" in labels
     central_line = ax.get_lines()[labels.index("central difference")]
@@ -121,8 +126,9 @@ def test_plot_fd_errors_draws_the_curves_the_band_and_the_step():
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     assert ax.xaxis_inverted()  # large h on the left
     assert len(ax.patches) == 1  # the band of best steps
-    assert any(list(line.get_xdata()) == [3e-5, 3e-5]
-               for line in ax.get_lines())
+    assert any(
+        list(line.get_xdata()) == [3e-5, 3e-5] for line in ax.get_lines()
+    )
     plt.close(fig)
     with pytest.raises(ValueError, match="one error per h"):
         ch01.plot_fd_errors(hs, forward[:-1], central)

@@ -22,6 +22,7 @@ def kron(A, B):
 
 # -- the memory meter -------------------------------------------------------
 
+
 def test_the_meter_counts_a_known_tensor():
     def make(n):
         return torch.ones(n, n, dtype=torch.float64)
@@ -66,7 +67,8 @@ def test_the_meter_tracks_frees_and_keeps_the_peak():
 def test_the_meter_sees_the_naive_jacobian():
     n = 12
     X = torch.randn(n, n, dtype=torch.float64) + n * torch.eye(
-        n, dtype=torch.float64)
+        n, dtype=torch.float64
+    )
 
     def naive(X):
         Y = torch.linalg.inv(X)
@@ -77,6 +79,7 @@ def test_the_meter_sees_the_naive_jacobian():
 
 # -- the timer --------------------------------------------------------------
 
+
 def test_seconds_counts_calls_and_returns_a_positive_time():
     calls = []
     t = ch02.seconds(lambda: calls.append(1), budget=0.001)
@@ -85,15 +88,21 @@ def test_seconds_counts_calls_and_returns_a_positive_time():
 
 # -- the cost figure --------------------------------------------------------
 
+
 def test_the_cost_figure_is_stacked_with_the_fitted_exponents():
     ns = [8, 16, 32]
     vjp_ns = ns + [64]
     fig, (ax_time, ax_memory), slopes = ch02.plot_naive_vs_vjp(
-        ns, [n**4 * 1e-9 for n in ns], [8 * n**4 for n in ns],
-        vjp_ns, [n**3 * 1e-9 for n in vjp_ns], [24 * n**2 for n in vjp_ns])
+        ns,
+        [n**4 * 1e-9 for n in ns],
+        [8 * n**4 for n in ns],
+        vjp_ns,
+        [n**3 * 1e-9 for n in vjp_ns],
+        [24 * n**2 for n in vjp_ns],
+    )
     # stacked, one above the other: legible on a phone
     assert ax_time.get_position().y0 > ax_memory.get_position().y1 - 1e-9
-    assert abs(ax_time.get_position().x0 - ax_memory.get_position().x0) < .05
+    assert abs(ax_time.get_position().x0 - ax_memory.get_position().x0) < 0.05
     assert slopes["time"][ch02.NAIVE] == pytest.approx(4.0)
     assert slopes["time"][ch02.VJP] == pytest.approx(3.0)
     assert slopes["memory"][ch02.NAIVE] == pytest.approx(4.0)
@@ -109,6 +118,7 @@ def test_the_cost_figure_is_stacked_with_the_fitted_exponents():
 
 # -- exercise 1: the Jacobian of X @ X --------------------------------------
 
+
 def solution(X):
     eye = torch.eye(X.shape[0], dtype=X.dtype)
     return kron(eye, X.T) + kron(X, eye)
@@ -122,11 +132,18 @@ def test_square_checker_accepts_the_solution(capsys):
 @pytest.mark.parametrize(
     "wrong, says",
     [
-        (lambda X: kron(X, torch.eye(X.shape[0], dtype=X.dtype)),
-         "one of the two terms"),
+        (
+            lambda X: kron(X, torch.eye(X.shape[0], dtype=X.dtype)),
+            "one of the two terms",
+        ),
         (lambda X: solution(X).T, "transpose"),
-        (lambda X: kron(X.T, torch.eye(X.shape[0], dtype=X.dtype))
-         + kron(torch.eye(X.shape[0], dtype=X.dtype), X), "column stacking"),
+        (
+            lambda X: (
+                kron(X.T, torch.eye(X.shape[0], dtype=X.dtype))
+                + kron(torch.eye(X.shape[0], dtype=X.dtype), X)
+            ),
+            "column stacking",
+        ),
         (lambda X: -solution(X), "sign"),
         (lambda X: solution(X)[:-1], "expected shape"),
         (lambda X: solution(X) + 0.5 * (X[0, 0] > 0), "first look at row"),
@@ -147,6 +164,7 @@ def test_square_checker_without_an_answer(capsys):
 
 
 # -- exercise 2: how large can n be? ----------------------------------------
+
 
 def largest_n(budget, per_entry=8):
     n = 0

@@ -34,13 +34,18 @@ def diff_vjp(x, y_bar):  # the right answer to exercise 1
 
 # -- pictures -----------------------------------------------------------------
 
+
 def test_stacked_jacobians_are_one_above_the_other():
     J_sum = torch.ones(6, dtype=torch.float64)
-    J_rows = torch.kron(torch.eye(3, dtype=torch.float64),
-                        torch.ones(1, 4, dtype=torch.float64))
+    J_rows = torch.kron(
+        torch.eye(3, dtype=torch.float64),
+        torch.ones(1, 4, dtype=torch.float64),
+    )
     fig, axes = ch03.plot_jacobians_stacked(
-        [J_sum, J_rows.reshape(3, 3, 4)], ["vector", "rows"],
-        out_shape=[(), (3,)])
+        [J_sum, J_rows.reshape(3, 3, 4)],
+        ["vector", "rows"],
+        out_shape=[(), (3,)],
+    )
     assert len(axes) == 2
     fig.canvas.draw()
     top, bottom = (ax.get_position() for ax in axes)
@@ -55,11 +60,13 @@ def test_stacked_jacobians_want_one_title_each():
     with pytest.raises(ValueError, match="one title per Jacobian"):
         ch03.plot_jacobians_stacked([torch.eye(2)], ["a", "b"])
     with pytest.raises(ValueError, match="out_shapes"):
-        ch03.plot_jacobians_stacked([torch.eye(2)], ["a"],
-                                    out_shape=[(2,), (2,)])
+        ch03.plot_jacobians_stacked(
+            [torch.eye(2)], ["a"], out_shape=[(2,), (2,)]
+        )
 
 
 # -- timing -------------------------------------------------------------------
+
 
 def test_seconds_measures_a_known_delay():
     t = ch03.seconds(time.sleep, 0.002, budget=0.004, repeats=2)
@@ -75,15 +82,25 @@ def test_time_routes_refuses_to_time_a_wrong_route():
 
     def make(n):
         return torch.rand(n, dtype=torch.float64), torch.randn(
-            n, dtype=torch.float64)
+            n, dtype=torch.float64
+        )
 
     with pytest.raises(AssertionError, match="'wrong' disagrees"):
-        ch03.time_routes(vjplib.cumsum, {"good": good, "wrong": wrong},
-                         {"good": [4], "wrong": [4]}, make)
+        ch03.time_routes(
+            vjplib.cumsum,
+            {"good": good, "wrong": wrong},
+            {"good": [4], "wrong": [4]},
+            make,
+        )
     with pytest.raises(ValueError, match="same routes"):
         ch03.time_routes(vjplib.cumsum, {"good": good}, {"bad": [4]}, make)
-    times = ch03.time_routes(vjplib.cumsum, {"a": good, "b": good},
-                             {"a": [4, 8], "b": [4]}, make, budget=1e-4)
+    times = ch03.time_routes(
+        vjplib.cumsum,
+        {"a": good, "b": good},
+        {"a": [4, 8], "b": [4]},
+        make,
+        budget=1e-4,
+    )
     assert times["a"][0] == [4, 8] and len(times["a"][1]) == 2
     assert times["b"][0] == [4] and all(t > 0 for t in times["a"][1])
 
@@ -97,14 +114,21 @@ def test_plot_route_costs_draws_stacked_panels_with_guides():
 
     def make(name, n):
         g = torch.Generator().manual_seed(n)
-        return (1 + torch.rand(n, dtype=torch.float64, generator=g),
-                torch.randn(n, dtype=torch.float64, generator=g))
+        return (
+            1 + torch.rand(n, dtype=torch.float64, generator=g),
+            torch.randn(n, dtype=torch.float64, generator=g),
+        )
 
     ops = {"log": vjplib.log, "cumsum": vjplib.cumsum}
     fig, axes, slopes = ch03.plot_route_costs(
-        ops, {"J": j_route, "VJP": vjp_route},
-        {"J": [8, 16], "VJP": [8, 16, 32]}, make,
-        powers={"J": 2, "VJP": 1}, fit_last=2, budget=1e-4)
+        ops,
+        {"J": j_route, "VJP": vjp_route},
+        {"J": [8, 16], "VJP": [8, 16, 32]},
+        make,
+        powers={"J": 2, "VJP": 1},
+        fit_last=2,
+        budget=1e-4,
+    )
     assert len(axes) == 2 and set(slopes) == {"log", "cumsum"}
     assert set(slopes["log"]) == {"J", "VJP"}
     fig.canvas.draw()
@@ -117,16 +141,19 @@ def test_plot_route_costs_draws_stacked_panels_with_guides():
             slope = np.polyfit(np.log(xs), np.log(ys), 1)[0]
             assert slope == pytest.approx(p)
     with pytest.raises(ValueError, match="unknown routes"):
-        ch03.plot_route_costs(ops, {"J": j_route}, {"J": [8]}, make,
-                              powers={"VJP": 1})
+        ch03.plot_route_costs(
+            ops, {"J": j_route}, {"J": [8]}, make, powers={"VJP": 1}
+        )
 
 
 # -- exercise checkers --------------------------------------------------------
 
+
 def test_checker_accepts_the_right_answers(capsys):
     assert ch03.check_diff_vjp(diff_vjp)
     assert ch03.check_log_sum_exp_vjp(
-        lambda x, z_bar: z_bar * torch.softmax(x, dim=0))
+        lambda x, z_bar: z_bar * torch.softmax(x, dim=0)
+    )
     out = capsys.readouterr().out
     assert "diff: correct" in out and "log-sum-exp: correct" in out
 
@@ -139,13 +166,16 @@ def test_checker_says_what_is_off(capsys):
     assert not ch03.check_diff_vjp(lambda x, y_bar: y_bar)
     assert "must have the shape of x, (2,); got (1,)" in said(capsys)
     assert not ch03.check_log_sum_exp_vjp(
-        lambda x, z_bar: torch.softmax(x, dim=0))
+        lambda x, z_bar: torch.softmax(x, dim=0)
+    )
     assert "multiply it by z_bar" in said(capsys)
     assert not ch03.check_log_sum_exp_vjp(
-        lambda x, z_bar: z_bar * torch.exp(x))
+        lambda x, z_bar: z_bar * torch.exp(x)
+    )
     assert "derivative of the log" in said(capsys)
     assert not ch03.check_log_sum_exp_vjp(
-        lambda x, z_bar: z_bar * torch.ones_like(x))
+        lambda x, z_bar: z_bar * torch.ones_like(x)
+    )
     assert "VJP of sum" in said(capsys)
 
 
@@ -161,11 +191,19 @@ def test_checker_names_the_first_wrong_entry(capsys):
 
 def test_checker_hints_a_transpose_with_custom_hints(capsys):
     # cumsum's VJP computed as J y_bar instead of Jᵀ y_bar
-    hints = [(lambda x, y_bar, e: torch.cumsum(y_bar, 0),
-              "That is J y_bar: transpose J.")]
-    ok = ch03.check_vjp(lambda x, y_bar: torch.cumsum(y_bar, 0),
-                        lambda x: torch.cumsum(x, 0), sizes=(3,),
-                        hints=hints, name="cumsum")
+    hints = [
+        (
+            lambda x, y_bar, e: torch.cumsum(y_bar, 0),
+            "That is J y_bar: transpose J.",
+        )
+    ]
+    ok = ch03.check_vjp(
+        lambda x, y_bar: torch.cumsum(y_bar, 0),
+        lambda x: torch.cumsum(x, 0),
+        sizes=(3,),
+        hints=hints,
+        name="cumsum",
+    )
     assert not ok
     assert "transpose J" in said(capsys)
 

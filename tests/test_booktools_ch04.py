@@ -21,16 +21,21 @@ def close_figures():
 
 def test_memory_plot_draws_each_series_in_kib_and_the_baseline():
     depths = [1, 2, 3]
-    fig = ch04.plot_memory(depths, {"a": [1024, 2048, 3072],
-                                    "b": [2048, 4096, 6144]},
-                           baseline=512)
+    fig = ch04.plot_memory(
+        depths,
+        {"a": [1024, 2048, 3072], "b": [2048, 4096, 6144]},
+        baseline=512,
+    )
     (ax,) = fig.axes
     a, b, base = ax.get_lines()
-    np.testing.assert_allclose(a.get_ydata(), [1, 2, 3])      # KiB
+    np.testing.assert_allclose(a.get_ydata(), [1, 2, 3])  # KiB
     np.testing.assert_allclose(b.get_ydata(), [2, 4, 6])
     np.testing.assert_allclose(base.get_ydata(), [0.5, 0.5])
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "a", "b", "the output alone"]
+        "a",
+        "b",
+        "the output alone",
+    ]
     assert "KiB" in ax.get_ylabel() and ax.get_ylim()[0] == 0
 
 
@@ -74,23 +79,29 @@ def _square(X_bar):
 
 
 def test_the_right_matmul_passes(capsys):
-    ch04.check_matmul(_matmul(lambda W, X, Yb: Yb @ X.T,
-                              lambda W, X, Yb: W.T @ Yb))
+    ch04.check_matmul(
+        _matmul(lambda W, X, Yb: Yb @ X.T, lambda W, X, Yb: W.T @ Yb)
+    )
     assert "all 2 cotangents match torch" in capsys.readouterr().out
 
 
 def test_a_transposed_shape_is_named():
-    op = _matmul(lambda W, X, Yb: X @ Yb.T,            # (Ȳ Xᵀ)ᵀ: 3×4
-                 lambda W, X, Yb: W.T @ Yb)
-    with pytest.raises(AssertionError, match=r"input 0: shape \(3, 4\), "
-                       r"expected \(4, 3\).*transposed shape") as e:
+    op = _matmul(
+        lambda W, X, Yb: X @ Yb.T,  # (Ȳ Xᵀ)ᵀ: 3×4
+        lambda W, X, Yb: W.T @ Yb,
+    )
+    with pytest.raises(
+        AssertionError,
+        match=r"input 0: shape \(3, 4\), "
+        r"expected \(4, 3\).*transposed shape",
+    ) as e:
         ch04.check_matmul(op)
-    assert "input 1" not in str(e.value)                # X̄ is right
-    assert "W̄ = Ȳ Xᵀ" in str(e.value)                   # the hint
+    assert "input 1" not in str(e.value)  # X̄ is right
+    assert "W̄ = Ȳ Xᵀ" in str(e.value)  # the hint
 
 
 def test_a_transposed_square_answer_says_transpose():
-    op = _square(lambda X, Yb: X @ Yb.T + Yb.T @ X)    # the transpose
+    op = _square(lambda X, Yb: X @ Yb.T + Yb.T @ X)  # the transpose
     with pytest.raises(AssertionError, match="transpose of the right one"):
         ch04.check_square(op)
 
@@ -102,17 +113,23 @@ def test_a_sign_slip_is_named():
 
 
 def test_a_missing_term_points_at_an_entry():
-    op = _square(lambda X, Yb: Yb @ X.T)               # one term of two
-    with pytest.raises(AssertionError, match=r"entry \(\d, \d\) is .*"
-                       r"expected .*max abs error") as e:
+    op = _square(lambda X, Yb: Yb @ X.T)  # one term of two
+    with pytest.raises(
+        AssertionError,
+        match=r"entry \(\d, \d\) is .*"
+        r"expected .*max abs error",
+    ) as e:
         ch04.check_square(op)
     assert "transpose" not in str(e.value) and "sign" not in str(e.value)
 
 
 def test_a_missing_cotangent_is_named():
     op = _matmul(lambda W, X, Yb: Yb @ X.T, lambda W, X, Yb: None)
-    with pytest.raises(AssertionError, match=r"input 1: your vjp returned "
-                       r"None; return a tensor of shape \(3, 5\)"):
+    with pytest.raises(
+        AssertionError,
+        match=r"input 1: your vjp returned "
+        r"None; return a tensor of shape \(3, 5\)",
+    ):
         ch04.check_matmul(op)
 
 

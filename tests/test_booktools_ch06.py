@@ -24,10 +24,10 @@ def test_remainder_plot_has_its_four_lines_on_log_axes():
     (ax,) = fig.axes
     assert ax.get_xscale() == ax.get_yscale() == "log"
     lines = ax.get_lines()
-    assert len(lines) == 4           # two remainders, ½h²|c|, ε z
+    assert len(lines) == 4  # two remainders, ½h²|c|, ε z
     np.testing.assert_allclose(lines[0].get_ydata(), steps**2)
     np.testing.assert_allclose(lines[1].get_ydata(), steps**3)
-    np.testing.assert_allclose(lines[2].get_ydata(), steps**2)   # ½·2·h²
+    np.testing.assert_allclose(lines[2].get_ydata(), steps**2)  # ½·2·h²
     eps = np.finfo(np.float64).eps
     np.testing.assert_allclose(lines[3].get_ydata(), [eps, eps])
     assert ax.get_xlabel() == "step h"
@@ -48,10 +48,10 @@ def test_dot_product_plot_marks_failing_rows_and_puts_first_row_on_top():
     assert set(right.get_ydata()) == {1} and set(wrong.get_ydata()) == {0}
     np.testing.assert_allclose(right.get_xdata(), [1e-18, 1e-15])  # 0 → floor
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels == ["wrong", "right"]                # bottom to top
+    assert labels == ["wrong", "right"]  # bottom to top
     assert "2 random pairs" in ax.get_title()
     ticks = ax.get_xticklabels()
-    assert ticks[0].get_text() == "0"                  # the floor is exact 0
+    assert ticks[0].get_text() == "0"  # the floor is exact 0
     assert ticks[0].get_position()[0] == 1e-18
 
 
@@ -86,15 +86,15 @@ def test_square_checker_catches_a_wrong_value_and_a_wrong_shape():
         ch06.check_square_jvp(lambda X, Xd: (X * X, Xd @ X + X @ Xd))
     with pytest.raises(AssertionError, match=r"shape \(16,\)"):
         ch06.check_square_jvp(
-            lambda X, Xd: (X @ X, (Xd @ X + X @ Xd).flatten()))
+            lambda X, Xd: (X @ X, (Xd @ X + X @ Xd).flatten())
+        )
 
 
 # -- exercise 2 ---------------------------------------------------------------
 
 
 def _grad(X):
-    return torch.func.grad(
-        lambda X: torch.linalg.norm(torch.linalg.inv(X)))(X)
+    return torch.func.grad(lambda X: torch.linalg.norm(torch.linalg.inv(X)))(X)
 
 
 def test_steepest_checker_accepts_the_normalised_gradient(capsys):
@@ -121,7 +121,7 @@ def test_steepest_checker_catches_a_rate_that_is_not_d_u_z():
 
 
 def test_steepest_checker_catches_a_slower_direction():
-    def steepest(X):          # the descent direction: a unit U, but −‖∇z‖
+    def steepest(X):  # the descent direction: a unit U, but −‖∇z‖
         g = -_grad(X)
         U = g / torch.linalg.norm(g)
         return U, (U * _grad(X)).sum()

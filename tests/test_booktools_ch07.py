@@ -51,16 +51,20 @@ def test_check_tanh_wants_a_dual_number():
 
 
 def basis_columns(f, x):
-    return [vjplib.jvp(f, (x,), (e,))[1]
-            for e in torch.eye(x.numel(), dtype=x.dtype).reshape(
-                (x.numel(),) + x.shape)]
+    return [
+        vjplib.jvp(f, (x,), (e,))[1]
+        for e in torch.eye(x.numel(), dtype=x.dtype).reshape(
+            (x.numel(),) + x.shape
+        )
+    ]
 
 
 def test_check_jacobian_accepts_columns_stacked_last(capsys):
     def right(f, x):
         out = f(x)
         return torch.stack(basis_columns(f, x), dim=-1).reshape(
-            out.shape + x.shape)
+            out.shape + x.shape
+        )
 
     ch07.check_jacobian_from_jvps(right)
     assert "matches torch.func.jacfwd" in capsys.readouterr().out
@@ -86,8 +90,11 @@ def test_check_jacobian_names_the_shape():
 def test_check_jacobian_points_at_a_wrong_entry():
     def off_by_one_entry(f, x):
         out = f(x)
-        J = torch.stack(basis_columns(f, x), dim=-1).reshape(
-            out.shape + x.shape).clone()
+        J = (
+            torch.stack(basis_columns(f, x), dim=-1)
+            .reshape(out.shape + x.shape)
+            .clone()
+        )
         J[2, 1, 0, 3] += 1.0
         return J
 
@@ -107,8 +114,7 @@ def test_make_problem_is_tanh_of_W_x_in_both_libraries():
 def test_time_per_call_measures_a_known_sleep():
     import time
 
-    t = ch07.time_per_call(lambda: time.sleep(0.004), budget=0.01,
-                           repeats=2)
+    t = ch07.time_per_call(lambda: time.sleep(0.004), budget=0.01, repeats=2)
     assert 0.004 <= t < 0.05
 
 
@@ -126,14 +132,17 @@ def test_measure_checks_every_jacobian_before_timing_it():
 
 
 def test_measure_hands_torch_transforms_the_torch_function():
-    t = ch07.measure([(3, 4), (4, 3)], {
-        "vjplib": vjplib.jacrev, "torch": torch.func.jacfwd}, budget=0.001)
+    t = ch07.measure(
+        [(3, 4), (4, 3)],
+        {"vjplib": vjplib.jacrev, "torch": torch.func.jacfwd},
+        budget=0.001,
+    )
     assert set(t) == {"vjplib", "torch"}
     assert all(len(ts) == 2 and min(ts) > 0 for ts in t.values())
 
 
 def test_crossover_interpolates_in_log_space():
-    shapes = [(1, 4), (2, 2), (4, 1)]                 # ratios 1/4, 1, 4
+    shapes = [(1, 4), (2, 2), (4, 1)]  # ratios 1/4, 1, 4
     # forward time grows with the ratio, reverse falls: equal at ratio 2
     at = ch07.crossover(shapes, [1.0, 2.0, 8.0], [8.0, 4.0, 2.0])
     # log(t_f / t_r) = log(1/2) at ratio 1 and log(4) at ratio 4: zero
@@ -144,15 +153,19 @@ def test_crossover_interpolates_in_log_space():
 
 def test_plot_sweep_draws_one_line_per_method_and_the_marker():
     shapes = [(1, 4), (2, 2), (4, 1)]
-    timings = {"jacfwd_loop": [1e-3, 2e-3, 8e-3],
-               "jacrev_loop": [8e-3, 4e-3, 2e-3]}
-    fig, ax = ch07.plot_sweep(shapes, timings, title="t",
-                              mark=("jacfwd_loop", "jacrev_loop"))
+    timings = {
+        "jacfwd_loop": [1e-3, 2e-3, 8e-3],
+        "jacrev_loop": [8e-3, 4e-3, 2e-3],
+    }
+    fig, ax = ch07.plot_sweep(
+        shapes, timings, title="t", mark=("jacfwd_loop", "jacrev_loop")
+    )
     labels = [line.get_label() for line in ax.get_lines()]
     assert labels.count("jacfwd_loop") == 1
     assert labels.count("jacrev_loop") == 1
-    (marker,) = [ln for ln in ax.get_lines()
-                 if ln.get_label() == "the loops cross"]
+    (marker,) = [
+        ln for ln in ax.get_lines() if ln.get_label() == "the loops cross"
+    ]
     assert marker.get_xdata()[0] == pytest.approx(4 ** (1 / 3))
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     matplotlib.pyplot.close(fig)

@@ -37,18 +37,28 @@ def test_hvp_rev_rev_is_Q_v_on_a_quadratic():
 
 
 def hessian_by_hvps(f, w):
-    return torch.stack([vjplib.hvp(f, w, e)
-                        for e in torch.eye(w.numel(), dtype=F64)])
+    return torch.stack(
+        [vjplib.hvp(f, w, e) for e in torch.eye(w.numel(), dtype=F64)]
+    )
 
 
 def test_measure_costs_times_every_route_at_every_size():
-    out = ch09.measure_costs(quadratic_problem, [3, 4], m=2, loop_dims=[3],
-                             hessian_by_hvps=hessian_by_hvps, budget=0.001)
-    assert set(out) == {"gradient", "HVP, forward-over-reverse",
-                        "HVP, reverse-over-reverse",
-                        "Hessian, d HVPs in a loop",
-                        "Hessian, batched (vjplib)",
-                        "Hessian, batched (torch.func)"}
+    out = ch09.measure_costs(
+        quadratic_problem,
+        [3, 4],
+        m=2,
+        loop_dims=[3],
+        hessian_by_hvps=hessian_by_hvps,
+        budget=0.001,
+    )
+    assert set(out) == {
+        "gradient",
+        "HVP, forward-over-reverse",
+        "HVP, reverse-over-reverse",
+        "Hessian, d HVPs in a loop",
+        "Hessian, batched (vjplib)",
+        "Hessian, batched (torch.func)",
+    }
     assert out["Hessian, d HVPs in a loop"][0] == [3]
     assert out["gradient"][0] == [3, 4]
     assert all(t > 0 for _, ts in out.values() for t in ts)
@@ -63,8 +73,11 @@ def test_measure_costs_grows_the_data_with_the_weights_by_default():
 
     out = ch09.measure_costs(problem, [2, 3], hessians=False, budget=0.001)
     assert seen == [(2, 2), (3, 3)]
-    assert set(out) == {"gradient", "HVP, forward-over-reverse",
-                        "HVP, reverse-over-reverse"}
+    assert set(out) == {
+        "gradient",
+        "HVP, forward-over-reverse",
+        "HVP, reverse-over-reverse",
+    }
 
 
 def test_measure_costs_refuses_a_wrong_hessian_before_timing_it():
@@ -72,15 +85,22 @@ def test_measure_costs_refuses_a_wrong_hessian_before_timing_it():
         return 2 * hessian_by_hvps(f, w)
 
     with pytest.raises(AssertionError, match="hessian_by_hvps at d=3"):
-        ch09.measure_costs(quadratic_problem, [3], m=1, loop_dims=[3],
-                           hessian_by_hvps=wrong, budget=0.001)
+        ch09.measure_costs(
+            quadratic_problem,
+            [3],
+            m=1,
+            loop_dims=[3],
+            hessian_by_hvps=wrong,
+            budget=0.001,
+        )
 
 
 def test_plot_costs_stacks_two_panels_with_fitted_slopes():
     upper = {"a": ([1, 2, 4], [1.0, 2.0, 4.0])}
     lower = {"b": ([1, 2, 4], [1.0, 4.0, 16.0])}
-    fig, axes, slopes = ch09.plot_costs(upper, lower, upper_title="u",
-                                        lower_title="l")
+    fig, axes, slopes = ch09.plot_costs(
+        upper, lower, upper_title="u", lower_title="l"
+    )
     assert len(axes) == 2 and axes[0].get_title() == "u"
     assert slopes[0]["a"] == pytest.approx(1.0)
     assert slopes[1]["b"] == pytest.approx(2.0)
@@ -89,8 +109,7 @@ def test_plot_costs_stacks_two_panels_with_fitted_slopes():
 
 
 def test_plot_cg_residuals_marks_d_and_the_tolerance():
-    fig, ax = ch09.plot_cg_residuals([1.0, 1e-3, 1e-9, 1e-13], d=2,
-                                     tol=1e-12)
+    fig, ax = ch09.plot_cg_residuals([1.0, 1e-3, 1e-9, 1e-13], d=2, tol=1e-12)
     (curve, d_line, tol_line) = ax.get_lines()
     assert list(curve.get_ydata()) == [1.0, 1e-3, 1e-9, 1e-13]
     assert list(d_line.get_xdata()) == [2, 2]
@@ -100,8 +119,7 @@ def test_plot_cg_residuals_marks_d_and_the_tolerance():
 
 
 def test_plot_newton_draws_the_gap_with_a_floor_for_zero():
-    runs = {"a": ([0, 1, 2], [3.0, 2.0, 1.0]),
-            "b": ([0, 5], [3.0, 1.0])}
+    runs = {"a": ([0, 1, 2], [3.0, 2.0, 1.0]), "b": ([0, 5], [3.0, 1.0])}
     fig, ax = ch09.plot_newton(runs, f_star=1.0, floor=1e-17)
     a, b = ax.get_lines()
     assert list(a.get_xdata()) == [0, 1, 2]

@@ -1,5 +1,6 @@
 """Tests of booktools.ch10: the memory meter, chain costs, references, figures
 and the exercise checkers of chapter 10."""
+
 import math
 
 import matplotlib
@@ -14,6 +15,7 @@ F64 = torch.float64
 
 
 # ------------------------------------------------------------------ the meter
+
 
 def test_meter_counts_what_exp_saves():
     # exp's derivative is its output, so it keeps y: 4 float64 numbers
@@ -86,10 +88,11 @@ def test_meter_restores_and_refuses_to_nest():
 def test_time_per_call_calls_and_is_positive():
     calls = []
     t = ch10.time_per_call(lambda: calls.append(1), budget=0.001, repeats=2)
-    assert t > 0 and len(calls) >= 3          # a warm-up and two rounds
+    assert t > 0 and len(calls) >= 3  # a warm-up and two rounds
 
 
 # ---------------------------------------------------------------- chain costs
+
 
 def test_chain_cost_by_hand():
     # J_1: 5×3, J_2: 4×5, J_3: 2×4
@@ -111,9 +114,12 @@ def _brute_force(shapes):
     # the least cost of multiplying matrices of `shapes`, left to right
     if len(shapes) == 1:
         return 0
-    return min(_brute_force(shapes[:s]) + _brute_force(shapes[s:])
-               + shapes[0][0] * shapes[s][0] * shapes[-1][1]
-               for s in range(1, len(shapes)))
+    return min(
+        _brute_force(shapes[:s])
+        + _brute_force(shapes[s:])
+        + shapes[0][0] * shapes[s][0] * shapes[-1][1]
+        for s in range(1, len(shapes))
+    )
 
 
 def test_best_chain_cost_matches_brute_force():
@@ -121,7 +127,7 @@ def test_best_chain_cost_matches_brute_force():
     for _ in range(30):
         k = int(torch.randint(1, 6, (), generator=g))
         n = torch.randint(1, 20, (k + 1,), generator=g).tolist()
-        shapes = [(n[i], n[i - 1]) for i in range(k, 0, -1)]   # J_k first
+        shapes = [(n[i], n[i - 1]) for i in range(k, 0, -1)]  # J_k first
         assert ch10.best_chain_cost(n) == _brute_force(shapes)
         assert ch10.best_chain_cost(n) <= ch10.chain_cost(n, "left")
         assert ch10.best_chain_cost(n) <= ch10.chain_cost(n, "right")
@@ -137,6 +143,7 @@ def test_chain_cost_errors():
 
 
 # ----------------------------------------------------------------- references
+
 
 def test_softplus_exact_known_values():
     x = torch.tensor([0.0, -40.0, 1000.0, -1000.0], dtype=F64)
@@ -166,13 +173,15 @@ def test_worst_in_windows():
 
 # -------------------------------------------------------------------- figures
 
+
 def test_figures_draw():
     ns = [1, 2, 4]
     costs = {"a": [1e-3, 2e-3, 4e-3], "b": [2e-3, 2e-3, 2e-3]}
     figs = [
         ch10.plot_bracketing(ns, costs["a"], costs["b"], n_in_times_m=4),
-        ch10.plot_checkpointing(ns, {"a": [1024, 2048, 4096]}, {"a": ns},
-                                {"a": "k"}),
+        ch10.plot_checkpointing(
+            ns, {"a": [1024, 2048, 4096]}, {"a": ns}, {"a": "k"}
+        ),
         ch10.plot_solve_costs(ns, costs),
         ch10.plot_fixed_point(ns, [1e-1, 1e-3, 1e-9], costs["a"], 1e-3),
         ch10.plot_per_example(ns, costs),
@@ -188,6 +197,7 @@ def test_figures_draw():
 
 # ------------------------------------------------------------------ exercises
 
+
 def _solve_matrix(A_bar_rule, B_bar_rule):
     class Op(vjplib.Function):
         @staticmethod
@@ -201,26 +211,40 @@ def _solve_matrix(A_bar_rule, B_bar_rule):
             A, X = ctx.saved_tensors
             B_bar = B_bar_rule(A, X_bar)
             return A_bar_rule(B_bar, X), B_bar
+
     return Op
 
 
 def test_check_solve_matrix_accepts_the_right_rule(capsys):
-    right = _solve_matrix(lambda B_bar, X: -B_bar @ X.T,
-                          lambda A, X_bar: torch.linalg.solve(A.T, X_bar))
+    right = _solve_matrix(
+        lambda B_bar, X: -B_bar @ X.T,
+        lambda A, X_bar: torch.linalg.solve(A.T, X_bar),
+    )
     ch10.check_solve_matrix(right)
     assert "match torch" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("A_bar_rule, B_bar_rule, message", [
-    (lambda B_bar, X: B_bar @ X.T,
-     lambda A, X_bar: torch.linalg.solve(A.T, X_bar), "the sign"),
-    (lambda B_bar, X: -X @ B_bar.T,
-     lambda A, X_bar: torch.linalg.solve(A.T, X_bar), "the order"),
-    (lambda B_bar, X: -B_bar @ X.T,
-     lambda A, X_bar: torch.linalg.solve(A, X_bar), "solve with Aᵀ"),
-])
-def test_check_solve_matrix_names_the_mistake(A_bar_rule, B_bar_rule,
-                                              message):
+@pytest.mark.parametrize(
+    "A_bar_rule, B_bar_rule, message",
+    [
+        (
+            lambda B_bar, X: B_bar @ X.T,
+            lambda A, X_bar: torch.linalg.solve(A.T, X_bar),
+            "the sign",
+        ),
+        (
+            lambda B_bar, X: -X @ B_bar.T,
+            lambda A, X_bar: torch.linalg.solve(A.T, X_bar),
+            "the order",
+        ),
+        (
+            lambda B_bar, X: -B_bar @ X.T,
+            lambda A, X_bar: torch.linalg.solve(A, X_bar),
+            "solve with Aᵀ",
+        ),
+    ],
+)
+def test_check_solve_matrix_names_the_mistake(A_bar_rule, B_bar_rule, message):
     with pytest.raises(AssertionError, match=message):
         ch10.check_solve_matrix(_solve_matrix(A_bar_rule, B_bar_rule))
 
@@ -236,6 +260,7 @@ def _log_sigmoid(forward, vjp):
         def vjp(ctx, y_bar):
             (x,) = ctx.saved_tensors
             return vjp(x) * y_bar
+
     return Op
 
 
@@ -244,19 +269,27 @@ def _stable(x):
 
 
 def test_check_log_sigmoid_accepts_the_right_rule(capsys):
-    ch10.check_log_sigmoid(_log_sigmoid(_stable,
-                                        lambda x: torch.sigmoid(-x)))
+    ch10.check_log_sigmoid(_log_sigmoid(_stable, lambda x: torch.sigmoid(-x)))
     assert "finite" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("forward, vjp, message", [
-    (lambda x: torch.log(torch.sigmoid(x)), lambda x: torch.sigmoid(-x),
-     "overflows"),
-    (lambda x: -torch.nn.functional.softplus(x), lambda x: torch.sigmoid(-x),
-     "not −softplus"),
-    (_stable, lambda x: torch.sigmoid(x), "not σ"),
-    (_stable, lambda x: torch.exp(-x) / (1 + torch.exp(-x)), "overflows"),
-])
+@pytest.mark.parametrize(
+    "forward, vjp, message",
+    [
+        (
+            lambda x: torch.log(torch.sigmoid(x)),
+            lambda x: torch.sigmoid(-x),
+            "overflows",
+        ),
+        (
+            lambda x: -torch.nn.functional.softplus(x),
+            lambda x: torch.sigmoid(-x),
+            "not −softplus",
+        ),
+        (_stable, lambda x: torch.sigmoid(x), "not σ"),
+        (_stable, lambda x: torch.exp(-x) / (1 + torch.exp(-x)), "overflows"),
+    ],
+)
 def test_check_log_sigmoid_names_the_mistake(forward, vjp, message):
     with pytest.raises(AssertionError, match=message):
         ch10.check_log_sigmoid(_log_sigmoid(forward, vjp))
@@ -264,6 +297,7 @@ def test_check_log_sigmoid_names_the_mistake(forward, vjp, message):
 
 def test_module_lines_fit_the_column():
     import inspect
+
     for lines in (inspect.getsource(ch10), open(__file__).read()):
         assert max(len(line) for line in lines.splitlines()) <= 79
 

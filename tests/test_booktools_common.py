@@ -1,4 +1,7 @@
-"""The helpers every chapter's booktools module shares: the timer and the test matrices."""
+"""The helpers every chapter's booktools module shares: the timer and the test
+matrices.
+"""
+
 import time
 
 import pytest
@@ -28,7 +31,8 @@ def test_well_conditioned_is_seeded_float64_and_well_conditioned():
     assert X.dtype == torch.float64 and X.shape == (100, 100)
     assert torch.equal(X, well_conditioned(100, seed=0))
     assert not torch.equal(X, well_conditioned(100, seed=1))
-    # singular values within about n ± 2√n (chapter 1), so the condition number is small
+    # singular values within about n ± 2√n (chapter 1), so the condition number
+    # is small
     s = torch.linalg.svdvals(X)
     assert 100 - 2.5 * 10 < s.min() and s.max() < 100 + 2.5 * 10
     assert torch.linalg.cond(X) < 2

@@ -33,6 +33,7 @@ import json
 import re
 
 import pytest
+
 from conftest import HTML, PHONE, ROOT, PageVisit, raw_tex_in
 
 SHOTS = HTML.parent / "screenshots"
@@ -40,8 +41,10 @@ AXE = ROOT / "_vendor" / ".browser-test" / "axe.min.js"
 # Pages Sphinx makes for itself, not chapters of the book.
 NOT_CHAPTERS = {"genindex.html", "search.html"}
 # Pages whose screenshots a person looks at (the issue asks for these two).
-SCREENSHOT_PAGES = ("chapters/01_gradient_by_hand.html",
-                    "chapters/03_structured_jacobians.html")
+SCREENSHOT_PAGES = (
+    "chapters/01_gradient_by_hand.html",
+    "chapters/03_structured_jacobians.html",
+)
 
 #: Serious or critical axe-core findings that come from the themes, not from
 #: the book: rule id -> (regex over the CSS selector of the element, why,
@@ -78,7 +81,8 @@ PAGES = book_pages()
 
 def _toggle_pages() -> list[str]:
     return [
-        path for path in PAGES
+        path
+        for path in PAGES
         if "application/vnd.jupyter.widget-view+json"
         in (HTML / path).read_text(encoding="utf-8")
     ]
@@ -98,8 +102,9 @@ def opened(browser, server):
         key = (path, width, theme, tag)
         if key not in cache:
             height = PHONE["height"] if width == PHONE["width"] else 900
-            cache[key] = PageVisit(browser, server, path, width=width,
-                                   height=height, theme=theme)
+            cache[key] = PageVisit(
+                browser, server, path, width=width, height=height, theme=theme
+            )
         return cache[key]
 
     yield get
@@ -115,9 +120,7 @@ def test_book_is_built():
     assert any(p.startswith("chapters/") for p in PAGES), (
         f"the build has no chapter pages: {PAGES}"
     )
-    assert AXE.exists(), (
-        f"{AXE} is missing: run `python scripts/vendor_js.py`"
-    )
+    assert AXE.exists(), f"{AXE} is missing: run `python scripts/vendor_js.py`"
 
 
 # -- every page, at 1280 px, light ----------------------------------------
@@ -134,25 +137,34 @@ def test_page_weight(opened, path, capsys):
     raw, packed, by_url = v.weight()
     widgets = path in TOGGLE_PAGES
     with capsys.disabled():
-        print(f"\n  weight {path}: {raw / 1e6:.2f} MB, gzipped "
-              f"{packed / 1e6:.2f} MB, {len(by_url)} requests; "
-              f"drawn and typeset in {v.ready_seconds:.1f} s")
-    widget_js = [u for u in by_url if "/html-manager/" in u
-                 or "step-toggle.js" in u]
+        print(
+            f"\n  weight {path}: {raw / 1e6:.2f} MB, gzipped "
+            f"{packed / 1e6:.2f} MB, {len(by_url)} requests; "
+            f"drawn and typeset in {v.ready_seconds:.1f} s"
+        )
+    widget_js = [
+        u for u in by_url if "/html-manager/" in u or "step-toggle.js" in u
+    ]
     if not widgets:
         assert not widget_js, (
             f"{path} holds no widget but loads the widget JavaScript: "
-            f"{widget_js}")
+            f"{widget_js}"
+        )
     budget = BUDGET_WIDGETS if widgets else BUDGET_PLAIN
     biggest = sorted(by_url.items(), key=lambda kv: -kv[1])[:5]
     assert raw <= budget, (
         f"{path} transfers {raw} bytes, over its budget of {budget}; "
-        f"the biggest: {biggest}")
-    heavy = [u for u in by_url if re.search(
-        r"fontawesome\.js|embed-amd\.js|require\.js|tex-mml", u)]
+        f"the biggest: {biggest}"
+    )
+    heavy = [
+        u
+        for u in by_url
+        if re.search(r"fontawesome\.js|embed-amd\.js|require\.js|tex-mml", u)
+    ]
     assert not heavy, (
         f"{path} loads scripts the book replaced by lighter ones: {heavy} "
-        "(see _ext/book_html.py and nb_ipywidgets_js in _config.yml)")
+        "(see _ext/book_html.py and nb_ipywidgets_js in _config.yml)"
+    )
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -161,11 +173,13 @@ def test_math_is_typeset(opened, path):
     untypeset = v.page.evaluate(
         """() => [...document.querySelectorAll('div.math, span.math')]
             .filter(el => !el.querySelector('mjx-container'))
-            .map(el => el.textContent.slice(0, 120))""")
+            .map(el => el.textContent.slice(0, 120))"""
+    )
     assert not untypeset, f"{path}: math not typeset: {untypeset}"
     raw = raw_tex_in(v.page.locator("article.bd-article"))
     assert not raw, f"{path}: raw TeX left on the page: " + str(
-        [t[:200] for t in raw])
+        [t[:200] for t in raw]
+    )
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -174,7 +188,8 @@ def test_tab_title_is_plain_text(opened, path):
     assert title.strip(), f"{path}: empty document.title"
     assert not TEX_IN_TEXT.search(title), (
         f"{path}: the tab title holds TeX: {title!r}; write the heading in "
-        "Unicode (‖X⁻¹‖_F), see the README's \"Writing a chapter\"")
+        'Unicode (‖X⁻¹‖_F), see the README\'s "Writing a chapter"'
+    )
 
 
 def test_search_titles_are_plain_text():
@@ -188,8 +203,9 @@ def test_search_titles_are_plain_text():
     assert not tex, f"search results would show raw TeX: {tex}"
 
 
-_PATHLIKE = re.compile(r"^\S*\.(png|jpe?g|svg|gif|webp)$|_images/|^\S+/\S+$",
-                       re.I)
+_PATHLIKE = re.compile(
+    r"^\S*\.(png|jpe?g|svg|gif|webp)$|_images/|^\S+/\S+$", re.I
+)
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -198,14 +214,19 @@ def test_images_load_and_say_what_they_show(opened, path):
     images = v.page.evaluate(
         """() => [...document.images].map(img => ({
               src: img.getAttribute('src'), alt: img.getAttribute('alt'),
-              ok: img.complete && img.naturalWidth > 0}))""")
+              ok: img.complete && img.naturalWidth > 0}))"""
+    )
     broken = [i["src"] for i in images if not i["ok"]]
     assert not broken, f"{path}: images that did not load: {broken}"
-    bad = [(i["src"], i["alt"]) for i in images
-           if not (i["alt"] or "").strip() or _PATHLIKE.search(i["alt"])]
+    bad = [
+        (i["src"], i["alt"])
+        for i in images
+        if not (i["alt"] or "").strip() or _PATHLIKE.search(i["alt"])
+    ]
     assert not bad, (
         f"{path}: images without a real alt text (src, alt): {bad}; give "
-        "the cell metadata {'mystnb': {'image': {'alt': '...'}}}")
+        "the cell metadata {'mystnb': {'image': {'alt': '...'}}}"
+    )
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -216,7 +237,8 @@ def test_code_cells_fit_their_box(opened, path):
             .filter(pre => pre.offsetParent !== null
                            && pre.scrollWidth > pre.clientWidth + 1)
             .map(pre => pre.textContent.split('\\n')
-                 .reduce((a, b) => b.length > a.length ? b : a, ''))""")
+                 .reduce((a, b) => b.length > a.length ? b : a, ''))"""
+    )
     fits = v.page.evaluate(
         """() => { // room for the book's 79-character lines?
             const pre = [...document.querySelectorAll('.cell_input pre')]
@@ -227,13 +249,16 @@ def test_code_cells_fit_their_box(opened, path):
             pre.prepend(probe, document.createElement('br'));
             const ok = pre.scrollWidth <= pre.clientWidth;
             probe.nextSibling.remove(); probe.remove();
-            return ok; }""")
+            return ok; }"""
+    )
     assert fits is not False, (
         f"{path}: a 79-character line does not fit a code cell at 1280 px; "
-        "see the code cell CSS in _assets/book.css")
+        "see the code cell CSS in _assets/book.css"
+    )
     assert not wide, (
         f"{path}: {len(wide)} visible code cells are wider than their box "
-        f"at 1280 px; their longest lines: {[w[:100] for w in wide[:5]]}")
+        f"at 1280 px; their longest lines: {[w[:100] for w in wide[:5]]}"
+    )
 
 
 SCROLLING_MATH = """() => [...document.querySelectorAll('mjx-container')]
@@ -249,11 +274,14 @@ def test_equations_are_not_tab_stops(opened, path):
     stops = sum(m["stop"] and not m["scrolls"] for m in found)
     assert stops == 0, (
         f"{path}: {stops} equations are Tab stops (MathJax menuOptions "
-        "inTabOrder should be false, see mathjax3_config in _config.yml)")
+        "inTabOrder should be false, see mathjax3_config in _config.yml)"
+    )
 
 
-@pytest.mark.parametrize("path", ["chapters/04_vector_jacobian_product.html",
-                                  "chapters/00_notation.html"])
+@pytest.mark.parametrize(
+    "path",
+    ["chapters/04_vector_jacobian_product.html", "chapters/00_notation.html"],
+)
 def test_equations_that_scroll_are_reachable_by_keyboard(opened, path):
     # At 390 px these pages hold display equations wider than the screen:
     # each scrolls in its own box, which a keyboard user must be able to
@@ -265,7 +293,8 @@ def test_equations_that_scroll_are_reachable_by_keyboard(opened, path):
     assert scrolling, f"{path}: no equation scrolls at 390 px any more"
     assert all(m["stop"] for m in scrolling), (
         f"{path}: {sum(not m['stop'] for m in scrolling)} equations scroll "
-        "sideways but cannot be reached by keyboard (scroll-regions.js)")
+        "sideways but cannot be reached by keyboard (scroll-regions.js)"
+    )
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -276,7 +305,8 @@ def test_axe_finds_nothing_serious(opened, path):
         """() => axe.run(document, {
               runOnly: {type: 'tag',
                         values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
-              resultTypes: ['violations']})""")
+              resultTypes: ['violations']})"""
+    )
     found = []
     for violation in result["violations"]:
         if violation["impact"] not in ("serious", "critical"):
@@ -286,15 +316,18 @@ def test_axe_finds_nothing_serious(opened, path):
             target = " ".join(map(str, node["target"]))
             if known and re.search(known[0], target):
                 continue
-            found.append(f"{violation['id']} ({violation['impact']}): "
-                         f"{target} — {node['failureSummary'][:200]}")
+            found.append(
+                f"{violation['id']} ({violation['impact']}): "
+                f"{target} — {node['failureSummary'][:200]}"
+            )
     assert not found, f"{path}: axe-core: " + "\n".join(found)
 
 
 # -- step toggles -------------------------------------------------------
 def test_some_page_has_step_toggles():
     assert TOGGLE_PAGES, (
-        "no built page holds a widget: the step toggles are missing")
+        "no built page holds a widget: the step toggles are missing"
+    )
 
 
 @pytest.mark.parametrize("path", TOGGLE_PAGES)
@@ -311,7 +344,8 @@ def test_every_toggle_has_its_static_view(opened, path):
                              .length : 0,
                 raw: all ? all.textContent.includes('\\\\[') : false,
               };
-            })""")
+            })"""
+    )
     assert report, f"{path}: widgets are embedded but no .step-toggle drawn"
     v.settle()
     for t, r in enumerate(report):
@@ -319,11 +353,13 @@ def test_every_toggle_has_its_static_view(opened, path):
         assert not r["raw"], f"{path}: toggle {t}'s static view is raw TeX"
     rows = v.page.evaluate(
         """() => [...document.querySelectorAll('.step-toggle')].map(t =>
-              t.querySelectorAll('.step-toggle-all mjx-mtr').length)""")
+              t.querySelectorAll('.step-toggle-all mjx-mtr').length)"""
+    )
     for t, (r, n_rows) in enumerate(zip(report, rows)):
         assert n_rows == r["steps"], (
             f"{path}: toggle {t}: its static view shows {n_rows} rows, "
-            f"it has {r['steps']} steps")
+            f"it has {r['steps']} steps"
+        )
 
 
 @pytest.mark.parametrize("path", TOGGLE_PAGES)
@@ -332,19 +368,27 @@ def test_toggle_buttons_say_what_they_do(opened, path):
     names = v.page.evaluate(
         """() => [...document.querySelectorAll('.step-toggle button')]
             .filter(b => b.offsetParent !== null)
-            .map(b => [b.textContent.trim(), b.getAttribute('aria-label')])""")
+            .map(b => [b.textContent.trim(), b.getAttribute('aria-label')])"""
+    )
     assert names, f"{path}: no visible toggle buttons"
-    bad = [n for n in names
-           if not n[1] or not re.search(r"step \d+ of \d+", n[1], re.I)
-           or n[0].strip("◀▶⟲∎ ").split(" ")[0] not in n[1]]
+    bad = [
+        n
+        for n in names
+        if not n[1]
+        or not re.search(r"step \d+ of \d+", n[1], re.I)
+        or n[0].strip("◀▶⟲∎ ").split(" ")[0] not in n[1]
+    ]
     assert not bad, (
         f"{path}: buttons (label, accessible name) whose name does not say "
-        f"what they do: {bad[:6]}")
+        f"what they do: {bad[:6]}"
+    )
     regions = v.page.evaluate(
         """() => [...document.querySelectorAll('.step-toggle')].map(t =>
-              t.querySelectorAll('[role=status][aria-live=polite]').length)""")
+              t.querySelectorAll('[role=status][aria-live=polite]').length)"""
+    )
     assert all(n == 1 for n in regions), (
-        f"{path}: every toggle needs one polite live region: {regions}")
+        f"{path}: every toggle needs one polite live region: {regions}"
+    )
 
 
 _CONTRAST = """() => {
@@ -379,6 +423,7 @@ def _luminance(rgb) -> float:
     def channel(c):
         c /= 255
         return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
     r, g, b = (channel(c) for c in rgb[:3])
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
@@ -395,8 +440,9 @@ def contrast(foreground: str, background: str) -> float:
 
 def test_contrast_formula_is_wcag():
     assert contrast("rgb(0, 0, 0)", "rgb(255, 255, 255)") == pytest.approx(21)
-    assert contrast("rgb(118, 118, 118)", "rgb(255, 255, 255)") == \
-        pytest.approx(4.54, abs=0.01)
+    assert contrast(
+        "rgb(118, 118, 118)", "rgb(255, 255, 255)"
+    ) == pytest.approx(4.54, abs=0.01)
     assert contrast("rgba(0, 0, 0, 0)", "rgb(9, 9, 9)") == pytest.approx(1)
 
 
@@ -409,11 +455,17 @@ def test_highlights_reach_aa_contrast(opened, path, theme):
     v.settle()
     pairs = v.page.evaluate(_CONTRAST)
     assert pairs, f"{path}: no highlighted text found in the toggles"
-    low = sorted({(what, fg, bg, round(contrast(fg, bg), 2))
-                  for what, fg, bg in pairs if contrast(fg, bg) < 4.5})
+    low = sorted(
+        {
+            (what, fg, bg, round(contrast(fg, bg), 2))
+            for what, fg, bg in pairs
+            if contrast(fg, bg) < 4.5
+        }
+    )
     assert not low, (
         f"{path}, {theme} theme: text below 4.5:1 (what, colour, "
-        f"background, ratio): {low}")
+        f"background, ratio): {low}"
+    )
     assert not v.errors, f"{path} ({theme}): console errors: {v.errors}"
 
 
@@ -446,7 +498,8 @@ def test_keyboard_steps_keep_focus(opened, path):
     v = opened(path, tag="clicks")
     sizes = v.page.evaluate(
         """() => [...document.querySelectorAll('.step-toggle')]
-            .map(t => t.querySelectorAll('.step-jump button').length)""")
+            .map(t => t.querySelectorAll('.step-jump button').length)"""
+    )
     # the first toggle with three steps or more (Enter, Space, Back)
     t = next((i for i, n in enumerate(sizes) if n >= 3), None)
     if t is None:
@@ -460,8 +513,10 @@ def test_keyboard_steps_keep_focus(opened, path):
         if (state["name"] or "").startswith("Next:"):
             break
     else:
-        pytest.fail(f"{path}: {n + 3} Tabs from the jump row did not reach "
-                    f"Next; focus is on {state}")
+        pytest.fail(
+            f"{path}: {n + 3} Tabs from the jump row did not reach "
+            f"Next; focus is on {state}"
+        )
     assert state["toggle"] == t, f"{path}: Tab left the toggle: {state}"
 
     def press(key, k):
@@ -476,17 +531,20 @@ def test_keyboard_steps_keep_focus(opened, path):
         state = press(key, k)
         assert state["toggle"] == t and state["nav"], (
             f"{path}: after {key} on Next, focus left the toggle's "
-            f"navigation: {state}")
+            f"navigation: {state}"
+        )
         expected = "Next:" if k < n else "Back:"
         assert (state["name"] or "").startswith(expected), (
-            f"{path}: after {key}, focus should be on {expected[:-1]}: "
-            f"{state}")
+            f"{path}: after {key}, focus should be on {expected[:-1]}: {state}"
+        )
     # Back by keyboard keeps focus too
-    toggle.locator(".step-page .step-nav button:visible",
-                   has_text="Back").focus()
+    toggle.locator(
+        ".step-page .step-nav button:visible", has_text="Back"
+    ).focus()
     state = press("Enter", 2)
     assert state["toggle"] == t and (state["name"] or "").startswith(
-        "Back:"), f"{path}: after Back, focus is on {state}"
+        "Back:"
+    ), f"{path}: after Back, focus is on {state}"
     assert not v.errors, f"{path}: console errors: {v.errors}"
 
 
@@ -509,55 +567,75 @@ def test_step_toggles_click_through(opened, path):
             page = toggle.locator(".step-page")
             assert page.count() == 1, (
                 f"{path}: toggle {t} shows {page.count()} pages at step "
-                f"{k + 1}")
+                f"{k + 1}"
+            )
             active = page.locator(".step-nav button.mod-active")
             shown = active.inner_text().strip()
             assert shown.startswith(f"Step {k + 1} of {n_steps}"), (
                 f"{path}: toggle {t} should show step {k + 1} of "
-                f"{n_steps}, shows {shown!r}")
+                f"{n_steps}, shows {shown!r}"
+            )
             math = page.locator(".step-math")
             assert math.locator("mjx-container").count() > 0, (
                 f"{path}: toggle {t}, step {k + 1}: the formula is not "
-                f"typeset: {math.inner_text()[:200]!r}")
+                f"typeset: {math.inner_text()[:200]!r}"
+            )
             raw = raw_tex_in(page)
             assert not raw, (
-                f"{path}: toggle {t}, step {k + 1}: raw TeX visible: {raw}")
+                f"{path}: toggle {t}, step {k + 1}: raw TeX visible: {raw}"
+            )
             seen.append(math.inner_html())
             if k < n_steps - 1:
-                visible = [b.strip() for b in page.locator(
-                    ".step-nav button:visible").all_inner_texts()]
+                visible = [
+                    b.strip()
+                    for b in page.locator(
+                        ".step-nav button:visible"
+                    ).all_inner_texts()
+                ]
                 assert "Next ▶" in visible, (
-                    f"{path}: toggle {t}, step {k + 1}: no Next in "
-                    f"{visible}")
+                    f"{path}: toggle {t}, step {k + 1}: no Next in {visible}"
+                )
                 if k >= 1:
                     assert "◀ Back" in visible, (
                         f"{path}: toggle {t}, step {k + 1}: no Back in "
-                        f"{visible}")
-                page.locator(".step-nav button:visible",
-                             has_text="Next ▶").click()
+                        f"{visible}"
+                    )
+                page.locator(
+                    ".step-nav button:visible", has_text="Next ▶"
+                ).click()
         assert len(set(seen)) == n_steps, (
-            f"{path}: toggle {t}: some steps showed the same formula")
-        toggle.screenshot(path=str(
-            SHOTS / f"{path.replace('/', '_')}-toggle{t}-last.png"))
+            f"{path}: toggle {t}: some steps showed the same formula"
+        )
+        toggle.screenshot(
+            path=str(SHOTS / f"{path.replace('/', '_')}-toggle{t}-last.png")
+        )
 
         def shown():
-            return toggle.locator(".step-page .step-nav button.mod-active"
-                                  ).inner_text().strip()
+            return (
+                toggle.locator(".step-page .step-nav button.mod-active")
+                .inner_text()
+                .strip()
+            )
 
         # start over, jump to the last step with the jump row, back one
         if n_steps > 2:
-            toggle.locator(".step-page .step-nav button:visible",
-                           has_text="Start over").click()
+            toggle.locator(
+                ".step-page .step-nav button:visible", has_text="Start over"
+            ).click()
             assert shown().startswith("Step 1 of"), (
-                f"{path}: Start over went to {shown()!r}")
+                f"{path}: Start over went to {shown()!r}"
+            )
             toggle.locator(".step-jump button").nth(n_steps - 1).click()
             assert shown().startswith(f"Step {n_steps} of"), (
-                f"{path}: the jump row went to {shown()!r}")
+                f"{path}: the jump row went to {shown()!r}"
+            )
         if n_steps > 1:
-            toggle.locator(".step-page .step-nav button:visible",
-                           has_text="Back").click()
+            toggle.locator(
+                ".step-page .step-nav button:visible", has_text="Back"
+            ).click()
             assert shown().startswith(f"Step {n_steps - 1} of"), (
-                f"{path}: Back went to {shown()!r}")
+                f"{path}: Back went to {shown()!r}"
+            )
     v.settle()
     assert not v.errors, f"{path}: console errors while clicking: {v.errors}"
     assert not v.failed, f"{path}: failed requests while clicking: {v.failed}"
@@ -579,15 +657,18 @@ def test_print_shows_every_derivation(opened, path):
                   steps: t.querySelectorAll('.step-jump button').length,
                   interactive: [...t.querySelectorAll(
                       '.step-jump, .step-stack')]
-                      .filter(e => e.getClientRects().length).length}))""")
+                      .filter(e => e.getClientRects().length).length}))"""
+        )
     finally:
         page.emulate_media(media="screen")
     for t, s in enumerate(state):
         assert s["all"] == s["steps"], (
             f"{path}: in print, toggle {t} shows {s['all']} of its "
-            f"{s['steps']} steps")
+            f"{s['steps']} steps"
+        )
         assert s["interactive"] == 0, (
-            f"{path}: in print, toggle {t} still shows its buttons")
+            f"{path}: in print, toggle {t} still shows its buttons"
+        )
     opened_by_print = page.evaluate(
         """() => {
           const closed = () => document.querySelectorAll(
@@ -598,12 +679,15 @@ def test_print_shows_every_derivation(opened, path):
           const during = closed();
           window.dispatchEvent(new Event('afterprint'));
           return [during, closed()];
-        }""")
+        }"""
+    )
     assert opened_by_print[0] == 0, (
         f"{path}: {opened_by_print[0]} static views stay folded when the "
-        "reader prints (beforeprint)")
+        "reader prints (beforeprint)"
+    )
     assert opened_by_print[1] == len(state), (
-        f"{path}: after printing, the static views should fold again")
+        f"{path}: after printing, the static views should fold again"
+    )
 
 
 # -- the phone ----------------------------------------------------------
@@ -622,24 +706,32 @@ def test_phone_page_fits_the_screen(opened, path):
                                      + '.step-toggle-all, .output'))
                      .slice(0, 5).map(e => e.tagName + '.' + e.className
                                       + ': ' + e.textContent.slice(0, 60))
-                 })""")
+                 })"""
+    )
     assert wide["scroll"] <= wide["inner"], (
         f"{path}: at 390 px the page is {wide['scroll']} px wide; "
-        f"too wide: {wide['culprits']}")
+        f"too wide: {wide['culprits']}"
+    )
     assert not v.errors, f"{path} (phone): console errors: {v.errors}"
 
 
 def test_phone_navigation_opens_and_leads_somewhere(visit):
-    v = visit("chapters/01_gradient_by_hand.html", width=PHONE["width"],
-              height=PHONE["height"], wait=False)
+    v = visit(
+        "chapters/01_gradient_by_hand.html",
+        width=PHONE["width"],
+        height=PHONE["height"],
+        wait=False,
+    )
     page = v.page
     page.locator(".primary-toggle:visible").click()
     dialog = page.locator("#pst-primary-sidebar-modal")
     dialog.wait_for(state="visible", timeout=5000)
     assert page.evaluate(
-        "document.getElementById('pst-primary-sidebar-modal').open")
-    link = dialog.locator("a.reference.internal",
-                          has_text="Structured Jacobians")
+        "document.getElementById('pst-primary-sidebar-modal').open"
+    )
+    link = dialog.locator(
+        "a.reference.internal", has_text="Structured Jacobians"
+    )
     link.click()
     page.wait_for_url("**/03_structured_jacobians.html*", timeout=10_000)
     # the contents (secondary) drawer on the new page
@@ -647,7 +739,8 @@ def test_phone_navigation_opens_and_leads_somewhere(visit):
     contents = page.locator("#pst-secondary-sidebar-modal")
     contents.wait_for(state="visible", timeout=5000)
     assert contents.locator("a.nav-link:visible").count() >= 3, (
-        "the contents drawer opened without its links")
+        "the contents drawer opened without its links"
+    )
     page.keyboard.press("Escape")
     contents.wait_for(state="hidden", timeout=5000)
     assert not v.errors, f"console errors: {v.errors}"
@@ -660,8 +753,8 @@ def test_laptop_menu_button_folds_the_sidebar(visit):
     v.page.locator(".primary-toggle:visible").click()
     v.page.wait_for_timeout(400)
     assert not sidebar.is_visible() or "pst-sidebar-hidden" in (
-        sidebar.get_attribute("class") or ""), (
-        "at 1280 px, ☰ should fold the site navigation away")
+        sidebar.get_attribute("class") or ""
+    ), "at 1280 px, ☰ should fold the site navigation away"
     assert not v.errors, f"console errors: {v.errors}"
 
 
@@ -682,7 +775,8 @@ def test_screenshots(opened, path):
             if toggle.count():
                 toggle.scroll_into_view_if_needed()
                 v.page.screenshot(
-                    path=str(SHOTS / f"{stem}-{label}-{theme}-toggle.png"))
+                    path=str(SHOTS / f"{stem}-{label}-{theme}-toggle.png")
+                )
     v = opened(path)
     v.page.emulate_media(media="print")
     try:

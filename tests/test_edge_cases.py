@@ -5,6 +5,7 @@ Each expected value comes from torch (the referee) or from torch's behaviour:
 torch raises for repeated dims, bool dims and a tuple for cumsum, and takes
 numpy integers as dims.
 """
+
 import gc
 import weakref
 
@@ -17,7 +18,8 @@ import vjplib as vl
 from vjplib import assert_close
 
 pytestmark = pytest.mark.filterwarnings(
-    "ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+    "ignore:`torch.jit.script` is deprecated:DeprecationWarning"
+)
 F64 = torch.float64
 
 
@@ -28,6 +30,7 @@ def rand(*shape, seed=0):
 
 # ------------------------------------------- norm at 0 and of an empty x
 
+
 @pytest.mark.parametrize("shape", [(0,), (2, 0), (3,), (2, 2)])
 def test_norm_where_it_is_zero_matches_torch(shape):
     """‖x‖ = 0 (x empty or all zero): torch's VJP, JVP and Hessian are 0,
@@ -35,11 +38,13 @@ def test_norm_where_it_is_zero_matches_torch(shape):
     x, v = torch.zeros(shape, dtype=F64), rand(*shape, seed=1)
     ref = torch.linalg.vector_norm
     assert_close(vl.grad(vl.norm)(x), tf.grad(ref)(x), what="grad")
-    assert_close(vl.jvp(vl.norm, (x,), (v,))[1], tf.jvp(ref, (x,), (v,))[1],
-                 what="JVP")
-    if x.numel():            # (torch.func.hessian itself fails on an empty x)
-        assert_close(vl.hessian(vl.norm)(x), tf.hessian(ref)(x),
-                     what="hessian")
+    assert_close(
+        vl.jvp(vl.norm, (x,), (v,))[1], tf.jvp(ref, (x,), (v,))[1], what="JVP"
+    )
+    if x.numel():  # (torch.func.hessian itself fails on an empty x)
+        assert_close(
+            vl.hessian(vl.norm)(x), tf.hessian(ref)(x), what="hessian"
+        )
     else:
         assert vl.hessian(vl.norm)(x).shape == shape + shape
     # the grad of the VJP with respect to the cotangent (torch: 0)
@@ -50,11 +55,13 @@ def test_norm_where_it_is_zero_matches_torch(shape):
 
 def test_norm_away_from_zero_is_unchanged():
     x = rand(3, 2)
-    assert_close(vl.hessian(vl.norm)(x),
-                 tf.hessian(torch.linalg.vector_norm)(x))
+    assert_close(
+        vl.hessian(vl.norm)(x), tf.hessian(torch.linalg.vector_norm)(x)
+    )
 
 
 # ------------------------------------------- pow with c = 0 and c = 1 at 0
+
 
 def test_pow_zero_exponent_and_second_derivative_of_pow_one_at_zero():
     x = torch.tensor([0.0, 2.0, -1.5], dtype=F64)
@@ -62,10 +69,14 @@ def test_pow_zero_exponent_and_second_derivative_of_pow_one_at_zero():
         f = lambda x: vl.sum(vl.pow(x, c))
         g = lambda x: torch.pow(x, c).sum()
         assert_close(vl.grad(f)(x), tf.grad(g)(x), what=f"grad of x^{c}")
-        assert_close(vl.hessian(f)(x), tf.hessian(g)(x),
-                     what=f"hessian of x^{c}")
-        assert_close(vl.jvp(f, (x,), (x,))[1], tf.jvp(g, (x,), (x,))[1],
-                     what=f"JVP of x^{c}")
+        assert_close(
+            vl.hessian(f)(x), tf.hessian(g)(x), what=f"hessian of x^{c}"
+        )
+        assert_close(
+            vl.jvp(f, (x,), (x,))[1],
+            tf.jvp(g, (x,), (x,))[1],
+            what=f"JVP of x^{c}",
+        )
 
 
 # ------------------------------------------- dims: as torch takes them
@@ -77,12 +88,12 @@ X = rand(2, 3, seed=2)
 def test_sum_over_an_empty_dim_list_sums_everything(dim):
     assert_close(vl.sum(X, dim), torch.sum(X, dim))
     assert vl.sum(X, dim).shape == ()
-    assert_close(vl.grad(lambda x: vl.sum(x, dim))(X),
-                 torch.ones(2, 3, dtype=F64))
+    assert_close(
+        vl.grad(lambda x: vl.sum(x, dim))(X), torch.ones(2, 3, dtype=F64)
+    )
 
 
-@pytest.mark.parametrize("dim", [np.int64(1), np.int32(-1),
-                                 (np.int64(0), 1)])
+@pytest.mark.parametrize("dim", [np.int64(1), np.int32(-1), (np.int64(0), 1)])
 def test_numpy_integer_dims_are_accepted(dim):
     assert_close(vl.sum(X, dim), torch.sum(X, dim))
     flips = dim if isinstance(dim, tuple) else (dim,)
@@ -90,45 +101,88 @@ def test_numpy_integer_dims_are_accepted(dim):
     if not isinstance(dim, tuple):
         assert_close(vl.cumsum(X, dim), torch.cumsum(X, dim))
         g = lambda x: (torch.cumsum(x, int(dim)) ** 2).sum()
-        assert_close(vl.grad(lambda x: vl.sum(vl.cumsum(x, dim) ** 2))(X),
-                     tf.grad(g)(X))
+        assert_close(
+            vl.grad(lambda x: vl.sum(vl.cumsum(x, dim) ** 2))(X), tf.grad(g)(X)
+        )
 
 
-@pytest.mark.parametrize("call, error, message", [
-    (lambda: vl.cumsum(X, (0, 1)), TypeError,
-     r"cumsum: dim must be an int, got the tuple \(0, 1\); cumsum runs "
-     r"along one dim"),
-    (lambda: vl.flip(X, (0, 0)), ValueError,
-     r"flip: \(0, 0\) names the same dim more than once.*name each dim once"),
-    (lambda: vl.flip(X, (1, -1)), ValueError,
-     r"flip: \(1, -1\) names the same dim"),
-    (lambda: vl.sum(X, (0, -2)), ValueError,
-     r"sum: \(0, -2\) names the same dim"),
-    (lambda: vl.sum(X, True), TypeError,
-     r"sum: dim must be .*got the bool True; .*pass keepdim=True by name"),
-    (lambda: vl.cumsum(X, True), TypeError,
-     r"cumsum: dim must be an int, got the bool True"),
-    (lambda: vl.flip(X, (True,)), TypeError,
-     r"flip: dims must be .*got the tuple"),
-    (lambda: vl.sum(X, 1.0), TypeError,
-     r"sum: dim must be .*got the float 1.0; pass a whole number"),
-    (lambda: vl.cumsum(X, 1.0), TypeError,
-     r"cumsum: dim must be an int, got the float"),
-    (lambda: vl.flip(X, 2.5), TypeError,
-     r"flip: dims must be .*got the float 2.5"),
-    (lambda: vl.cumsum(X, 2), ValueError,
-     r"cumsum: dim 2 is out of range for a value of shape \(2, 3\); use a "
-     r"dim in \[-2, 1\]"),
-])
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (
+            lambda: vl.cumsum(X, (0, 1)),
+            TypeError,
+            r"cumsum: dim must be an int, got the tuple \(0, 1\); cumsum runs "
+            r"along one dim",
+        ),
+        (
+            lambda: vl.flip(X, (0, 0)),
+            ValueError,
+            r"flip: \(0, 0\) names the same dim more than once.*name each dim once",
+        ),
+        (
+            lambda: vl.flip(X, (1, -1)),
+            ValueError,
+            r"flip: \(1, -1\) names the same dim",
+        ),
+        (
+            lambda: vl.sum(X, (0, -2)),
+            ValueError,
+            r"sum: \(0, -2\) names the same dim",
+        ),
+        (
+            lambda: vl.sum(X, True),
+            TypeError,
+            r"sum: dim must be .*got the bool True; .*pass keepdim=True by name",
+        ),
+        (
+            lambda: vl.cumsum(X, True),
+            TypeError,
+            r"cumsum: dim must be an int, got the bool True",
+        ),
+        (
+            lambda: vl.flip(X, (True,)),
+            TypeError,
+            r"flip: dims must be .*got the tuple",
+        ),
+        (
+            lambda: vl.sum(X, 1.0),
+            TypeError,
+            r"sum: dim must be .*got the float 1.0; pass a whole number",
+        ),
+        (
+            lambda: vl.cumsum(X, 1.0),
+            TypeError,
+            r"cumsum: dim must be an int, got the float",
+        ),
+        (
+            lambda: vl.flip(X, 2.5),
+            TypeError,
+            r"flip: dims must be .*got the float 2.5",
+        ),
+        (
+            lambda: vl.cumsum(X, 2),
+            ValueError,
+            r"cumsum: dim 2 is out of range for a value of shape \(2, 3\); use a "
+            r"dim in \[-2, 1\]",
+        ),
+    ],
+)
 def test_bad_dims_raise_naming_op_argument_and_way_out(call, error, message):
     with pytest.raises(error, match=message):
         call()
 
 
-@pytest.mark.parametrize("call", [
-    lambda: torch.cumsum(X, (0, 1)), lambda: torch.flip(X, (0, 0)),
-    lambda: torch.sum(X, True), lambda: torch.cumsum(X, True),
-    lambda: torch.sum(X, 1.0)])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: torch.cumsum(X, (0, 1)),
+        lambda: torch.flip(X, (0, 0)),
+        lambda: torch.sum(X, True),
+        lambda: torch.cumsum(X, True),
+        lambda: torch.sum(X, 1.0),
+    ],
+)
 def test_torch_refuses_the_same_dims(call):
     """The referee: each dim refused above is refused by torch too."""
     with pytest.raises((TypeError, RuntimeError)):
@@ -137,34 +191,41 @@ def test_torch_refuses_the_same_dims(call):
 
 # ------------------------------------------- empty tensors
 
-@pytest.mark.parametrize("f, g, shapes", [
-    (vl.norm, torch.linalg.vector_norm, [(0,)]),
-    (lambda x: vl.sum(x, 0), lambda x: torch.sum(x, 0), [(0, 3)]),
-    (lambda x: vl.sum(x, 1), lambda x: torch.sum(x, 1), [(0, 3)]),
-    (lambda x: vl.cumsum(x, 0), lambda x: torch.cumsum(x, 0), [(0, 2)]),
-    (vl.matmul, torch.matmul, [(3, 0), (0, 2)]),
-    (vl.matmul, torch.matmul, [(0, 3), (3, 2)]),
-    (vl.inv, torch.linalg.inv, [(0, 0)]),
-    (vl.inv, torch.linalg.inv, [(2, 0, 0)]),
-    (vl.softplus, torch.nn.functional.softplus, [(0,)]),
-])
+
+@pytest.mark.parametrize(
+    "f, g, shapes",
+    [
+        (vl.norm, torch.linalg.vector_norm, [(0,)]),
+        (lambda x: vl.sum(x, 0), lambda x: torch.sum(x, 0), [(0, 3)]),
+        (lambda x: vl.sum(x, 1), lambda x: torch.sum(x, 1), [(0, 3)]),
+        (lambda x: vl.cumsum(x, 0), lambda x: torch.cumsum(x, 0), [(0, 2)]),
+        (vl.matmul, torch.matmul, [(3, 0), (0, 2)]),
+        (vl.matmul, torch.matmul, [(0, 3), (3, 2)]),
+        (vl.inv, torch.linalg.inv, [(0, 0)]),
+        (vl.inv, torch.linalg.inv, [(2, 0, 0)]),
+        (vl.softplus, torch.nn.functional.softplus, [(0,)]),
+    ],
+)
 def test_empty_tensors_work_where_torch_does(f, g, shapes):
     xs = [rand(*s, seed=i) for i, s in enumerate(shapes)]
     vl.check_against_torch(f, *xs, reference=g)
     for k in range(len(xs)):
-        assert_close(vl.jacrev(f, argnums=k)(*xs),
-                     tf.jacrev(g, argnums=k)(*xs))
-        assert_close(vl.jacfwd(f, argnums=k)(*xs),
-                     tf.jacfwd(g, argnums=k)(*xs))
+        assert_close(
+            vl.jacrev(f, argnums=k)(*xs), tf.jacrev(g, argnums=k)(*xs)
+        )
+        assert_close(
+            vl.jacfwd(f, argnums=k)(*xs), tf.jacfwd(g, argnums=k)(*xs)
+        )
 
 
 # ------------------------------------------- softplus
 
+
 def test_softplus_against_torch_including_extremes():
-    x = torch.tensor([-1000.0, -40, -1, 0, 0.5, 19, 21, 40, 1000],
-                     dtype=F64)
-    vl.check_against_torch(vl.softplus, x,
-                           reference=torch.nn.functional.softplus)
+    x = torch.tensor([-1000.0, -40, -1, 0, 0.5, 19, 21, 40, 1000], dtype=F64)
+    vl.check_against_torch(
+        vl.softplus, x, reference=torch.nn.functional.softplus
+    )
     f = lambda x: vl.sum(vl.softplus(x))
     g = lambda x: torch.nn.functional.softplus(x).sum()
     grad, H = vl.grad(f)(x), vl.hessian(f)(x)
@@ -173,13 +234,15 @@ def test_softplus_against_torch_including_extremes():
     assert_close(grad, tf.grad(g)(x), what="grad vs torch", rtol=1e-8)
     # torch's softplus is exactly x above its threshold 20, so its second
     # derivative there is 0; vjplib's is σ(x) σ(-x), 7.6e-10 at x = 21
-    assert_close(H, tf.hessian(g)(x), what="hessian vs torch", rtol=1e-8,
-                 atol=1e-9)
+    assert_close(
+        H, tf.hessian(g)(x), what="hessian vs torch", rtol=1e-8, atol=1e-9
+    )
     assert grad[0].item() == 0.0 and grad[-1].item() == 1.0
     vl.dot_product_test(vl.softplus, x)
 
 
 # ------------------------------------------- the memory the graph keeps
+
 
 def tanh_chain(k, n=16):
     W, X = rand(n, n, seed=3) / n**0.5, rand(n, n, seed=4)
@@ -193,6 +256,7 @@ def tanh_chain(k, n=16):
         for _ in range(k):
             H = torch.tanh(W @ H)
         return H
+
     return f, f_torch, X
 
 
@@ -202,7 +266,7 @@ def test_graph_keeps_what_torch_keeps(k):
     freed); so does vjplib."""
     f, f_torch, X = tanh_chain(k)
     one = X.numel() * 8
-    assert vl.torch_graph_bytes(f_torch, X) == k * one     # the referee
+    assert vl.torch_graph_bytes(f_torch, X) == k * one  # the referee
     assert vl.graph_bytes(f, X) == k * one
 
 
@@ -220,15 +284,18 @@ def test_an_unreferenced_intermediate_is_freed():
 
     y, vjp_fn = vl.vjp(f, x)
     gc.collect()
-    assert refs["pre"]() is None              # freed, as torch frees it
-    assert refs["y"]() is not None            # tanh saved y for its VJP
-    assert_close(vjp_fn(torch.tensor(1.0, dtype=F64))[0],
-                 tf.grad(lambda x: torch.tanh(W @ x).sum())(x))
+    assert refs["pre"]() is None  # freed, as torch frees it
+    assert refs["y"]() is not None  # tanh saved y for its VJP
+    assert_close(
+        vjp_fn(torch.tensor(1.0, dtype=F64))[0],
+        tf.grad(lambda x: torch.tanh(W @ x).sum())(x),
+    )
 
 
 def test_graph_bytes_sees_what_a_rule_saves_by_hand():
     """A rule that also saves its input doubles the count: the measure
     tells the difference."""
+
     class SavesBoth(vl.Function):
         @staticmethod
         def forward(ctx, x):
@@ -253,9 +320,11 @@ def test_nested_transformations_still_work_after_the_split():
     x, v = rand(4, seed=9), rand(4, seed=10)
     second = lambda x: vl.sum(vl.grad(f)(x))
     second_ref = lambda x: tf.grad(g)(x).sum()
-    assert_close(vl.grad(lambda x: vl.sum(vl.grad(second)(x)))(x),
-                 tf.grad(lambda x: tf.grad(second_ref)(x).sum())(x),
-                 what="third order")
+    assert_close(
+        vl.grad(lambda x: vl.sum(vl.grad(second)(x)))(x),
+        tf.grad(lambda x: tf.grad(second_ref)(x).sum())(x),
+        what="third order",
+    )
     assert_close(vl.hessian(f)(x), tf.hessian(g)(x))
     assert_close(vl.hvp(f, x, v), tf.hessian(g)(x) @ v)
     assert_close(vl.jacrev(vl.grad(f))(x), tf.hessian(g)(x))

@@ -1,4 +1,8 @@
-"""Bad input gives a clear error that names the op, the shapes or types, and the way out."""
+"""
+Bad input gives a clear error that names the op, the shapes or types, and the
+way out.
+"""
+
 import numpy as np
 import pytest
 import torch
@@ -12,16 +16,22 @@ x = torch.tensor([1.0, 2.0, 3.0], dtype=F64)
 
 def test_cotangent_shape_and_dtype_mismatch():
     _, vjp_fn = vl.vjp(vl.inv, X)
-    with pytest.raises(ValueError, match=r"y_bar has shape \(2, 2\), expected \(3, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"y_bar has shape \(2, 2\), expected \(3, 3\)"
+    ):
         vjp_fn(torch.ones(2, 2, dtype=F64))
-    with pytest.raises(ValueError, match=r"dtype torch.float32.*expected torch.float64"):
+    with pytest.raises(
+        ValueError, match=r"dtype torch.float32.*expected torch.float64"
+    ):
         vjp_fn(torch.ones(3, 3))
     with pytest.raises(ValueError, match=r"batch \(2,\)"):
         vjp_fn(torch.ones(2, 3, 2, dtype=F64), batched=True)
 
 
 def test_tangent_shape_and_dtype_mismatch():
-    with pytest.raises(ValueError, match=r"jvp: tangent 0 has shape \(2,\), expected \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"jvp: tangent 0 has shape \(2,\), expected \(3,\)"
+    ):
         vl.jvp(vl.sin, (x,), (torch.ones(2, dtype=F64),))
     with pytest.raises(ValueError, match=r"tangent 0 has dtype torch.float32"):
         vl.jvp(vl.sin, (x,), (torch.ones(3),))
@@ -40,11 +50,11 @@ class WrongShape(vl.Function):
 
     @staticmethod
     def vjp(ctx, y_bar):
-        return y_bar                   # forgot to broadcast back to a's shape
+        return y_bar  # forgot to broadcast back to a's shape
 
     @staticmethod
     def jvp(ctx, a_dot):
-        return a_dot                   # forgot to sum
+        return a_dot  # forgot to sum
 
 
 class TwoCotangents(vl.Function):
@@ -58,29 +68,48 @@ class TwoCotangents(vl.Function):
 
 
 def test_rule_returning_wrong_shapes_is_named():
-    with pytest.raises(ValueError, match=r"WrongShape.vjp: cotangent for input 0 has shape \(\), expected \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"WrongShape.vjp: cotangent for input 0 has shape \(\), expected \(3,\)",
+    ):
         vl.grad(WrongShape.apply)(x)
-    with pytest.raises(ValueError, match=r"WrongShape.jvp: output tangent has shape \(3,\), expected \(\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"WrongShape.jvp: output tangent has shape \(3,\), expected \(\)",
+    ):
         vl.jvp(WrongShape.apply, (x,), (x,))
-    with pytest.raises(ValueError, match="TwoCotangents.vjp returned 2 cotangents for 1 inputs"):
+    with pytest.raises(
+        ValueError,
+        match="TwoCotangents.vjp returned 2 cotangents for 1 inputs",
+    ):
         vl.vjp(TwoCotangents.apply, x)[1](x)
     with pytest.raises(NotImplementedError, match="TwoCotangents has no jvp"):
         vl.jvp(TwoCotangents.apply, (x,), (x,))
 
 
 def test_grad_of_non_scalar_points_to_vjp_and_jacrev():
-    with pytest.raises(ValueError, match=r"shape \(3,\).*vjplib.vjp.*vjplib.jacrev"):
+    with pytest.raises(
+        ValueError, match=r"shape \(3,\).*vjplib.vjp.*vjplib.jacrev"
+    ):
         vl.grad(vl.sin)(x)
 
 
 def test_torch_function_on_traced_value():
-    with pytest.raises(TypeError, match=r"'linalg_inv'.*Traced.*use vjplib.inv instead"):
+    with pytest.raises(
+        TypeError, match=r"'linalg_inv'.*Traced.*use vjplib.inv instead"
+    ):
         vl.grad(lambda X: vl.norm(torch.linalg.inv(X)))(X)
-    with pytest.raises(TypeError, match=r"'sin'.*Dual.*use vjplib.sin instead"):
+    with pytest.raises(
+        TypeError, match=r"'sin'.*Dual.*use vjplib.sin instead"
+    ):
         vl.jvp(lambda x: torch.sin(x), (x,), (x,))
-    with pytest.raises(TypeError, match=r"'special_erf'.*write it as a vjplib.Function"):
+    with pytest.raises(
+        TypeError, match=r"'special_erf'.*write it as a vjplib.Function"
+    ):
         vl.grad(lambda x: vl.sum(torch.special.erf(x)))(x)
-    with pytest.raises(AttributeError, match=r"no attribute 'exp': use vjplib.exp instead"):
+    with pytest.raises(
+        AttributeError, match=r"no attribute 'exp': use vjplib.exp instead"
+    ):
         vl.grad(lambda x: vl.sum(x.exp()))(x)
 
 
@@ -90,10 +119,20 @@ def test_leaving_the_graph_is_refused():
             vl.grad(lambda v: leave(vl.sum(v)))(x)
 
 
-@pytest.mark.parametrize("transform", [
-    lambda f, a: vl.grad(f)(a), lambda f, a: vl.vjp(f, a), lambda f, a: vl.jvp(f, (a,), (a,)),
-    lambda f, a: vl.jacrev(f)(a), lambda f, a: vl.jacfwd(f)(a), lambda f, a: vl.hessian(f)(a)])
-@pytest.mark.parametrize("bad", [torch.tensor([1, 2]), torch.tensor([True, False]), 3, True, [1, 2]])
+@pytest.mark.parametrize(
+    "transform",
+    [
+        lambda f, a: vl.grad(f)(a),
+        lambda f, a: vl.vjp(f, a),
+        lambda f, a: vl.jvp(f, (a,), (a,)),
+        lambda f, a: vl.jacrev(f)(a),
+        lambda f, a: vl.jacfwd(f)(a),
+        lambda f, a: vl.hessian(f)(a),
+    ],
+)
+@pytest.mark.parametrize(
+    "bad", [torch.tensor([1, 2]), torch.tensor([True, False]), 3, True, [1, 2]]
+)
 def test_integer_and_boolean_inputs(transform, bad):
     with pytest.raises(TypeError, match="floating"):
         transform(lambda v: vl.sum(v * v), bad)
@@ -104,26 +143,42 @@ def test_non_tensor_primals():
         vl.grad(lambda v: v)("abc")
     with pytest.raises(TypeError, match="argument 0 is a NoneType"):
         vl.vjp(lambda v: v, None)
-    assert vl.vjp(lambda v: v, [0.5, 1.5])[0].dtype == F64          # floats: converted to float64
-    assert vl.vjp(lambda v: v, np.zeros(2, dtype=np.float32))[0].dtype == torch.float32
+    assert (
+        vl.vjp(lambda v: v, [0.5, 1.5])[0].dtype == F64
+    )  # floats: converted to float64
+    assert (
+        vl.vjp(lambda v: v, np.zeros(2, dtype=np.float32))[0].dtype
+        == torch.float32
+    )
 
 
 def test_singular_matrix_in_inv():
     singular = torch.tensor([[1.0, 2.0], [2.0, 4.0]], dtype=F64)
-    with pytest.raises(torch.linalg.LinAlgError, match=r"inv: the matrix of shape \(2, 2\) is singular"):
+    with pytest.raises(
+        torch.linalg.LinAlgError,
+        match=r"inv: the matrix of shape \(2, 2\) is singular",
+    ):
         vl.inv(singular)
     with pytest.raises(torch.linalg.LinAlgError, match="inv"):
         vl.grad(lambda A: vl.norm(vl.inv(A)))(torch.zeros(2, 2, dtype=F64))
 
 
 def test_shape_errors_of_ops():
-    with pytest.raises(ValueError, match=r"inv: needs square matrices.*\(2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"inv: needs square matrices.*\(2, 3\)"
+    ):
         vl.inv(torch.ones(2, 3, dtype=F64))
-    with pytest.raises(ValueError, match=r"transpose: needs at least 2 dims, got shape \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"transpose: needs at least 2 dims, got shape \(3,\)"
+    ):
         vl.grad(lambda v: vl.sum(v.T))(x)
-    with pytest.raises(ValueError, match=r"matmul: shapes \(3, 3\) and \(2, 1\) do not chain"):
+    with pytest.raises(
+        ValueError, match=r"matmul: shapes \(3, 3\) and \(2, 1\) do not chain"
+    ):
         vl.grad(lambda A: vl.sum(A @ torch.ones(2, dtype=F64)))(X)
-    with pytest.raises(ValueError, match="conv1d: mode must be 'full' or 'valid'"):
+    with pytest.raises(
+        ValueError, match="conv1d: mode must be 'full' or 'valid'"
+    ):
         vl.conv1d(x, x, "same")
     with pytest.raises(ValueError, match="dim 3 is out of range"):
         vl.sum(x, 3)
@@ -131,10 +186,15 @@ def test_shape_errors_of_ops():
 
 def test_pow_needs_a_constant_exponent_and_dtypes_must_agree():
     with pytest.raises(TypeError, match="exponent"):
-        vl.grad(lambda v: vl.sum(2.0 ** v))(x)
-    with pytest.raises(TypeError, match="pow: the exponent must be a Python number"):
-        vl.grad(lambda v: vl.sum(v ** v))(x)
-    with pytest.raises(TypeError, match="mul: operands have dtypes torch.float64 and torch.float32"):
+        vl.grad(lambda v: vl.sum(2.0**v))(x)
+    with pytest.raises(
+        TypeError, match="pow: the exponent must be a Python number"
+    ):
+        vl.grad(lambda v: vl.sum(v**v))(x)
+    with pytest.raises(
+        TypeError,
+        match="mul: operands have dtypes torch.float64 and torch.float32",
+    ):
         vl.grad(lambda v: vl.sum(v * torch.ones(3)))(x)
 
 
@@ -155,7 +215,11 @@ def test_escaped_value_raises_instead_of_giving_zero():
 
 
 class SavesIntermediate(vl.Function):
-    """y = exp(x)², saving exp(x) (an intermediate): fine once, not differentiable twice."""
+    """
+    y = exp(x)², saving exp(x) (an intermediate): fine once, not differentiable
+    twice.
+    """
+
     @staticmethod
     def forward(ctx, x):
         e = torch.exp(x)
@@ -164,12 +228,15 @@ class SavesIntermediate(vl.Function):
 
     @staticmethod
     def vjp(ctx, y_bar):
-        e, = ctx.saved_tensors
+        (e,) = ctx.saved_tensors
         return 2 * e * e * y_bar
 
 
 def test_saved_intermediate_refused_in_nested_transformations():
     f = lambda v: vl.sum(SavesIntermediate.apply(v))
     assert torch.allclose(vl.grad(f)(x), 2 * torch.exp(2 * x))
-    with pytest.raises(RuntimeError, match="SavesIntermediate.forward saved a tensor that is neither"):
+    with pytest.raises(
+        RuntimeError,
+        match="SavesIntermediate.forward saved a tensor that is neither",
+    ):
         vl.grad(lambda v: vl.sum(vl.grad(f)(v)))(x)

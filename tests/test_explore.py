@@ -20,16 +20,26 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from booktools.explore import (LEVELS, MAX_CELLS, MODES, OPS, JacobianExplorer,
-                            _colour_css, fmt, jacobian_explorer, make_panel,
-                            panel_html)
+from booktools.explore import (
+    LEVELS,
+    MAX_CELLS,
+    MODES,
+    OPS,
+    JacobianExplorer,
+    _colour_css,
+    fmt,
+    jacobian_explorer,
+    make_panel,
+    panel_html,
+)
 
 
 def _conv(x, k):
     """numpy.convolve(x, k, "full") in torch (conv1d correlates: flip k)."""
     m = k.shape[0]
-    return F.conv1d(F.pad(x, (m - 1, m - 1))[None, None],
-                    torch.flip(k, [0])[None, None]).flatten()
+    return F.conv1d(
+        F.pad(x, (m - 1, m - 1))[None, None], torch.flip(k, [0])[None, None]
+    ).flatten()
 
 
 # op -> (x, ctx) -> a torch function of the op's input
@@ -37,19 +47,23 @@ REFERENCE = {
     "inv": lambda x, c: torch.linalg.inv,
     "norm": lambda x, c: torch.linalg.norm,
     "log": lambda x, c: torch.log,
-    "cumsum": lambda x, c: (lambda v: torch.cumsum(v, 0)),
-    "conv_kernel": lambda x, c: (lambda k: _conv(c["x"], k)),
-    "conv_signal": lambda x, c: (lambda v: _conv(v, c["k"])),
-    "transpose": lambda x, c: (lambda X: X.T),
-    "matmul_A": lambda x, c: (lambda A: A @ c["B"]),
-    "matmul_B": lambda x, c: (lambda B: c["A"] @ B),
-    "softmax": lambda x, c: (lambda v: torch.softmax(v, dim=0)),
-    "sum_rows": lambda x, c: (lambda X: X.sum(dim=1)),
-    "square": lambda x, c: (lambda X: X @ X),
+    "cumsum": lambda x, c: lambda v: torch.cumsum(v, 0),
+    "conv_kernel": lambda x, c: lambda k: _conv(c["x"], k),
+    "conv_signal": lambda x, c: lambda v: _conv(v, c["k"]),
+    "transpose": lambda x, c: lambda X: X.T,
+    "matmul_A": lambda x, c: lambda A: A @ c["B"],
+    "matmul_B": lambda x, c: lambda B: c["A"] @ B,
+    "softmax": lambda x, c: lambda v: torch.softmax(v, dim=0),
+    "sum_rows": lambda x, c: lambda X: X.sum(dim=1),
+    "square": lambda x, c: lambda X: X @ X,
 }
 
-CASES = [(op, n) for op in OPS for n in sorted({1, 2, 3, OPS[op].max_n})
-         if not (op == "inv" and n == 1)]
+CASES = [
+    (op, n)
+    for op in OPS
+    for n in sorted({1, 2, 3, OPS[op].max_n})
+    if not (op == "inv" and n == 1)
+]
 
 
 def test_every_op_has_a_reference():
@@ -70,14 +84,20 @@ def test_jacobian_equals_torch_func_jacrev(op, n):
 @pytest.mark.parametrize("op,n", CASES)
 def test_formulas_equal_the_entries_and_zeros_say_why(op, n):
     p = make_panel(op, n)
-    np.testing.assert_allclose(p.formula_values, p.matrix, rtol=1e-12,
-                               atol=1e-14)
-    said_zero = np.array([[lab.split("\n")[1].startswith("zero: ")
-                           for lab in row] for row in p.labels])
+    np.testing.assert_allclose(
+        p.formula_values, p.matrix, rtol=1e-12, atol=1e-14
+    )
+    said_zero = np.array(
+        [
+            [lab.split("\n")[1].startswith("zero: ") for lab in row]
+            for row in p.labels
+        ]
+    )
     assert np.all(p.matrix[said_zero] == 0), f"{op}: a 'zero' is not zero"
-    if n >= 2:   # at n = 1 softmax is constant: p = 1, a zero by value
+    if n >= 2:  # at n = 1 softmax is constant: p = 1, a zero by value
         assert np.array_equal(said_zero, p.matrix == 0), (
-            f"{op}: the cells that explain a zero are not the zero entries")
+            f"{op}: the cells that explain a zero are not the zero entries"
+        )
 
 
 def _cells(html_text):
@@ -101,9 +121,17 @@ def _name(name, shape, flat):
     return f"{name}[{','.join(str(int(i)) for i in idx)}]"
 
 
-@pytest.mark.parametrize("op,n", [("inv", 3), ("norm", 2), ("transpose", 2),
-                                  ("conv_kernel", 4), ("sum_rows", 2),
-                                  ("softmax", 5)])
+@pytest.mark.parametrize(
+    "op,n",
+    [
+        ("inv", 3),
+        ("norm", 2),
+        ("transpose", 2),
+        ("conv_kernel", 4),
+        ("sum_rows", 2),
+        ("softmax", 5),
+    ],
+)
 def test_cells_name_unflattened_indices_and_show_entries_of_J(op, n):
     p = make_panel(op, n)
     spec = OPS[op]
@@ -134,8 +162,9 @@ def test_readout_for_the_inverse_states_its_formula():
     label = p.labels[3][2]
     assert label.startswith("∂Y[1,0]/∂X[0,2] = ")
     assert label.endswith("= \u2212(X⁻¹)[1,0]·(X⁻¹)[2,0]")
-    assert math.isclose(p.matrix[3, 2], -(Xi[1, 0] * Xi[2, 0]).item(),
-                        rel_tol=1e-12)
+    assert math.isclose(
+        p.matrix[3, 2], -(Xi[1, 0] * Xi[2, 0]).item(), rel_tol=1e-12
+    )
 
 
 def test_fmt_three_digits_real_minus():
@@ -153,15 +182,25 @@ def _classes(op, n):
 def test_colour_classes_are_centred_on_white():
     p = make_panel("inv", 3)
     M = p.matrix.ravel()
-    qs = [int(next(c for c in cls if re.fullmatch(r"q\d+", c))[1:])
-          for cls in _classes("inv", 3)]
+    qs = [
+        int(next(c for c in cls if re.fullmatch(r"q\d+", c))[1:])
+        for cls in _classes("inv", 3)
+    ]
     for v, q in zip(M, qs):
         assert 0 <= q <= 2 * LEVELS
         assert (q > LEVELS) == (v > 0.5 / LEVELS * np.abs(M).max())
-    assert max(qs) == 2 * LEVELS or min(qs) == 0    # the largest |J| is full
-    zero_q = [q for v, q in zip(make_panel("log", 3).matrix.ravel(),
-                                [int(next(c for c in cls if c[0] == "q")[1:])
-                                 for cls in _classes("log", 3)]) if v == 0]
+    assert max(qs) == 2 * LEVELS or min(qs) == 0  # the largest |J| is full
+    zero_q = [
+        q
+        for v, q in zip(
+            make_panel("log", 3).matrix.ravel(),
+            [
+                int(next(c for c in cls if c[0] == "q")[1:])
+                for cls in _classes("log", 3)
+            ],
+        )
+        if v == 0
+    ]
     assert zero_q and set(zero_q) == {LEVELS}
     css = _colour_css()
     colours = dict(re.findall(r"\.q(\d+)\{background:(#[0-9a-f]{6})\}", css))
@@ -190,19 +229,30 @@ def test_widget_structure_and_front_end_links():
     e = jacobian_explorer(["inv", "log", "cumsum"], sizes=[2, 3])
     assert isinstance(e, widgets.VBox)
     assert "jacobian-explorer" in e._dom_classes
-    assert repr(e) == ("JacobianExplorer(ops=['inv', 'log', 'cumsum'], "
-                       "n=[2, 3])")
+    assert repr(e) == (
+        "JacobianExplorer(ops=['inv', 'log', 'cumsum'], n=[2, 3])"
+    )
     assert len(e.stack.children) == 3
     assert all(len(s.children) == 2 for s in e.stack.children)
-    links = {(l.source[0].model_id, l.source[1], l.target[0].model_id,
-              l.target[1]) for l in e.links}
+    links = {
+        (l.source[0].model_id, l.source[1], l.target[0].model_id, l.target[1])
+        for l in e.links
+    }
     # jslink, a front-end link (a kernel-side one would be a traitlets link)
     assert all(type(link).__name__ == "Link" for link in e.links)
-    assert (e.op_buttons.model_id, "index", e.stack.model_id,
-            "selected_index") in links
+    assert (
+        e.op_buttons.model_id,
+        "index",
+        e.stack.model_id,
+        "selected_index",
+    ) in links
     for s in e.stack.children:
-        assert (e.n_buttons.model_id, "index", s.model_id,
-                "selected_index") in links
+        assert (
+            e.n_buttons.model_id,
+            "index",
+            s.model_id,
+            "selected_index",
+        ) in links
     assert e.op_buttons.options == (("inv", 0), ("log", 1), ("cumsum", 2))
     # every page shows the panel of its (op, n), and only standard widgets
     for k, op in enumerate(e.ops):
@@ -219,7 +269,7 @@ def test_switching_from_python():
     e.op, e.n = "norm", 3
     assert e.stack.selected_index == 1 and e.op_buttons.index == 1
     assert all(s.selected_index == 1 for s in e.stack.children)
-    assert e.panel.J.shape == (3, 3)                 # () + Y.shape
+    assert e.panel.J.shape == (3, 3)  # () + Y.shape
     with pytest.raises(ValueError, match="'log'.*ops"):
         e.op = "log"
     with pytest.raises(ValueError, match="sizes"):
@@ -246,16 +296,19 @@ def test_mode_labels_match_the_css():
     assert "VJP" in css and "JVP" in css
 
 
-@pytest.mark.parametrize("args,kwargs,match", [
-    (["nope"], {}, "unknown op 'nope'.*choose from"),
-    ([[]], {}, "no ops"),
-    (["inv"], {"sizes": [5]}, "'inv' at n = 5 has 625 entries.*n ≤ 4"),
-    (["log"], {"sizes": [0]}, "positive ints"),
-    (["log"], {"sizes": [2, 2]}, "repeat"),
-    ([["log", "log"]], {}, "twice"),
-    (["log"], {"sizes": "23"}, "positive ints.*'23'"),
-    (["log"], {"highlight": "diag"}, "'row'.*'column'"),
-])
+@pytest.mark.parametrize(
+    "args,kwargs,match",
+    [
+        (["nope"], {}, "unknown op 'nope'.*choose from"),
+        ([[]], {}, "no ops"),
+        (["inv"], {"sizes": [5]}, "'inv' at n = 5 has 625 entries.*n ≤ 4"),
+        (["log"], {"sizes": [0]}, "positive ints"),
+        (["log"], {"sizes": [2, 2]}, "repeat"),
+        ([["log", "log"]], {}, "twice"),
+        (["log"], {"sizes": "23"}, "positive ints.*'23'"),
+        (["log"], {"highlight": "diag"}, "'row'.*'column'"),
+    ],
+)
 def test_bad_input_says_what_to_do(args, kwargs, match):
     with pytest.raises(ValueError, match=match):
         jacobian_explorer(*args, **kwargs)
@@ -268,8 +321,10 @@ def test_state_bytes_are_measured_and_modest(capsys):
     assert 0 < small.state_bytes() < big.state_bytes()
     per_cell = (big.state_bytes() - small.state_bytes()) / (cells - 16)
     with capsys.disabled():
-        print(f"\nexplorer inv n=2,3,4: {big.state_bytes()} bytes of widget "
-              f"state, {per_cell:.0f} per cell")
+        print(
+            f"\nexplorer inv n=2,3,4: {big.state_bytes()} bytes of widget "
+            f"state, {per_cell:.0f} per cell"
+        )
     assert per_cell < 250
 
 

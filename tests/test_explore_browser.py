@@ -35,25 +35,32 @@ import nbformat
 import numpy as np
 import pytest
 import torch
-from conftest import HTML, jupyterlab, playwright_api
 from test_explore import REFERENCE
+
 from booktools.explore import OPS
+from conftest import HTML, jupyterlab, playwright_api
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = HTML.parent / "screenshots"
 MIN_PAGES = 3
 WIDTHS = (1280, 390)
-STATE = re.compile(r'<script type="application/vnd\.jupyter\.widget-state'
-                   r'\+json">(.*?)</script>', re.S)
+STATE = re.compile(
+    r'<script type="application/vnd\.jupyter\.widget-state'
+    r'\+json">(.*?)</script>',
+    re.S,
+)
 MINUS = "\u2212"
 
 
 def explorer_pages() -> list[str]:
     if not HTML.is_dir():
         return []
-    return sorted(p.relative_to(HTML).as_posix() for p in HTML.rglob("*.html")
-                  if "_static" not in p.parts
-                  and "jacobian-explorer" in p.read_text(encoding="utf-8"))
+    return sorted(
+        p.relative_to(HTML).as_posix()
+        for p in HTML.rglob("*.html")
+        if "_static" not in p.parts
+        and "jacobian-explorer" in p.read_text(encoding="utf-8")
+    )
 
 
 PAGES = explorer_pages()
@@ -62,33 +69,45 @@ PAGES = explorer_pages()
 def test_explorers_are_on_three_pages():
     assert (HTML / "index.html").exists(), (
         f"no built book at {HTML}: build it first (scripts/build.sh) or "
-        "point BOOK_HTML at one")
+        "point BOOK_HTML at one"
+    )
     assert len(PAGES) >= MIN_PAGES, (
         f"only {len(PAGES)} built page(s) hold a Jacobian explorer "
         f"({PAGES}); chapters 2, 3 and 7 should each call "
-        "booktools.explore.jacobian_explorer")
+        "booktools.explore.jacobian_explorer"
+    )
 
 
 # ---------------------------------------------------------------------------
 # the bytes an explorer adds to a page
 # ---------------------------------------------------------------------------
 
+
 def _explorer_models(state: dict) -> set[str]:
     """Ids of every model an explorer uses: its widgets and its links."""
+
     def refs(value):
         text = json.dumps(value)
         return set(re.findall(r"IPY_MODEL_([0-9a-f]+)", text))
 
-    roots = [k for k, m in state.items()
-             if "jacobian-explorer" in m["state"].get("_dom_classes", [])]
+    roots = [
+        k
+        for k, m in state.items()
+        if "jacobian-explorer" in m["state"].get("_dom_classes", [])
+    ]
     seen, todo = set(), list(roots)
     while todo:
         k = todo.pop()
         if k not in seen and k in state:
             seen.add(k)
             todo += refs(state[k]["state"])
-    links = {k for k, m in state.items() if m["model_name"] == "LinkModel"
-             and refs(m["state"]) <= seen and refs(m["state"])}
+    links = {
+        k
+        for k, m in state.items()
+        if m["model_name"] == "LinkModel"
+        and refs(m["state"]) <= seen
+        and refs(m["state"])
+    }
     return seen | links
 
 
@@ -99,24 +118,29 @@ def test_bytes_explorers_add_to_the_page(path):
     assert m, f"{path}: no widget state on the page"
     state = json.loads(m.group(1))["state"]
     ids = _explorer_models(state)
-    roots = sum("jacobian-explorer" in state[k]["state"].get("_dom_classes",
-                                                            [])
-                for k in ids)
+    roots = sum(
+        "jacobian-explorer" in state[k]["state"].get("_dom_classes", [])
+        for k in ids
+    )
     assert roots >= 1
     part = json.dumps({k: state[k] for k in ids}).encode()
     page = text.encode()
-    print(f"\n{path}: {roots} explorer(s), {len(ids)} models, "
-          f"{len(part):,} bytes of widget state ({len(gzip.compress(part)):,}"
-          f" gzipped); the page is {len(page):,} bytes "
-          f"({len(gzip.compress(page)):,} gzipped)")
+    print(
+        f"\n{path}: {roots} explorer(s), {len(ids)} models, "
+        f"{len(part):,} bytes of widget state ({len(gzip.compress(part)):,}"
+        f" gzipped); the page is {len(page):,} bytes "
+        f"({len(gzip.compress(page)):,} gzipped)"
+    )
     assert len(gzip.compress(part)) < 60_000, (
         f"{path}: the explorers add more than 60 kB (gzipped) to the page; "
-        "pass fewer ops or smaller sizes")
+        "pass fewer ops or smaller sizes"
+    )
 
 
 # ---------------------------------------------------------------------------
 # a local server and a page that records errors
 # ---------------------------------------------------------------------------
+
 
 class Visit:
     """One page at one width; a phone-sized one gets touch."""
@@ -125,16 +149,27 @@ class Visit:
         self.phone = width < 600
         self.context = browser.new_context(
             viewport={"width": width, "height": 844 if self.phone else 900},
-            is_mobile=self.phone, has_touch=self.phone)
+            is_mobile=self.phone,
+            has_touch=self.phone,
+        )
         self.page = self.context.new_page()
         self.errors, self.failed = [], []
-        self.page.on("console", lambda msg: msg.type == "error"
-                     and self.errors.append(msg.text))
+        self.page.on(
+            "console",
+            lambda msg: msg.type == "error" and self.errors.append(msg.text),
+        )
         self.page.on("pageerror", lambda e: self.errors.append(f"{e}"))
-        self.page.on("requestfailed",
-                     lambda r: self.failed.append(f"{r.url} {r.failure}"))
-        self.page.on("response", lambda r: r.status >= 400
-                     and self.failed.append(f"{r.url} HTTP {r.status}"))
+        self.page.on(
+            "requestfailed",
+            lambda r: self.failed.append(f"{r.url} {r.failure}"),
+        )
+        self.page.on(
+            "response",
+            lambda r: (
+                r.status >= 400
+                and self.failed.append(f"{r.url} HTTP {r.status}")
+            ),
+        )
 
         def only_local(route):
             url = route.request.url
@@ -152,7 +187,9 @@ class Visit:
               .every(s => s.previousElementSibling?.classList
                             .contains('widget-subarea')
                           && s.previousElementSibling.childElementCount > 0)
-            """, timeout=30_000)
+            """,
+            timeout=30_000,
+        )
 
     def close(self):
         self.context.close()
@@ -162,7 +199,8 @@ class Visit:
 # what a cell should say, from torch
 # ---------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=None)
+
+@functools.cache
 def reference(op: str, n: int):
     """(J as a matrix, out shape, in shape) from torch.func.jacrev."""
     _, x, ctx = OPS[op].setup(n)
@@ -176,8 +214,12 @@ def reference(op: str, n: int):
 def _name(name, shape, flat):
     if not shape:
         return name
-    return name + "[" + ",".join(
-        str(int(i)) for i in np.unravel_index(flat, shape)) + "]"
+    return (
+        name
+        + "["
+        + ",".join(str(int(i)) for i in np.unravel_index(flat, shape))
+        + "]"
+    )
 
 
 AFTER = "el => getComputedStyle(el, '::after').content"
@@ -226,12 +268,13 @@ def check_readout(phone: bool, grid, r: int, c: int, where: str) -> str:
     value = float(m.group(3).replace(MINUS, "-"))
     expected = M[r, c]
     assert math.isclose(value, expected, rel_tol=5e-3, abs_tol=1e-15), (
-        f"{where}: {head!r} but J[{r}, {c}] = {expected!r}")
+        f"{where}: {head!r} but J[{r}, {c}] = {expected!r}"
+    )
     assert (expected < 0) == m.group(3).startswith(MINUS), head
     assert len(text.split("\n")) >= 2, f"{where}: no formula in {text!r}"
     assert text.replace("\n", "").startswith(
-        cell.get_attribute("aria-label").replace("\n", "")), (
-        f"{where}: the readout is not the cell's accessible name")
+        cell.get_attribute("aria-label").replace("\n", "")
+    ), f"{where}: the readout is not the cell's accessible name"
     return text
 
 
@@ -243,16 +286,19 @@ def visible_grid(explorer):
 
 def picture(grid) -> tuple:
     """What the heatmap looks like: op, n and every cell's classes."""
-    return (grid.get_attribute("data-op"), grid.get_attribute("data-n"),
-            tuple(grid.evaluate(
-                "g => [...g.children].map(i => i.className)")))
+    return (
+        grid.get_attribute("data-op"),
+        grid.get_attribute("data-n"),
+        tuple(grid.evaluate("g => [...g.children].map(i => i.className)")),
+    )
 
 
 def opaque_cells(grid) -> list[str]:
     return grid.evaluate(
         """g => [...g.children]
              .filter(i => +getComputedStyle(i).opacity > 0.5)
-             .map(i => i.className)""")
+             .map(i => i.className)"""
+    )
 
 
 def sample_cells(rows: int, cols: int, M) -> list[tuple[int, int]]:
@@ -267,6 +313,7 @@ def sample_cells(rows: int, cols: int, M) -> list[tuple[int, int]]:
 # the test
 # ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("path", PAGES)
 def test_explorer_works_without_a_kernel(browser, server, path, width):
@@ -276,7 +323,8 @@ def test_explorer_works_without_a_kernel(browser, server, path, width):
     finally:
         SHOTS.mkdir(parents=True, exist_ok=True)
         v.page.locator(".jacobian-explorer").first.screenshot(
-            path=str(SHOTS / f"{path.replace('/', '_')}-explorer-{width}.png"))
+            path=str(SHOTS / f"{path.replace('/', '_')}-explorer-{width}.png")
+        )
         v.close()
     assert not v.errors, f"{path} at {width} px: console errors {v.errors}"
     assert not v.failed, f"{path} at {width} px: failed requests {v.failed}"
@@ -291,14 +339,16 @@ def _exercise(v: Visit, path: str, width: int):
         ex.scroll_into_view_if_needed()
         box = ex.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= width + 1, (
-            f"{where}: wider than the page: {box}")
+            f"{where}: wider than the page: {box}"
+        )
         grid = visible_grid(ex)
         assert grid.bounding_box()["width"] <= width, where
         # 1. the readout, on the op and n shown first
         rows = int(grid.get_attribute("data-rows"))
         cols = int(grid.get_attribute("data-cols"))
-        M = reference(grid.get_attribute("data-op"),
-                      int(grid.get_attribute("data-n")))[0]
+        M = reference(
+            grid.get_attribute("data-op"), int(grid.get_attribute("data-n"))
+        )[0]
         assert M.shape == (rows, cols), where
         assert grid.locator("i").count() == rows * cols, where
         for r, c in sample_cells(rows, cols, M):
@@ -312,14 +362,17 @@ def _exercise(v: Visit, path: str, width: int):
             grid = visible_grid(ex)
             now = picture(grid)
             assert now[0] not in [p[0] for p in pictures], (
-                f"{where}: op button {k} did not switch the op ({now[0]})")
+                f"{where}: op button {k} did not switch the op ({now[0]})"
+            )
             assert now[2] not in [p[2] for p in pictures], (
-                f"{where}: op button {k} drew the same picture")
+                f"{where}: op button {k} drew the same picture"
+            )
             pictures.append(now)
             rows = int(grid.get_attribute("data-rows"))
             cols = int(grid.get_attribute("data-cols"))
-            check_readout(v.phone, grid, rows // 2, cols - 1,
-                          f"{where}, {now[0]}")
+            check_readout(
+                v.phone, grid, rows // 2, cols - 1, f"{where}, {now[0]}"
+            )
         # 3. every n draws a heatmap of its size
         n_buttons = ex.locator(".jx-n button")
         for k in range(n_buttons.count()):
@@ -330,24 +383,28 @@ def _exercise(v: Visit, path: str, width: int):
             M = reference(grid.get_attribute("data-op"), n)[0]
             assert grid.locator("i").count() == M.size, (
                 f"{where}: n = {n} drew {grid.locator('i').count()} cells, "
-                f"J has {M.size}")
-            check_readout(v.phone, grid, M.shape[0] - 1, 0,
-                          f"{where}, n = {n}")
+                f"J has {M.size}"
+            )
+            check_readout(
+                v.phone, grid, M.shape[0] - 1, 0, f"{where}, n = {n}"
+            )
         # 4. rows and columns: the VJP / JVP of a basis vector
         grid = visible_grid(ex)
         rows = int(grid.get_attribute("data-rows"))
         cols = int(grid.get_attribute("data-cols"))
         r, c = rows - 1, cols // 2
         modes = ex.locator(".jx-mode button")
-        for label, key, expect in (("row", f"r{r}", rows > 1),
-                                   ("column", f"c{c}", cols > 1)):
+        for label, key, expect in (
+            ("row", f"r{r}", rows > 1),
+            ("column", f"c{c}", cols > 1),
+        ):
             modes.filter(has_text=label).click()
-            text = check_readout(v.phone, grid, r, c,
-                                 f"{where}, {label} mode")
+            text = check_readout(v.phone, grid, r, c, f"{where}, {label} mode")
             assert ("VJP" if label == "row" else "JVP") in text, text
             opaque = opaque_cells(grid)
             assert opaque and all(key in cls.split() for cls in opaque), (
-                f"{where}: in {label} mode, cells outside {key} stay opaque")
+                f"{where}: in {label} mode, cells outside {key} stay opaque"
+            )
             assert len(opaque) == (cols if label == "row" else rows), where
         modes.filter(has_text="entry").click()
         check_readout(v.phone, grid, r, c, f"{where}, entry mode")
@@ -361,15 +418,20 @@ def _exercise(v: Visit, path: str, width: int):
 LAB_CALL = 'jacobian_explorer(["inv", "log"], sizes=[2, 3])'
 
 
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab-explorer")
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(
-        f"from booktools.explore import jacobian_explorer\n{LAB_CALL}")]
-    nb.metadata["kernelspec"] = {"name": "python3", "language": "python",
-                                 "display_name": "Python 3"}
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            f"from booktools.explore import jacobian_explorer\n{LAB_CALL}"
+        )
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "language": "python",
+        "display_name": "Python 3",
+    }
     nbformat.write(nb, root / "explorer.ipynb")
     with jupyterlab(root) as url:
         yield url
@@ -381,15 +443,18 @@ def test_explorer_live_in_jupyterlab(lab, browser):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{lab}/lab/tree/explorer.ipynb", wait_until="load")
     try:
-        page.locator(".jp-Notebook .jp-Cell .jp-InputArea-editor").first \
-            .wait_for(timeout=60_000)
-        page.get_by_text("Python 3 (ipykernel) | Idle").first \
-            .wait_for(timeout=60_000)
+        page.locator(
+            ".jp-Notebook .jp-Cell .jp-InputArea-editor"
+        ).first.wait_for(timeout=60_000)
+        page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(
+            timeout=60_000
+        )
         ex = page.locator(".jacobian-explorer")
-        for _ in range(12):           # retried while the kernel connects
+        for _ in range(12):  # retried while the kernel connects
             page.locator(".jp-Cell").first.click()
-            page.locator('[data-command="notebook:run-cell-and-select-next"]'
-                         ).first.click()
+            page.locator(
+                '[data-command="notebook:run-cell-and-select-next"]'
+            ).first.click()
             try:
                 ex.wait_for(timeout=5_000)
                 break
@@ -400,25 +465,30 @@ def test_explorer_live_in_jupyterlab(lab, browser):
         assert grid.get_attribute("data-op") == "inv"
         check_readout(False, grid, 1, 2, "JupyterLab, inv")
         before = picture(grid)
-        ex.locator(".jx-op button").nth(1).click()      # log
+        ex.locator(".jx-op button").nth(1).click()  # log
         page.wait_for_function(
             "() => document.querySelector('.jacobian-explorer .jx-g')"
-            "?.dataset.op === 'log'", timeout=10_000)
+            "?.dataset.op === 'log'",
+            timeout=10_000,
+        )
         grid = visible_grid(ex)
         assert picture(grid) != before
         check_readout(False, grid, 0, 0, "JupyterLab, log")
-        ex.locator(".jx-n button").nth(1).click()       # n = 3
+        ex.locator(".jx-n button").nth(1).click()  # n = 3
         page.wait_for_function(
             "() => document.querySelector('.jacobian-explorer .jx-g')"
-            "?.dataset.n === '3'", timeout=10_000)
+            "?.dataset.n === '3'",
+            timeout=10_000,
+        )
         grid = visible_grid(ex)
         assert grid.locator("i").count() == 9
         check_readout(False, grid, 2, 1, "JupyterLab, log, n = 3")
     except Exception as exc:
         shot = Path(os.environ.get("TMPDIR", "/tmp")) / "lab-explorer.png"
         page.screenshot(path=str(shot))
-        raise AssertionError(f"{exc}\nscreenshot: {shot}; JavaScript "
-                             f"errors: {errors}") from exc
+        raise AssertionError(
+            f"{exc}\nscreenshot: {shot}; JavaScript errors: {errors}"
+        ) from exc
     finally:
         page.close()
     assert not errors, f"JavaScript errors in JupyterLab: {errors}"

@@ -8,19 +8,22 @@ gradgradcheck differentiates the backward once more (torch's autograd
 records the torch operations vjplib's rules run) and checks that against
 finite differences of the backward, forward over reverse included.
 """
+
 import pytest
 import torch
-
-import vjplib as vl
 from torch.autograd.gradcheck import GradcheckError
 
+import vjplib as vl
+
 pytestmark = pytest.mark.filterwarnings(
-    "ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+    "ignore:`torch.jit.script` is deprecated:DeprecationWarning"
+)
 F64 = torch.float64
 
 
 def as_torch_function(f):
     """f as a torch.autograd.Function: backward vjplib.vjp, jvp vjplib.jvp."""
+
     class VjplibRules(torch.autograd.Function):
         @staticmethod
         def forward(ctx, *xs):
@@ -50,19 +53,31 @@ def softmax(x):
 
 
 COMPOSITES = {
-    "norm(inv(X))": (lambda X: vl.norm(vl.inv(X)),
-                     [3 * torch.eye(3, dtype=F64) + 0.3 * rand(3, 3)]),
-    "sum(cumsum(log x))": (lambda x: vl.sum(vl.cumsum(vl.log(x))),
-                           [0.5 + rand(4, seed=1).abs()]),
-    "tanh(W x)": (lambda W, x: vl.tanh(W @ x),
-                  [rand(3, 4, seed=2), rand(4, seed=3)]),
+    "norm(inv(X))": (
+        lambda X: vl.norm(vl.inv(X)),
+        [3 * torch.eye(3, dtype=F64) + 0.3 * rand(3, 3)],
+    ),
+    "sum(cumsum(log x))": (
+        lambda x: vl.sum(vl.cumsum(vl.log(x))),
+        [0.5 + rand(4, seed=1).abs()],
+    ),
+    "tanh(W x)": (
+        lambda W, x: vl.tanh(W @ x),
+        [rand(3, 4, seed=2), rand(4, seed=3)],
+    ),
     "softmax": (softmax, [rand(2, 4, seed=4)]),
-    "conv1d full": (lambda x, k: vl.conv1d(x, k),
-                    [rand(5, seed=5), rand(3, seed=6)]),
-    "conv1d valid": (lambda x, k: vl.conv1d(x, k, "valid"),
-                     [rand(5, seed=7), rand(3, seed=8)]),
-    "softplus": (lambda x: vl.softplus(x) * x,
-                 [torch.tensor([-30.0, -1, 0, 2, 25], dtype=F64)]),
+    "conv1d full": (
+        lambda x, k: vl.conv1d(x, k),
+        [rand(5, seed=5), rand(3, seed=6)],
+    ),
+    "conv1d valid": (
+        lambda x, k: vl.conv1d(x, k, "valid"),
+        [rand(5, seed=7), rand(3, seed=8)],
+    ),
+    "softplus": (
+        lambda x: vl.softplus(x) * x,
+        [torch.tensor([-30.0, -1, 0, 2, 25], dtype=F64)],
+    ),
 }
 
 
@@ -70,20 +85,23 @@ COMPOSITES = {
 def test_gradcheck(name):
     f, xs = COMPOSITES[name]
     xs = [x.clone().requires_grad_(True) for x in xs]
-    assert torch.autograd.gradcheck(as_torch_function(f), xs,
-                                    check_forward_ad=True)
+    assert torch.autograd.gradcheck(
+        as_torch_function(f), xs, check_forward_ad=True
+    )
 
 
 @pytest.mark.parametrize("name", sorted(COMPOSITES))
 def test_gradgradcheck(name):
     f, xs = COMPOSITES[name]
     xs = [x.clone().requires_grad_(True) for x in xs]
-    assert torch.autograd.gradgradcheck(as_torch_function(f), xs,
-                                        check_fwd_over_rev=True)
+    assert torch.autograd.gradgradcheck(
+        as_torch_function(f), xs, check_fwd_over_rev=True
+    )
 
 
 class WrongVjp(vl.Function):
     """y = sin x with a VJP of sin instead of cos: gradcheck refuses it."""
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -91,17 +109,16 @@ class WrongVjp(vl.Function):
 
     @staticmethod
     def vjp(ctx, y_bar):
-        x, = ctx.saved_tensors
+        (x,) = ctx.saved_tensors
         return y_bar * vl.sin(x)
 
     @staticmethod
     def jvp(ctx, x_dot):
-        x, = ctx.saved_tensors
+        (x,) = ctx.saved_tensors
         return x_dot * vl.cos(x)
 
 
 def test_gradcheck_catches_a_wrong_rule():
     x = rand(3).requires_grad_(True)
     with pytest.raises(GradcheckError, match="Jacobian mismatch"):
-        torch.autograd.gradcheck(as_torch_function(WrongVjp.apply),
-                                 [x])
+        torch.autograd.gradcheck(as_torch_function(WrongVjp.apply), [x])

@@ -1,8 +1,10 @@
-"""The step toggle live in JupyterLab (what a Binder reader gets): typeset and clickable.
+"""The step toggle live in JupyterLab (what a Binder reader gets): typeset and
+clickable.
 
-Starts JupyterLab from this environment on a loopback port, opens a small notebook that shows a
-StepToggle, runs it with a real kernel in headless Chromium, then clicks Next to the last step and
-checks that each step's formula is typeset by JupyterLab's MathJax. A missing browser fails.
+Starts JupyterLab from this environment on a loopback port, opens a small
+notebook that shows a StepToggle, runs it with a real kernel in headless
+Chromium, then clicks Next to the last step and checks that each step's formula
+is typeset by JupyterLab's MathJax. A missing browser fails.
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ import pytest
 
 from conftest import jupyterlab, playwright_api, raw_tex_in
 
-STEPS = [r"\langle \frac{Y}{z}, dY \rangle", r"\frac{1}{z}\operatorname{tr}(Y^\top dY)", r"-\frac{1}{z}\operatorname{tr}(Y^\top X^{-1} dX X^{-1})"]
+STEPS = [
+    r"\langle \frac{Y}{z}, dY \rangle",
+    r"\frac{1}{z}\operatorname{tr}(Y^\top dY)",
+    r"-\frac{1}{z}\operatorname{tr}(Y^\top X^{-1} dX X^{-1})",
+]
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +34,11 @@ def lab(tmp_path_factory):
             f"StepToggle({STEPS!r}, lhs='dz = ', notes=['from $z^2 = \\\\langle Y, Y \\\\rangle$', None, None])"
         )
     ]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, root / "toggle.ipynb")
     with jupyterlab(root) as url:
         yield url
@@ -42,21 +52,35 @@ def test_step_toggle_is_typeset_and_clickable_in_jupyterlab(lab, browser):
     try:
         _run_and_click_through(page)
     except Exception as exc:
-        page.screenshot(path=str(tmp_shot := Path(os.environ.get("TMPDIR", "/tmp")) / "jupyterlab-failure.png"))
-        raise AssertionError(f"{exc}\nsee the screenshot {tmp_shot}; JavaScript errors: {errors}") from exc
+        page.screenshot(
+            path=str(
+                tmp_shot := Path(os.environ.get("TMPDIR", "/tmp"))
+                / "jupyterlab-failure.png"
+            )
+        )
+        raise AssertionError(
+            f"{exc}\nsee the screenshot {tmp_shot}; JavaScript errors: {errors}"
+        ) from exc
     page.close()
     assert not errors, f"JavaScript errors in JupyterLab: {errors}"
 
 
 def _run_and_click_through(page):
-    page.locator(".jp-Notebook .jp-Cell .jp-InputArea-editor").first.wait_for(timeout=60_000)
+    page.locator(".jp-Notebook .jp-Cell .jp-InputArea-editor").first.wait_for(
+        timeout=60_000
+    )
     # the kernel is up when the status bar says so
-    page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=60_000)
-    # Run the cell with the kernel (the toolbar's run button; retried while the kernel connects).
+    page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(
+        timeout=60_000
+    )
+    # Run the cell with the kernel (the toolbar's run button; retried while the
+    # kernel connects).
     toggle = page.locator(".step-toggle")
     for _ in range(12):
         page.locator(".jp-Cell").first.click()
-        page.locator('[data-command="notebook:run-cell-and-select-next"]').first.click()
+        page.locator(
+            '[data-command="notebook:run-cell-and-select-next"]'
+        ).first.click()
         try:
             toggle.wait_for(timeout=5_000)
             break
@@ -67,8 +91,12 @@ def _run_and_click_through(page):
     for k in range(n):
         step = toggle.locator(".step-page")
         step.locator(".step-math mjx-container").first.wait_for(timeout=20_000)
-        assert not raw_tex_in(step), f"step {k + 1}: raw TeX in JupyterLab: {step.inner_text()!r}"
-        active = step.locator(".step-nav button.mod-active").inner_text().strip()
+        assert not raw_tex_in(step), (
+            f"step {k + 1}: raw TeX in JupyterLab: {step.inner_text()!r}"
+        )
+        active = (
+            step.locator(".step-nav button.mod-active").inner_text().strip()
+        )
         assert active.startswith(f"Step {k + 1} of {n}"), active
         if k < n - 1:
             step.get_by_role("button", name="Next ▶").click()
@@ -78,4 +106,6 @@ def _run_and_click_through(page):
                 arg=k + 2,
                 timeout=10_000,
             )
-    assert toggle.locator(".step-page .step-note").count() == 0, "the last step has no note"
+    assert toggle.locator(".step-page .step-note").count() == 0, (
+        "the last step has no note"
+    )

@@ -16,24 +16,26 @@ softplus: every OpInfo sample sets beta=3, threshold=0.2, which
 vjplib.softplus (beta 1) does not take; we check its inputs against torch's
 softplus with the default arguments.
 """
+
 import builtins
 
 import pytest
 import torch
 
-import vjplib as vl
-from vjplib import assert_close
-
 # torch's test module needs the expecttest package (requirements.txt)
 from torch.testing._internal.common_methods_invocations import op_db
 
+import vjplib as vl
+from vjplib import assert_close
+
 pytestmark = pytest.mark.filterwarnings(
-    "ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+    "ignore:`torch.jit.script` is deprecated:DeprecationWarning"
+)
 F64 = torch.float64
 RTOL, ATOL = 1e-7, 1e-10
-MAX_JACOBIAN = 4096   # entries; no jacrev/jacfwd check for larger Jacobians
-FEW = 12              # an OpInfo with fewer samples: use its reference_inputs
-MAX_NUMEL = 100_000   # larger samples are skipped (their reason says so)
+MAX_JACOBIAN = 4096  # entries; no jacrev/jacfwd check for larger Jacobians
+FEW = 12  # an OpInfo with fewer samples: use its reference_inputs
+MAX_NUMEL = 100_000  # larger samples are skipped (their reason says so)
 
 
 class Unsupported(Exception):
@@ -42,47 +44,55 @@ class Unsupported(Exception):
 
 def _no_extra(s, name):
     if s.args or s.kwargs:
-        raise Unsupported(f"{name} takes no extra arguments, got "
-                          f"args={s.args!r} kwargs={s.kwargs!r}")
+        raise Unsupported(
+            f"{name} takes no extra arguments, got "
+            f"args={s.args!r} kwargs={s.kwargs!r}"
+        )
 
 
 def _unary(vl_op, name):
     def translate(s, op):
         _no_extra(s, name)
         return vl_op, op.op, [s.input]
+
     return translate
 
 
-def _softplus(s, op):                  # see the module docstring
+def _softplus(s, op):  # see the module docstring
     return vl.softplus, torch.nn.functional.softplus, [s.input]
 
 
 def _binary(vl_op, name):
     def translate(s, op):
         if s.kwargs:
-            raise Unsupported(f"{name} with {sorted(s.kwargs)}: vjplib.{name} "
-                              "takes two operands only (write "
-                              "add(x, alpha * y))")
+            raise Unsupported(
+                f"{name} with {sorted(s.kwargs)}: vjplib.{name} "
+                "takes two operands only (write "
+                "add(x, alpha * y))"
+            )
         a, (b,) = s.input, s.args
         tensor_a, tensor_b = (isinstance(v, torch.Tensor) for v in (a, b))
         if not (tensor_a or tensor_b):
-            raise Unsupported(f"{name} of two numbers: no tensor to "
-                              "differentiate")
-        if not tensor_a:                                # a number, a tensor
+            raise Unsupported(
+                f"{name} of two numbers: no tensor to differentiate"
+            )
+        if not tensor_a:  # a number, a tensor
             return (lambda x: vl_op(a, x)), (lambda x: op.op(a, x)), [b]
         if not tensor_b:
             return (lambda x: vl_op(x, b)), (lambda x: op.op(x, b)), [a]
         return vl_op, op.op, [a, b]
+
     return translate
 
 
 def _pow(s, op):
-    c, = s.args
+    (c,) = s.args
     if isinstance(c, torch.Tensor):
-        raise Unsupported("pow with a tensor exponent: vjplib.pow takes a "
-                          "constant number (write exp(c * log x))")
-    return (lambda x: vl.pow(x, c)), (lambda x: torch.pow(x, c)), \
-        [s.input]
+        raise Unsupported(
+            "pow with a tensor exponent: vjplib.pow takes a "
+            "constant number (write exp(c * log x))"
+        )
+    return (lambda x: vl.pow(x, c)), (lambda x: torch.pow(x, c)), [s.input]
 
 
 def _sum(s, op):
@@ -90,30 +100,42 @@ def _sum(s, op):
     if "dtype" in kw:
         raise Unsupported("sum with dtype=: vjplib keeps the input's dtype")
     dim, keepdim = kw.get("dim"), kw.get("keepdim", False)
-    return (lambda x: vl.sum(x, dim, keepdim)), \
-        (lambda x: torch.sum(x, *s.args, **s.kwargs)), [s.input]
+    return (
+        (lambda x: vl.sum(x, dim, keepdim)),
+        (lambda x: torch.sum(x, *s.args, **s.kwargs)),
+        [s.input],
+    )
 
 
 def _cumsum(s, op):
     if "dtype" in s.kwargs:
-        raise Unsupported("cumsum with dtype=: vjplib keeps the input's "
-                          "dtype")
-    dim, = s.args
-    return (lambda x: vl.cumsum(x, dim)), \
-        (lambda x: torch.cumsum(x, dim)), [s.input]
+        raise Unsupported("cumsum with dtype=: vjplib keeps the input's dtype")
+    (dim,) = s.args
+    return (
+        (lambda x: vl.cumsum(x, dim)),
+        (lambda x: torch.cumsum(x, dim)),
+        [s.input],
+    )
 
 
 def _flip(s, op):
     dims = s.kwargs["dims"] if "dims" in s.kwargs else s.args[0]
-    return (lambda x: vl.flip(x, dims)), \
-        (lambda x: torch.flip(x, dims)), [s.input]
+    return (
+        (lambda x: vl.flip(x, dims)),
+        (lambda x: torch.flip(x, dims)),
+        [s.input],
+    )
 
 
 def _shape_op(vl_op, torch_op):
     def translate(s, op):
-        shape, = s.args
-        return (lambda x: vl_op(x, shape)), \
-            (lambda x: torch_op(x, shape)), [s.input]
+        (shape,) = s.args
+        return (
+            (lambda x: vl_op(x, shape)),
+            (lambda x: torch_op(x, shape)),
+            [s.input],
+        )
+
     return translate
 
 
@@ -121,8 +143,10 @@ def _transpose(s, op):
     d0, d1 = s.args
     n = s.input.ndim
     if n < 2 or {d0 % n, d1 % n} != {n - 2, n - 1}:
-        raise Unsupported("transpose of dims other than the last two: "
-                          "vjplib.transpose swaps the last two only")
+        raise Unsupported(
+            "transpose of dims other than the last two: "
+            "vjplib.transpose swaps the last two only"
+        )
     return vl.transpose, (lambda x: torch.transpose(x, d0, d1)), [s.input]
 
 
@@ -134,7 +158,7 @@ def _mT(s, op):
 
 
 def _matmul(s, op):
-    other, = s.args
+    (other,) = s.args
     return vl.matmul, torch.matmul, [s.input, other]
 
 
@@ -145,6 +169,7 @@ def _inv(s, op):
 
 def _norm(positional):
     """A norm OpInfo; vjplib.norm is the 2-norm of all entries (0-d)."""
+
     def translate(s, op):
         kw = dict(zip(positional, s.args), **s.kwargs)
         ord_ = kw.pop("ord", kw.pop("p", None))
@@ -152,28 +177,42 @@ def _norm(positional):
         vector = op.name == "linalg.vector_norm" or s.input.ndim <= 1
         two = ord_ is None or (ord_ == 2 and (vector or op.name == "norm"))
         if not (two or (ord_ == "fro" and s.input.ndim <= 2)):
-            raise Unsupported("norm with an ord/p other than 2 (or a matrix "
-                              "norm): vjplib.norm is the 2-norm of all "
-                              "entries")
+            raise Unsupported(
+                "norm with an ord/p other than 2 (or a matrix "
+                "norm): vjplib.norm is the 2-norm of all "
+                "entries"
+            )
         if dim not in (None, ()) or keepdim or kw:
-            raise Unsupported("norm over some dims, or with keepdim: "
-                              "vjplib.norm reduces all entries to a 0-d "
-                              "value")
+            raise Unsupported(
+                "norm over some dims, or with keepdim: "
+                "vjplib.norm reduces all entries to a 0-d "
+                "value"
+            )
         return vl.norm, (lambda x: op.op(x, *s.args, **s.kwargs)), [s.input]
+
     return translate
 
 
 TRANSLATE = {
-    **{name: _unary(getattr(vl, name), name)
-       for name in ("neg", "log", "exp", "sin", "cos", "tanh")},
+    **{
+        name: _unary(getattr(vl, name), name)
+        for name in ("neg", "log", "exp", "sin", "cos", "tanh")
+    },
     "nn.functional.softplus": _softplus,
-    "add": _binary(vl.add, "add"), "sub": _binary(vl.sub, "sub"),
+    "add": _binary(vl.add, "add"),
+    "sub": _binary(vl.sub, "sub"),
     "mul": _binary(vl.mul, "mul"),
     "div.no_rounding_mode": _binary(vl.div, "div"),
-    "pow": _pow, "sum": _sum, "cumsum": _cumsum, "flip": _flip,
+    "pow": _pow,
+    "sum": _sum,
+    "cumsum": _cumsum,
+    "flip": _flip,
     "reshape": _shape_op(vl.reshape, torch.reshape),
     "broadcast_to": _shape_op(vl.broadcast_to, torch.broadcast_to),
-    "transpose": _transpose, "mT": _mT, "T": _mT, "matmul": _matmul,
+    "transpose": _transpose,
+    "mT": _mT,
+    "T": _mT,
+    "matmul": _matmul,
     "linalg.inv": _inv,
     "linalg.vector_norm": _norm(("ord", "dim", "keepdim")),
     "linalg.norm": _norm(("ord", "dim", "keepdim")),
@@ -181,8 +220,10 @@ TRANSLATE = {
     "norm": _norm(("p", "dim", "keepdim")),
     "norm.fro": _norm(("p", "dim", "keepdim")),
 }
-OPINFOS = {op.name + (f".{op.variant_test_name}" if op.variant_test_name
-                      else ""): op for op in op_db}
+OPINFOS = {
+    op.name + (f".{op.variant_test_name}" if op.variant_test_name else ""): op
+    for op in op_db
+}
 
 
 def describe(v):
@@ -192,12 +233,14 @@ def describe(v):
 def too_big(s):
     ts = [v for v in (s.input, *s.args) if isinstance(v, torch.Tensor)]
     if builtins.max(t.numel() for t in ts) > MAX_NUMEL:
-        raise Unsupported(f"more than {MAX_NUMEL} entries (torch's inputs "
-                          "for its vectorised kernels): too slow for this "
-                          "suite")
+        raise Unsupported(
+            f"more than {MAX_NUMEL} entries (torch's inputs "
+            "for its vectorised kernels): too slow for this "
+            "suite"
+        )
 
 
-SAMPLES = {}      # (name, i) -> the sample, for the ones that run
+SAMPLES = {}  # (name, i) -> the sample, for the ones that run
 
 
 def cases():
@@ -216,8 +259,11 @@ def cases():
                 SAMPLES[name, i] = s
             except Unsupported as e:
                 marks = [pytest.mark.skip(reason=str(e))]
-            params.append(pytest.param(name, i, marks=marks,
-                                       id=f"{name}-{i}-{describe(s.input)}"))
+            params.append(
+                pytest.param(
+                    name, i, marks=marks, id=f"{name}-{i}-{describe(s.input)}"
+                )
+            )
     return params
 
 
@@ -240,8 +286,7 @@ def test_op_on_torch_samples(name, i):
     refs = torch.autograd.grad(y_ref, xs_req, y_bar, allow_unused=True)
     for k, (got, ref) in enumerate(zip(vjp_fn(y_bar), refs)):
         ref = torch.zeros_like(xs[k]) if ref is None else ref
-        assert_close(got, ref, what=f"VJP, argument {k}", rtol=RTOL,
-                     atol=ATOL)
+        assert_close(got, ref, what=f"VJP, argument {k}", rtol=RTOL, atol=ATOL)
 
     x_dots = [rand_like(x, gen) for x in xs]
     _, y_dot = vl.jvp(ours, xs, x_dots)
@@ -255,29 +300,39 @@ def test_op_on_torch_samples(name, i):
 
     def phi_ref(*v):
         return (theirs(*v) * y_bar).sum()
+
     _, second = vl.jvp(vl.grad(phi), xs, x_dots)
-    _, second_ref = torch.func.jvp(torch.func.grad(phi_ref), tuple(xs),
-                                   tuple(x_dots))
-    assert_close(second, second_ref, what="JVP of the gradient", rtol=RTOL,
-                 atol=ATOL)
+    _, second_ref = torch.func.jvp(
+        torch.func.grad(phi_ref), tuple(xs), tuple(x_dots)
+    )
+    assert_close(
+        second, second_ref, what="JVP of the gradient", rtol=RTOL, atol=ATOL
+    )
 
     # Jacobians, one argument at a time (torch.func.jacfwd over several
     # arguments at once adds a * 0 for the others' zero tangents: nan where
     # a is inf, an artefact)
     if y.numel() * sum(x.numel() for x in xs) <= MAX_JACOBIAN:
         nums = tuple(range(len(xs)))
-        for ours_jac, ref_jac in ((vl.jacrev, torch.func.jacrev),
-                                  (vl.jacfwd, torch.func.jacfwd)):
+        for ours_jac, ref_jac in (
+            (vl.jacrev, torch.func.jacrev),
+            (vl.jacfwd, torch.func.jacfwd),
+        ):
             got = ours_jac(ours, argnums=nums)(*xs)
             for k, J in enumerate(got):
-                assert_close(J, ref_jac(theirs, argnums=k)(*xs),
-                             what=f"{ours_jac.__name__}, argument {k}",
-                             rtol=RTOL, atol=ATOL)
+                assert_close(
+                    J,
+                    ref_jac(theirs, argnums=k)(*xs),
+                    what=f"{ours_jac.__name__}, argument {k}",
+                    rtol=RTOL,
+                    atol=ATOL,
+                )
 
 
 def test_every_translated_opinfo_exists_and_runs_some_samples():
     """A renamed OpInfo would silently drop an op from the suite."""
     assert set(TRANSLATE) <= set(OPINFOS)
     for name in TRANSLATE:
-        assert any(key[0] == name for key in SAMPLES), \
+        assert any(key[0] == name for key in SAMPLES), (
             f"{name}: every sample is skipped"
+        )

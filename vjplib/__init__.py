@@ -1,30 +1,111 @@
-"""vjplib: a small reverse- and forward-mode autodiff library with torch's names.
+"""vjplib: a small reverse- and forward-mode autodiff library with torch's
+names.
 
-Read it in this order: ``function.py`` (what an op is), ``ops.py`` (the ops, each with f, its VJP
-and its JVP), ``graph.py`` (the recorded graph and the backward pass), ``dual.py`` (forward mode),
-``box.py`` (how nested transformations keep apart), ``transforms.py`` (vjp, grad, jvp, jacrev, …)
-and ``checks.py`` (how we know it is right).
+Read it in this order: ``function.py`` (what an op is), ``ops.py`` (the ops,
+each with f, its VJP and its JVP), ``graph.py`` (the recorded graph and the
+backward pass), ``dual.py`` (forward mode), ``box.py`` (how nested
+transformations keep apart), ``transforms.py`` (vjp, grad, jvp, jacrev, …) and
+``checks.py`` (how we know it is right).
 """
+
 from .box import Box
-from .checks import (assert_close, check_against_torch, check_jacobians,
-                     dot_product_test, graph_bytes, torch_graph_bytes)
+from .checks import (
+    assert_close,
+    check_against_torch,
+    check_jacobians,
+    dot_product_test,
+    graph_bytes,
+    torch_graph_bytes,
+)
 from .dual import Dual
 from .function import Context, Function
 from .graph import Node, Traced, backward, format_graph, print_graph, toposort
-from .ops import (add, broadcast_to, conv1d, cos, cumsum, div, exp, flip, inv, log, matmul, mul,
-                  neg, norm, pow, reshape, sin, softplus, sub, sum, tanh,
-                  transpose)
-from .transforms import (grad, hessian, hvp, jacfwd, jacfwd_loop, jacobian_fd, jacrev, jacrev_loop,
-                         jvp, value_and_grad, vjp)
+from .ops import (
+    add,
+    broadcast_to,
+    conv1d,
+    cos,
+    cumsum,
+    div,
+    exp,
+    flip,
+    inv,
+    log,
+    matmul,
+    mul,
+    neg,
+    norm,
+    pow,
+    reshape,
+    sin,
+    softplus,
+    sub,
+    sum,
+    tanh,
+    transpose,
+)
+from .transforms import (
+    grad,
+    hessian,
+    hvp,
+    jacfwd,
+    jacfwd_loop,
+    jacobian_fd,
+    jacrev,
+    jacrev_loop,
+    jvp,
+    value_and_grad,
+    vjp,
+)
 
 __all__ = [
-    "Function", "Context", "Dual", "Traced", "Node", "Box",
-    "inv", "norm", "log", "exp", "sin", "cos", "tanh", "softplus", "sum",
-    "cumsum", "flip", "conv1d",
-    "transpose", "matmul", "add", "sub", "mul", "div", "neg", "pow", "reshape", "broadcast_to",
-    "vjp", "grad", "value_and_grad", "jvp", "jacrev", "jacfwd", "jacrev_loop", "jacfwd_loop",
-    "hessian", "hvp", "jacobian_fd",
-    "toposort", "backward", "format_graph", "print_graph",
-    "assert_close", "dot_product_test", "check_against_torch", "check_jacobians",
-    "graph_bytes", "torch_graph_bytes",
+    "Function",
+    "Context",
+    "Dual",
+    "Traced",
+    "Node",
+    "Box",
+    "inv",
+    "norm",
+    "log",
+    "exp",
+    "sin",
+    "cos",
+    "tanh",
+    "softplus",
+    "sum",
+    "cumsum",
+    "flip",
+    "conv1d",
+    "transpose",
+    "matmul",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "neg",
+    "pow",
+    "reshape",
+    "broadcast_to",
+    "vjp",
+    "grad",
+    "value_and_grad",
+    "jvp",
+    "jacrev",
+    "jacfwd",
+    "jacrev_loop",
+    "jacfwd_loop",
+    "hessian",
+    "hvp",
+    "jacobian_fd",
+    "toposort",
+    "backward",
+    "format_graph",
+    "print_graph",
+    "assert_close",
+    "dot_product_test",
+    "check_against_torch",
+    "check_jacobians",
+    "graph_bytes",
+    "torch_graph_bytes",
 ]

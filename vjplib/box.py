@@ -1,20 +1,25 @@
 """Boxed values and the stack of running transformations.
 
-A transformation (``vjp`` or ``jvp``) wraps each input in a *box*: a ``Traced`` value for reverse
-mode (it remembers the op that made it) or a ``Dual`` number for forward mode (it carries a tangent).
-Every running transformation is a ``Trace`` with a *level*: its depth in the stack of nested
-transformations. An op applied to boxes of several levels works on the highest level first and
-hands the primals, one level down, to the next (as JAX's autodidax does). That keeps ``grad(grad(f))``
-free of perturbation confusion: the inner ``grad`` sees the outer one's boxes as constants.
+A transformation (``vjp`` or ``jvp``) wraps each input in a *box*: a ``Traced``
+value for reverse mode (it remembers the op that made it) or a ``Dual`` number
+for forward mode (it carries a tangent). Every running transformation is a
+``Trace`` with a *level*: its depth in the stack of nested transformations. An
+op applied to boxes of several levels works on the highest level first and
+hands the primals, one level down, to the next (as JAX's autodidax does). That
+keeps ``grad(grad(f))`` free of perturbation confusion: the inner ``grad`` sees
+the outer one's boxes as constants.
 """
-from contextlib import contextmanager
+
 import math
+from contextlib import contextmanager
 
 import torch
 
 
 class Trace:
-    """One running transformation: its kind ("vjp" or "jvp"), its level, and whether it still runs."""
+    """One running transformation: its kind ("vjp" or "jvp"), its level, and
+    whether it still runs.
+    """
 
     def __init__(self, kind, level):
         self.kind, self.level, self.active = kind, level, True
@@ -23,8 +28,10 @@ class Trace:
         return f"Trace({self.kind!r}, level={self.level})"
 
 
-_STACK = []                      # the transformations running right now, outermost first
-FREE = Trace("jvp", 10**9)       # the trace of Dual numbers a user makes by hand, outside jvp
+_STACK = []  # the transformations running right now, outermost first
+FREE = Trace(
+    "jvp", 10**9
+)  # the trace of Dual numbers a user makes by hand, outside jvp
 
 
 @contextmanager
@@ -40,7 +47,10 @@ def new_trace(kind):
 
 
 def top_box(args, who):
-    """The box of the highest level among args, or None when all are plain; refuse escaped boxes."""
+    """
+    The box of the highest level among args, or None when all are plain; refuse
+    escaped boxes.
+    """
     top = None
     for a in args:
         if isinstance(a, Box):
@@ -48,22 +58,39 @@ def top_box(args, who):
                 raise RuntimeError(
                     f"{who}: got a value traced by a {a.trace.kind} that has already returned "
                     f"(level {a.trace.level}); it escaped, e.g. through a global or a closure. "
-                    "Pass it as an argument of the function you transform instead.")
+                    "Pass it as an argument of the function you transform instead."
+                )
             if top is None or a.trace.level > top.trace.level:
                 top = a
     return top
 
 
-# torch functions a user may reach for, and the vjplib op that does the same job
+# torch functions a user may reach for, and the vjplib op that does the same
+# job
 _TORCH_TO_VJPLIB = {
-    "inverse": "inv", "linalg_inv": "inv", "inv_ex": "inv", "linalg_inv_ex": "inv",
-    "vector_norm": "norm", "linalg_norm": "norm", "linalg_vector_norm": "norm",
-    "mm": "matmul", "bmm": "matmul", "t": "transpose", "mT": "transpose", "view": "reshape",
-    "expand": "broadcast_to", "subtract": "sub", "multiply": "mul", "divide": "div",
-    "true_divide": "div", "negative": "neg",
+    "inverse": "inv",
+    "linalg_inv": "inv",
+    "inv_ex": "inv",
+    "linalg_inv_ex": "inv",
+    "vector_norm": "norm",
+    "linalg_norm": "norm",
+    "linalg_vector_norm": "norm",
+    "mm": "matmul",
+    "bmm": "matmul",
+    "t": "transpose",
+    "mT": "transpose",
+    "view": "reshape",
+    "expand": "broadcast_to",
+    "subtract": "sub",
+    "multiply": "mul",
+    "divide": "div",
+    "true_divide": "div",
+    "negative": "neg",
 }
-_OPS = ("inv norm log exp sin cos tanh softplus sum cumsum flip conv1d "
-        "transpose matmul add sub mul div neg pow reshape broadcast_to").split()
+_OPS = (
+    "inv norm log exp sin cos tanh softplus sum cumsum flip conv1d "
+    "transpose matmul add sub mul div neg pow reshape broadcast_to"
+).split()
 
 
 def torch_name(func):
@@ -71,19 +98,25 @@ def torch_name(func):
 
 
 def vjplib_hint(name):
-    """Where to send someone who called the torch function or method `name` on a box."""
+    """
+    Where to send someone who called the torch function or method `name` on a
+    box.
+    """
     op = _TORCH_TO_VJPLIB.get(name, name.strip("_"))
     if op in _OPS:
         return f"use vjplib.{op} instead"
-    return "write it as a vjplib.Function (forward, vjp, jvp) and call its .apply"
+    return (
+        "write it as a vjplib.Function (forward, vjp, jvp) and call its .apply"
+    )
 
 
 class Box:
-    """Base of ``Traced`` and ``Dual``: a ``primal`` value plus what one trace needs to know.
+    """Base of ``Traced`` and ``Dual``: a ``primal`` value plus what one trace
+    needs to know.
 
-    Boxes look like tensors where that is safe (shape, dtype, arithmetic with ``+ - * / @ **``,
-    ``.T``) and refuse everything that would leave the graph: torch functions, ``float()``,
-    ``bool()``, numpy conversion.
+    Boxes look like tensors where that is safe (shape, dtype, arithmetic with
+    ``+ - * / @ **``, ``.T``) and refuse everything that would leave the graph:
+    torch functions, ``float()``, ``bool()``, numpy conversion.
     """
 
     @property
@@ -161,59 +194,82 @@ class Box:
         return ops.pow(self, c)
 
     def __rpow__(self, base):
-        raise TypeError("pow: the exponent is a traced value; vjplib.pow takes a constant "
-                        "exponent. Write c ** x as vjplib.exp(x * math.log(c)).")
+        raise TypeError(
+            "pow: the exponent is a traced value; vjplib.pow takes a constant "
+            "exponent. Write c ** x as vjplib.exp(x * math.log(c))."
+        )
 
-    # torch functions cannot see inside a box; turn the ones that are plain arithmetic into vjplib
-    # ops (so `tensor + box` works) and refuse the rest with a pointer to the vjplib op.
+    # torch functions cannot see inside a box; turn the ones that are plain
+    # arithmetic into vjplib ops (so `tensor + box` works) and refuse the rest
+    # with a pointer to the vjplib op.
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):
-        arithmetic = {torch.Tensor.add: ops.add, torch.Tensor.sub: ops.sub, torch.Tensor.mul: ops.mul,
-                      torch.Tensor.div: ops.div, torch.Tensor.matmul: ops.matmul}
+        arithmetic = {
+            torch.Tensor.add: ops.add,
+            torch.Tensor.sub: ops.sub,
+            torch.Tensor.mul: ops.mul,
+            torch.Tensor.div: ops.div,
+            torch.Tensor.matmul: ops.matmul,
+        }
         if func in arithmetic and len(args) == 2 and not kwargs:
             return arithmetic[func](*args)
         name = torch_name(func)
         raise TypeError(
             f"torch function {name!r} was called on a vjplib {cls.__name__} value; torch cannot "
             f"differentiate through vjplib's trace. Inside a function given to a vjplib "
-            f"transformation, {vjplib_hint(name)}.")
+            f"transformation, {vjplib_hint(name)}."
+        )
 
     def _leave(self, *_):
-        raise TypeError(f"a vjplib {type(self).__name__} value cannot become a Python number, a "
-                        "bool or a numpy array: the result would be cut off from the derivative. "
-                        "Keep computing with vjplib ops, or read .primal after the transformation.")
+        raise TypeError(
+            f"a vjplib {type(self).__name__} value cannot become a Python number, a "
+            "bool or a numpy array: the result would be cut off from the derivative. "
+            "Keep computing with vjplib ops, or read .primal after the transformation."
+        )
 
-    __bool__ = __float__ = __int__ = __index__ = __array__ = item = tolist = numpy = _leave
+    __bool__ = __float__ = __int__ = __index__ = __array__ = item = tolist = (
+        numpy
+    ) = _leave
 
     def __getattr__(self, name):
         if name.startswith("__"):
             raise AttributeError(name)
-        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}: {vjplib_hint(name)}.")
+        raise AttributeError(
+            f"{type(self).__name__} has no attribute {name!r}: {vjplib_hint(name)}."
+        )
 
 
 def as_primal(x, who, i):
-    """Accept x as primal number i of transformation `who`, or refuse it with the way out.
+    """Accept x as primal number i of transformation `who`, or refuse it with
+    the way out.
 
-    Tensors and boxes must have a real floating dtype. Python floats and (nested) lists of numbers
-    with at least one float become float64 tensors; numpy arrays keep their dtype. ints, bools and
-    everything else are refused with a TypeError: differentiation needs floating point.
+    Tensors and boxes must have a real floating dtype. Python floats and
+    (nested) lists of numbers with at least one float become float64 tensors;
+    numpy arrays keep their dtype. ints, bools and everything else are refused
+    with a TypeError: differentiation needs floating point.
     """
     if isinstance(x, (torch.Tensor, Box)):
         t = x
     elif isinstance(x, (bool, int)):
-        raise TypeError(f"{who}: argument {i} is the {type(x).__name__} {x!r}; differentiation "
-                        f"needs floating point: pass {float(x)!r} or a floating-point tensor.")
+        raise TypeError(
+            f"{who}: argument {i} is the {type(x).__name__} {x!r}; differentiation "
+            f"needs floating point: pass {float(x)!r} or a floating-point tensor."
+        )
     else:
         try:
             t = torch.as_tensor(x)
         except (TypeError, ValueError, RuntimeError):
-            raise TypeError(f"{who}: argument {i} is a {type(x).__name__}, not a tensor; pass a "
-                            "floating-point torch.Tensor.") from None
+            raise TypeError(
+                f"{who}: argument {i} is a {type(x).__name__}, not a tensor; pass a "
+                "floating-point torch.Tensor."
+            ) from None
         if t.is_floating_point() and isinstance(x, (float, list, tuple)):
             t = torch.as_tensor(x, dtype=torch.float64)
     if not t.dtype.is_floating_point:
-        raise TypeError(f"{who}: argument {i} has dtype {t.dtype}; differentiation needs a real "
-                        "floating-point tensor. Convert it first, e.g. x.to(torch.float64).")
+        raise TypeError(
+            f"{who}: argument {i} has dtype {t.dtype}; differentiation needs a real "
+            "floating-point tensor. Convert it first, e.g. x.to(torch.float64)."
+        )
     return t
 
 

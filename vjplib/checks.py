@@ -1,11 +1,16 @@
-"""Checks the book and the tests use: identities and comparisons that fail loudly and precisely.
+"""Checks the book and the tests use: identities and comparisons that fail
+loudly and precisely.
 
-- ``assert_close``: two tensors agree; otherwise say where (index), the shapes, abs and rel error.
-- ``dot_product_test``: ⟨ȳ, J ẋ⟩ = ⟨Jᵀȳ, ẋ⟩ for random ȳ, ẋ: the JVP and VJP rules describe one J.
-- ``check_against_torch``: value, VJP (vs torch.autograd) and JVP (vs torch.func.jvp) of f.
+- ``assert_close``: two tensors agree; otherwise say where (index), the shapes,
+  abs and rel error.
+- ``dot_product_test``: ⟨ȳ, J ẋ⟩ = ⟨Jᵀȳ, ẋ⟩ for random ȳ, ẋ: the JVP and VJP
+  rules describe one J.
+- ``check_against_torch``: value, VJP (vs torch.autograd) and JVP (vs
+  torch.func.jvp) of f.
 - ``check_jacobians``: jacrev == jacfwd == central differences.
 - ``graph_bytes``, ``torch_graph_bytes``: the memory a graph keeps alive.
 """
+
 import gc
 
 import torch
@@ -19,35 +24,48 @@ def assert_close(actual, expected, *, what="value", rtol=1e-7, atol=1e-10):
     same sign (as in torch.testing)."""
     actual, expected = torch.as_tensor(actual), torch.as_tensor(expected)
     if actual.shape != expected.shape:
-        raise AssertionError(f"{what}: shape {tuple(actual.shape)} but expected "
-                             f"{tuple(expected.shape)}")
+        raise AssertionError(
+            f"{what}: shape {tuple(actual.shape)} but expected "
+            f"{tuple(expected.shape)}"
+        )
     a, e = actual.detach().double().cpu(), expected.detach().double().cpu()
     err = (a - e).abs()
     excess = err - (atol + rtol * e.abs())
-    excess[torch.isnan(excess)] = float("inf")   # nan error, or inf expected
+    excess[torch.isnan(excess)] = float("inf")  # nan error, or inf expected
     excess[torch.isnan(a) & torch.isnan(e)] = -1.0
-    excess[a == e] = -1.0                  # equal, infinities of one sign too
+    excess[a == e] = -1.0  # equal, infinities of one sign too
     bad = excess > 0
     if bad.any():
         flat = int(torch.argmax(excess.reshape(-1)))
-        where = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), a.shape)) if a.ndim else ()
+        where = (
+            tuple(
+                int(i)
+                for i in torch.unravel_index(torch.tensor(flat), a.shape)
+            )
+            if a.ndim
+            else ()
+        )
         ae, ee = a.reshape(-1)[flat].item(), e.reshape(-1)[flat].item()
         raise AssertionError(
             f"{what}: {int(bad.sum())} of {a.numel()} entries differ (shape {tuple(a.shape)}); "
             f"worst at index {where}: got {ae:.10g}, expected {ee:.10g}, abs error "
             f"{abs(ae - ee):.3g}, rel error {abs(ae - ee) / max(abs(ee), 1e-300):.3g} "
-            f"(rtol={rtol:g}, atol={atol:g})")
+            f"(rtol={rtol:g}, atol={atol:g})"
+        )
 
 
 def _random_like(t, gen):
-    return torch.randn(tuple(t.shape), generator=gen, dtype=torch.float64).to(device=t.device, dtype=t.dtype)
+    return torch.randn(tuple(t.shape), generator=gen, dtype=torch.float64).to(
+        device=t.device, dtype=t.dtype
+    )
 
 
 def dot_product_test(f, *primals, seed=0, rtol=1e-9, atol=1e-12):
     """Check ⟨ȳ, J ẋ⟩ = ⟨Jᵀȳ, ẋ⟩ for random ȳ and ẋ; return both sides.
 
-    J ẋ comes from f's JVP rules and Jᵀȳ from its VJP rules, so the test passes only if both rules
-    describe the same Jacobian (it cannot tell whether that Jacobian is right: compare with torch).
+    J ẋ comes from f's JVP rules and Jᵀȳ from its VJP rules, so the test passes
+    only if both rules describe the same Jacobian (it cannot tell whether that
+    Jacobian is right: compare with torch).
     """
     gen = torch.Generator().manual_seed(seed)
     x_dots = [_random_like(p, gen) for p in primals]
@@ -57,24 +75,31 @@ def dot_product_test(f, *primals, seed=0, rtol=1e-9, atol=1e-12):
     lhs = (y_bar * y_dot).sum()
     rhs = torch.stack([(b * d).sum() for b, d in zip(x_bars, x_dots)]).sum()
     scale = (y_bar * y_dot).abs().sum() + torch.stack(
-        [(b * d).abs().sum() for b, d in zip(x_bars, x_dots)]).sum()
+        [(b * d).abs().sum() for b, d in zip(x_bars, x_dots)]
+    ).sum()
     name = getattr(f, "__qualname__", repr(f))
     if not abs(lhs - rhs) <= atol + rtol * scale:
         raise AssertionError(
             f"dot-product test failed for {name}: <y_bar, J x_dot> = {lhs.item():.12g} but "
             f"<J^T y_bar, x_dot> = {rhs.item():.12g} (abs diff {abs(lhs - rhs).item():.3g}, "
             f"relative to the terms {(abs(lhs - rhs) / scale).item():.3g}); the VJP and JVP rules "
-            "do not describe the same Jacobian")
+            "do not describe the same Jacobian"
+        )
     return lhs, rhs
 
 
-def check_against_torch(f, *primals, reference=None, seed=0, rtol=1e-7, atol=1e-10):
-    """Compare f's value, VJP and JVP with torch's on `reference` (default: f itself on plain
-    tensors, whose forward is torch code that torch differentiates without vjplib's rules).
+def check_against_torch(
+    f, *primals, reference=None, seed=0, rtol=1e-7, atol=1e-10
+):
+    """Compare f's value, VJP and JVP with torch's on `reference` (default: f
+    itself on plain
+    tensors, whose forward is torch code that torch differentiates without
+    vjplib's rules).
 
-    The VJP is compared with torch.autograd.grad for a random y_bar, the JVP with torch.func.jvp
-    for random x_dots. A mismatch raises AssertionError naming the check, the argument, the index
-    of the worst entry, the shape and the abs/rel error.
+    The VJP is compared with torch.autograd.grad for a random y_bar, the JVP
+    with torch.func.jvp for random x_dots. A mismatch raises AssertionError
+    naming the check, the argument, the index of the worst entry, the shape and
+    the abs/rel error.
     """
     reference = f if reference is None else reference
     gen = torch.Generator().manual_seed(seed)
@@ -85,22 +110,41 @@ def check_against_torch(f, *primals, reference=None, seed=0, rtol=1e-7, atol=1e-
 
     y_bar = _random_like(y, gen)
     x_bars = vjp_fn(y_bar)
-    refs = torch.autograd.grad(y_ref, xs, y_bar, allow_unused=True) if y_ref.requires_grad else [None] * len(xs)
+    refs = (
+        torch.autograd.grad(y_ref, xs, y_bar, allow_unused=True)
+        if y_ref.requires_grad
+        else [None] * len(xs)
+    )
     for i, (b, r, x) in enumerate(zip(x_bars, refs, xs)):
         r = torch.zeros_like(x) if r is None else r
-        assert_close(b, r, what=f"VJP (x_bar) for argument {i}", rtol=rtol, atol=atol)
+        assert_close(
+            b, r, what=f"VJP (x_bar) for argument {i}", rtol=rtol, atol=atol
+        )
 
     x_dots = tuple(_random_like(p, gen) for p in primals)
     _, y_dot = jvp(f, primals, x_dots)
-    _, y_dot_ref = torch.func.jvp(reference, tuple(p.detach() for p in primals), x_dots)
+    _, y_dot_ref = torch.func.jvp(
+        reference, tuple(p.detach() for p in primals), x_dots
+    )
     assert_close(y_dot, y_dot_ref, what="JVP (y_dot)", rtol=rtol, atol=atol)
 
 
 def check_jacobians(f, x, *, rtol=1e-6, atol=1e-8):
-    """Check that rows from VJPs, columns from JVPs and central differences give one J; return J."""
+    """
+    Check that rows from VJPs, columns from JVPs and central differences give
+    one J; return J.
+    """
     J = jacrev(f)(x)
-    assert_close(jacfwd(f)(x), J, what="jacfwd vs jacrev", rtol=rtol, atol=atol)
-    assert_close(jacobian_fd(f, x), J, what="jacobian_fd vs jacrev", rtol=rtol, atol=atol)
+    assert_close(
+        jacfwd(f)(x), J, what="jacfwd vs jacrev", rtol=rtol, atol=atol
+    )
+    assert_close(
+        jacobian_fd(f, x),
+        J,
+        what="jacobian_fd vs jacrev",
+        rtol=rtol,
+        atol=atol,
+    )
     return J
 
 
@@ -126,7 +170,7 @@ def graph_bytes(f, *primals):
     keeps by accident. Compare with ``torch_graph_bytes(f_torch, *primals)``.
     """
     before = _live_storages()
-    result = vjp(f, *primals)      # (y, vjp_fn): keeps the graph alive
+    result = vjp(f, *primals)  # (y, vjp_fn): keeps the graph alive
     after = _live_storages()
     del result
     return sum(n for ptr, n in after.items() if ptr not in before)

@@ -1,4 +1,5 @@
 """Dual numbers: forward mode carries a tangent x_dot next to every primal x."""
+
 from dataclasses import dataclass, field
 
 import torch
@@ -8,17 +9,22 @@ from .box import FREE, Box, Trace
 
 @dataclass(eq=False)
 class Dual(Box):
-    """A primal value x together with a tangent x_dot: the pair (x, x_dot) of forward mode.
+    """A primal value x together with a tangent x_dot: the pair (x, x_dot) of
+    forward mode.
 
-    Every vjplib op maps a Dual to a Dual: (x, x_dot) -> (f(x), J x_dot), computing J x_dot with
-    the op's JVP rule. ``Dual(x, x_dot)`` works on its own::
+    Every vjplib op maps a Dual to a Dual: (x, x_dot) -> (f(x), J x_dot),
+    computing J x_dot with the op's JVP rule. ``Dual(x, x_dot)`` works on its
+    own::
 
-        >>> y = vjplib.inv(Dual(X, X_dot))      # y.primal = X⁻¹, y.tangent = -X⁻¹ X_dot X⁻¹
+        # y.primal = X⁻¹, y.tangent = -X⁻¹ X_dot X⁻¹
+        >>> y = vjplib.inv(Dual(X, X_dot))
 
-    The tangent may carry leading batch dimensions (shape ``batch + x.shape``): then each op pushes
-    all those tangents forward at once. ``jvp`` makes its Duals with its own ``trace``; a Dual made by
-    hand belongs to ``FREE``, a trace above every transformation.
+    The tangent may carry leading batch dimensions (shape ``batch + x.shape``):
+    then each op pushes all those tangents forward at once. ``jvp`` makes its
+    Duals with its own ``trace``; a Dual made by hand belongs to ``FREE``, a
+    trace above every transformation.
     """
+
     primal: object
     tangent: object
     trace: Trace = field(default=FREE, repr=False)
@@ -26,15 +32,24 @@ class Dual(Box):
     def __post_init__(self):
         for what, v in (("primal", self.primal), ("tangent", self.tangent)):
             if not isinstance(v, (torch.Tensor, Box)):
-                raise TypeError(f"Dual: the {what} must be a tensor, got {type(v).__name__}")
+                raise TypeError(
+                    f"Dual: the {what} must be a tensor, got {type(v).__name__}"
+                )
         x, x_dot = self.primal, self.tangent
-        if tuple(x_dot.shape[x_dot.ndim - x.ndim:]) != tuple(x.shape) or x_dot.ndim < x.ndim:
-            raise ValueError(f"Dual: tangent of shape {tuple(x_dot.shape)} does not fit primal of "
-                             f"shape {tuple(x.shape)}; it must be x.shape, or batch + x.shape")
+        if (
+            tuple(x_dot.shape[x_dot.ndim - x.ndim :]) != tuple(x.shape)
+            or x_dot.ndim < x.ndim
+        ):
+            raise ValueError(
+                f"Dual: tangent of shape {tuple(x_dot.shape)} does not fit primal of "
+                f"shape {tuple(x.shape)}; it must be x.shape, or batch + x.shape"
+            )
         if x_dot.dtype != x.dtype:
-            raise ValueError(f"Dual: tangent dtype {x_dot.dtype} differs from primal dtype {x.dtype}")
+            raise ValueError(
+                f"Dual: tangent dtype {x_dot.dtype} differs from primal dtype {x.dtype}"
+            )
 
     @property
     def batch_shape(self):
         """The leading dimensions of the tangent that the primal does not have."""
-        return tuple(self.tangent.shape[:self.tangent.ndim - self.ndim])
+        return tuple(self.tangent.shape[: self.tangent.ndim - self.ndim])

@@ -10,6 +10,7 @@ so an intermediate the user no longer references is freed at once, unless a
 rule saved it (tanh saves its output y; the matmul before it saves nothing
 of its own).
 """
+
 import inspect
 import string
 
@@ -39,16 +40,29 @@ class Node:
     it is another tensor, the argument itself if it is no tensor (a dim, a
     mode). The output value itself is not kept here.
     """
-    __slots__ = ("fn", "ctx", "inputs", "shape", "dtype", "device", "trace",
-                 "name")
+
+    __slots__ = (
+        "fn",
+        "ctx",
+        "inputs",
+        "shape",
+        "dtype",
+        "device",
+        "trace",
+        "name",
+    )
 
     def __init__(self, fn, ctx, args, out, trace, name=None):
         self.fn, self.ctx, self.trace, self.name = fn, ctx, trace, name
         self.shape, self.dtype, self.device = out.shape, out.dtype, out.device
         self.inputs = tuple(
-            a.node if isinstance(a, Traced) and a.trace is trace
-            else Constant(a) if isinstance(a, (torch.Tensor, Box)) else a
-            for a in args)
+            a.node
+            if isinstance(a, Traced) and a.trace is trace
+            else Constant(a)
+            if isinstance(a, (torch.Tensor, Box))
+            else a
+            for a in args
+        )
 
     @property
     def parents(self):
@@ -56,10 +70,13 @@ class Node:
         return [a for a in self.inputs if isinstance(a, Node)]
 
     def __repr__(self):
-        made_by = ((self.name or "leaf") if self.fn is None
-                   else self.fn.__name__)
-        return (f"Node({made_by}, shape={tuple(self.shape)}, "
-                f"dtype={self.dtype}, level={self.trace.level})")
+        made_by = (
+            (self.name or "leaf") if self.fn is None else self.fn.__name__
+        )
+        return (
+            f"Node({made_by}, shape={tuple(self.shape)}, "
+            f"dtype={self.dtype}, level={self.trace.level})"
+        )
 
 
 class Traced(Box):
@@ -71,11 +88,12 @@ class Traced(Box):
 
     def __init__(self, primal, trace, node=None, name=None):
         self.primal, self.trace = primal, trace
-        self.node = (Node(None, None, (), primal, trace, name) if node is None
-                     else node)
+        self.node = (
+            Node(None, None, (), primal, trace, name) if node is None else node
+        )
 
     def __repr__(self):
-        return "Traced" + repr(self.node)[len("Node"):]
+        return "Traced" + repr(self.node)[len("Node") :]
 
 
 def _node(v):
@@ -94,34 +112,48 @@ def toposort(end):
         elif node not in visited:
             visited.add(node)
             stack.append((node, True))
-            stack.extend((p, False) for p in reversed(node.parents) if p not in visited)
+            stack.extend(
+                (p, False) for p in reversed(node.parents) if p not in visited
+            )
     return order
 
 
 def check_like(value, like, batch, what):
-    """A (co)tangent must be a tensor of shape batch + like.shape, like's dtype and device."""
+    """A (co)tangent must be a tensor of shape batch + like.shape, like's dtype
+    and device.
+    """
     if not isinstance(value, (torch.Tensor, Box)):
         raise TypeError(f"{what} must be a tensor, got {type(value).__name__}")
     expected = tuple(batch) + tuple(like.shape)
     if tuple(value.shape) != expected:
-        raise ValueError(f"{what} has shape {tuple(value.shape)}, expected {expected}"
-                         + (f" (batch {tuple(batch)} + {tuple(like.shape)})" if batch else "")
-                         + ": give it the shape of the value it pairs with")
+        raise ValueError(
+            f"{what} has shape {tuple(value.shape)}, expected {expected}"
+            + (
+                f" (batch {tuple(batch)} + {tuple(like.shape)})"
+                if batch
+                else ""
+            )
+            + ": give it the shape of the value it pairs with"
+        )
     if value.dtype != like.dtype or value.device != like.device:
-        raise ValueError(f"{what} has dtype {value.dtype} on {value.device}, expected "
-                         f"{like.dtype} on {like.device}: convert it with .to({like.dtype})")
+        raise ValueError(
+            f"{what} has dtype {value.dtype} on {value.device}, expected "
+            f"{like.dtype} on {like.device}: convert it with .to({like.dtype})"
+        )
 
 
 def backward(out, y_bar, inputs):
-    """Pull the cotangent y_bar of `out` back to each of `inputs`; None where nothing arrives.
+    """Pull the cotangent y_bar of `out` back to each of `inputs`; None where
+    nothing arrives.
 
-    Nodes are visited in reverse topological order, so a node's cotangent is complete (every use
-    has contributed) before its op's VJP runs. Cotangents accumulate in a dict keyed by node: a
-    value used twice, as in ``a + a`` or a diamond, receives the sum of both contributions.
-    `out` and `inputs` are Traced values (or their nodes).
+    Nodes are visited in reverse topological order, so a node's cotangent is
+    complete (every use has contributed) before its op's VJP runs. Cotangents
+    accumulate in a dict keyed by node: a value used twice, as in ``a + a`` or
+    a diamond, receives the sum of both contributions. `out` and `inputs` are
+    Traced values (or their nodes).
     """
     end = _node(out)
-    batch = tuple(y_bar.shape[:y_bar.ndim - len(end.shape)])
+    batch = tuple(y_bar.shape[: y_bar.ndim - len(end.shape)])
     cotangents = {end: y_bar}
     for node in reversed(toposort(end)):
         if node.fn is None or node not in cotangents:
@@ -132,22 +164,29 @@ def backward(out, y_bar, inputs):
             raise ValueError(
                 f"{node.fn.__name__}.vjp returned {len(x_bars)} cotangents "
                 f"for {len(node.inputs)} inputs; return one per input (None "
-                "for no cotangent)")
+                "for no cotangent)"
+            )
         for i, (a, x_bar) in enumerate(zip(node.inputs, x_bars)):
             if x_bar is None or not isinstance(a, Node):
                 continue
-            check_like(x_bar, a, batch,
-                       f"{node.fn.__name__}.vjp: cotangent for input {i}")
+            check_like(
+                x_bar,
+                a,
+                batch,
+                f"{node.fn.__name__}.vjp: cotangent for input {i}",
+            )
             cotangents[a] = cotangents[a] + x_bar if a in cotangents else x_bar
     return [cotangents.get(_node(x)) for x in inputs]
 
 
 def format_graph(out):
-    """The graph behind `out` as a text tree, one node per line, as PyTensor's dprint shows it.
+    """The graph behind `out` as a text tree, one node per line, as PyTensor's
+    dprint shows it.
 
-    Each line: the op (with its non-tensor arguments in braces) or the input's name, an id, the
-    shape. A node met again shows ``···`` instead of its inputs; constants show their values when
-    they are small. Values from other transformations are constants here.
+    Each line: the op (with its non-tensor arguments in braces) or the input's
+    name, an id, the shape. A node met again shows ``···`` instead of its
+    inputs; constants show their values when they are small. Values from other
+    transformations are constants here.
     """
     ids, lines = {}, []
 
@@ -159,8 +198,9 @@ def format_graph(out):
             return "[" + " ".join(f"{e:g}" for e in values) + "]"
         if v.fn is None:
             return v.name or "input"
-        params = [str(a) for a in v.inputs
-                  if not isinstance(a, (Node, Constant))]
+        params = [
+            str(a) for a in v.inputs if not isinstance(a, (Node, Constant))
+        ]
         return v.fn.__name__ + (f"{{{', '.join(params)}}}" if params else "")
 
     def visit(v, line_prefix, child_prefix):
@@ -168,38 +208,62 @@ def format_graph(out):
         seen = is_node and v in ids
         if is_node and not seen:
             n = len(ids)
-            ids[v] = string.ascii_uppercase[n % 26] + (str(n // 26) if n >= 26 else "")
+            ids[v] = string.ascii_uppercase[n % 26] + (
+                str(n // 26) if n >= 26 else ""
+            )
         tag = f" [id {ids[v]}]" if is_node else ""
         lines.append(f"{line_prefix}{label(v)}{tag} {tuple(v.shape)}")
-        kids = ([a for a in v.inputs if isinstance(a, (Node, Constant))]
-                if is_node else [])
+        kids = (
+            [a for a in v.inputs if isinstance(a, (Node, Constant))]
+            if is_node
+            else []
+        )
         if seen and kids:
             lines.append(f"{child_prefix}└─ ···")
             return
         for k, kid in enumerate(kids):
             last = k == len(kids) - 1
-            visit(kid, child_prefix + ("└─ " if last else "├─ "),
-                  child_prefix + ("   " if last else "│  "))
+            visit(
+                kid,
+                child_prefix + ("└─ " if last else "├─ "),
+                child_prefix + ("   " if last else "│  "),
+            )
 
     visit(_node(out), "", "")
     return "\n".join(lines)
 
 
 def print_graph(f, *primals, file=None):
-    """Trace f at `primals` and print the graph it records (inputs named after f's parameters).
+    """Trace f at `primals` and print the graph it records (inputs named after
+    f's parameters).
 
-    ``print_graph(grad(f), x)`` shows the graph of the gradient computation itself.
+    ``print_graph(grad(f), x)`` shows the graph of the gradient computation
+    itself.
     """
     try:
         params = inspect.signature(f).parameters.values()
-        names = [p.name for p in params
-                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        names = [
+            p.name
+            for p in params
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
     except (TypeError, ValueError):
         names = []
     with new_trace("vjp") as trace:
-        xs = [Traced(as_primal(p, "print_graph", i), trace,
-                     name=names[i] if i < len(names) else f"x{i}") for i, p in enumerate(primals)]
+        xs = [
+            Traced(
+                as_primal(p, "print_graph", i),
+                trace,
+                name=names[i] if i < len(names) else f"x{i}",
+            )
+            for i, p in enumerate(primals)
+        ]
         out = f(*xs)
-        text = format_graph(out) if isinstance(out, Traced) and out.trace is trace else (
-            f"(the output does not depend on the inputs: {type(out).__name__})")
+        text = (
+            format_graph(out)
+            if isinstance(out, Traced) and out.trace is trace
+            else (
+                f"(the output does not depend on the inputs: {type(out).__name__})"
+            )
+        )
     print(text, file=file)

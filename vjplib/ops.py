@@ -1,15 +1,20 @@
-"""The built-in ops. Each class states f, its VJP and its JVP; each function is what users call.
+"""The built-in ops. Each class states f, its VJP and its JVP; each function is
+what users call.
 
-Notation: y = f(x); y_bar is the cotangent of y and x_bar = Jᵀ y_bar the VJP; x_dot is a tangent and
-y_dot = J x_dot the JVP. Rules are written with vjplib ops, so they can be differentiated again.
-A y_bar or x_dot may carry leading batch dimensions: rules only index dimensions from the right.
-Two-input rules look at ``ctx.needs_input_grad`` and do no work for a constant operand: no
-cotangent (None), no term for its zero tangent, and forward saves only what the rules will use.
+Notation: y = f(x); y_bar is the cotangent of y and x_bar = Jᵀ y_bar the VJP;
+x_dot is a tangent and y_dot = J x_dot the JVP. Rules are written with vjplib
+ops, so they can be differentiated again. A y_bar or x_dot may carry leading
+batch dimensions: rules only index dimensions from the right. Two-input rules
+look at ``ctx.needs_input_grad`` and do no work for a constant operand: no
+cotangent (None), no term for its zero tangent, and forward saves only what the
+rules will use.
 
-Broadcasting follows torch. When a traced value takes part, the functions below first broadcast
-the operands explicitly with ``broadcast_to`` (whose VJP sums the cotangent back to the input's
-shape), so the rules of the ops themselves only ever see operands of matching shapes.
+Broadcasting follows torch. When a traced value takes part, the functions below
+first broadcast the operands explicitly with ``broadcast_to`` (whose VJP sums
+the cotangent back to the input's shape), so the rules of the ops themselves
+only ever see operands of matching shapes.
 """
+
 import builtins
 import operator
 
@@ -20,25 +25,36 @@ from .function import Function
 
 
 def _batch(t, ndim):
-    """The leading batch dimensions of t, a (co)tangent of a value with ndim dimensions."""
-    return tuple(t.shape[:t.ndim - ndim])
+    """The leading batch dimensions of t, a (co)tangent of a value with ndim
+    dimensions.
+    """
+    return tuple(t.shape[: t.ndim - ndim])
 
 
 def _dim_error(op, dim, many):
     """The TypeError for a dim that is not an int: it names the op, the
     argument and the way out."""
     arg = "dims" if op == "flip" else "dim"
-    kinds = ("an int" if not many else "an int or a tuple of ints"
-             + (" (None: all dims)" if op == "sum" else ""))
+    kinds = (
+        "an int"
+        if not many
+        else "an int or a tuple of ints"
+        + (" (None: all dims)" if op == "sum" else "")
+    )
     if isinstance(dim, bool):
-        way = ("to keep the summed dims, pass keepdim=True by name"
-               if op == "sum" else f"pass the {arg} as an int")
+        way = (
+            "to keep the summed dims, pass keepdim=True by name"
+            if op == "sum"
+            else f"pass the {arg} as an int"
+        )
     elif isinstance(dim, (tuple, list)):
         way = f"{op} runs along one dim: apply it once per dim"
     else:
         way = f"pass {'a whole number' if many else 'one'} such as 0 or -1"
-    return TypeError(f"{op}: {arg} must be {kinds}, got the "
-                     f"{type(dim).__name__} {dim!r}; {way}")
+    return TypeError(
+        f"{op}: {arg} must be {kinds}, got the "
+        f"{type(dim).__name__} {dim!r}; {way}"
+    )
 
 
 def _dims(op, x, dim, many=True):
@@ -54,32 +70,39 @@ def _dims(op, x, dim, many=True):
     else:
         listed = many and isinstance(dim, (tuple, list))
         dims = []
-        for d in (dim if listed else (dim,)):
+        for d in dim if listed else (dim,):
             if isinstance(d, bool):
                 raise _dim_error(op, dim, many)
             try:
                 dims.append(operator.index(d))
             except TypeError:
                 raise _dim_error(op, dim, many) from None
-    n = builtins.max(x.ndim, 1)       # torch lets a 0-d x name dim 0 or -1
+    n = builtins.max(x.ndim, 1)  # torch lets a 0-d x name dim 0 or -1
     for d in dims:
         if not -n <= d < n:
-            raise ValueError(f"{op}: dim {d} is out of range for a value of "
-                             f"shape {tuple(x.shape)}; use a dim in "
-                             f"[{-n}, {n - 1}]")
+            raise ValueError(
+                f"{op}: dim {d} is out of range for a value of "
+                f"shape {tuple(x.shape)}; use a dim in "
+                f"[{-n}, {n - 1}]"
+            )
     negative = [d % n - x.ndim for d in dims]
     for i, d in enumerate(negative):
         if d in negative[:i]:
-            raise ValueError(f"{op}: {dim!r} names the same dim more than "
-                             "once (torch refuses that too); name each dim "
-                             "once")
+            raise ValueError(
+                f"{op}: {dim!r} names the same dim more than "
+                "once (torch refuses that too); name each dim "
+                "once"
+            )
     return tuple(sorted(negative)) if x.ndim else ()
 
 
-# ---------------------------------------------------------------- elementwise, one input
+# ---------------------------------------------------------------- elementwise,
+# one input
+
 
 class Neg(Function):
     """y = -x.   VJP: x_bar = -y_bar.   JVP: y_dot = -x_dot."""
+
     @staticmethod
     def forward(ctx, x):
         return torch.neg(x)
@@ -94,13 +117,16 @@ class Neg(Function):
 
 
 class Elementwise(Function):
-    """Base of the one-input elementwise ops y = f(x) (and constant parameters, like pow's c).
+    """Base of the one-input elementwise ops y = f(x) (and constant parameters,
+    like pow's c).
 
-    Each y_i depends on x_i alone, so J is diagonal with f'(x) on the diagonal, and
-    VJP: x_bar = y_bar f'(x).   JVP: y_dot = x_dot f'(x).   (Never build the diagonal J.)
-    A subclass gives f, ``uses`` ("x" or "y": the one value f' is written in, the only one saved)
-    and ``derivative(x or y, *params)`` = f'(x), written with vjplib ops.
+    Each y_i depends on x_i alone, so J is diagonal with f'(x) on the diagonal,
+    and VJP: x_bar = y_bar f'(x).   JVP: y_dot = x_dot f'(x).   (Never build
+    the diagonal J.) A subclass gives f, ``uses`` ("x" or "y": the one value f'
+    is written in, the only one saved) and ``derivative(x or y, *params)`` =
+    f'(x), written with vjplib ops.
     """
+
     @classmethod
     def forward(cls, ctx, x, *params):
         y = cls.f(x, *params)
@@ -110,17 +136,22 @@ class Elementwise(Function):
 
     @classmethod
     def vjp(cls, ctx, y_bar):
-        v, = ctx.saved_tensors
-        return (y_bar * cls.derivative(v, *ctx.params),) + (None,) * len(ctx.params)
+        (v,) = ctx.saved_tensors
+        return (y_bar * cls.derivative(v, *ctx.params),) + (None,) * len(
+            ctx.params
+        )
 
     @classmethod
     def jvp(cls, ctx, x_dot, *params_dot):
-        v, = ctx.saved_tensors
+        (v,) = ctx.saved_tensors
         return x_dot * cls.derivative(v, *ctx.params)
 
 
 class Log(Elementwise):
-    """y = log x, f'(x) = 1/x.   VJP: x_bar = y_bar / x.   JVP: y_dot = x_dot / x."""
+    """
+    y = log x, f'(x) = 1/x.   VJP: x_bar = y_bar / x.   JVP: y_dot = x_dot / x.
+    """
+
     f = staticmethod(torch.log)
     uses = "x"
 
@@ -131,6 +162,7 @@ class Log(Elementwise):
 
 class Exp(Elementwise):
     """y = exp x, f'(x) = y.   VJP: x_bar = y_bar y.   JVP: y_dot = x_dot y."""
+
     f = staticmethod(torch.exp)
     uses = "y"
 
@@ -140,7 +172,11 @@ class Exp(Elementwise):
 
 
 class Sin(Elementwise):
-    """y = sin x, f'(x) = cos x.   VJP: x_bar = y_bar cos x.   JVP: y_dot = x_dot cos x."""
+    """
+    y = sin x, f'(x) = cos x.   VJP: x_bar = y_bar cos x.   JVP: y_dot = x_dot
+    cos x.
+    """
+
     f = staticmethod(torch.sin)
     uses = "x"
 
@@ -150,7 +186,10 @@ class Sin(Elementwise):
 
 
 class Cos(Elementwise):
-    """y = cos x, f'(x) = -sin x.   VJP: x_bar = -y_bar sin x.   JVP: y_dot = -x_dot sin x."""
+    """y = cos x, f'(x) = -sin x.   VJP: x_bar = -y_bar sin x.   JVP: y_dot =
+    -x_dot sin x.
+    """
+
     f = staticmethod(torch.cos)
     uses = "x"
 
@@ -160,7 +199,11 @@ class Cos(Elementwise):
 
 
 class Tanh(Elementwise):
-    """y = tanh x, f'(x) = 1 - y².   VJP: x_bar = y_bar (1 - y²).   JVP: y_dot = x_dot (1 - y²)."""
+    """
+    y = tanh x, f'(x) = 1 - y².   VJP: x_bar = y_bar (1 - y²).   JVP: y_dot =
+    x_dot (1 - y²).
+    """
+
     f = staticmethod(torch.tanh)
     uses = "y"
 
@@ -175,6 +218,7 @@ class Pow(Elementwise):
     For c = 0, y = 1 and f' = 0 everywhere, x = 0 included (as in torch;
     c x^(c-1) would give 0 · ∞ = nan there). That also keeps the second
     derivative of x^1 finite at 0: it is the derivative of x^0."""
+
     f = staticmethod(torch.pow)
     uses = "x"
 
@@ -190,6 +234,7 @@ class Softplus(Elementwise):
     (y = x for x > 20). f'(x) = σ(x) = 1 / (1 + e⁻ˣ), written as
     exp(-softplus(-x)): no step overflows, so σ(±1000) = 1 and 0, not nan.
     VJP: x_bar = y_bar σ(x).   JVP: y_dot = x_dot σ(x)."""
+
     f = staticmethod(torch.nn.functional.softplus)
     uses = "x"
 
@@ -198,16 +243,24 @@ class Softplus(Elementwise):
         return exp(-softplus(-x))
 
 
-# ---------------------------------------------------------------- elementwise, two inputs
+# ---------------------------------------------------------------- elementwise,
+# two inputs
+
 
 def _terms(ctx, *terms):
-    """Sum the JVP terms of the inputs that carry a tangent; terms[i]() computes input i's term."""
+    """
+    Sum the JVP terms of the inputs that carry a tangent; terms[i]() computes
+    input i's term.
+    """
     kept = [term() for term, need in zip(terms, ctx.needs_input_grad) if need]
     return kept[0] if len(kept) == 1 else kept[0] + kept[1]
 
 
 class Add(Function):
-    """y = a + b.   VJP: a_bar = y_bar, b_bar = y_bar.   JVP: y_dot = a_dot + b_dot."""
+    """y = a + b.   VJP: a_bar = y_bar, b_bar = y_bar.   JVP: y_dot = a_dot +
+    b_dot.
+    """
+
     @staticmethod
     def forward(ctx, a, b):
         return torch.add(a, b)
@@ -223,7 +276,10 @@ class Add(Function):
 
 
 class Sub(Function):
-    """y = a - b.   VJP: a_bar = y_bar, b_bar = -y_bar.   JVP: y_dot = a_dot - b_dot."""
+    """y = a - b.   VJP: a_bar = y_bar, b_bar = -y_bar.   JVP: y_dot = a_dot -
+    b_dot.
+    """
+
     @staticmethod
     def forward(ctx, a, b):
         return torch.sub(a, b)
@@ -239,8 +295,10 @@ class Sub(Function):
 
 
 class Mul(Function):
-    """y = a b.   VJP: a_bar = y_bar b, b_bar = y_bar a.   JVP: y_dot = a_dot b + a b_dot.
+    """y = a b.   VJP: a_bar = y_bar b, b_bar = y_bar a.   JVP: y_dot = a_dot b
+    + a b_dot.
     (a_bar and a_dot's term need b, and the other way round: save b only if a needs it.)"""
+
     @staticmethod
     def forward(ctx, a, b):
         need_a, need_b = ctx.needs_input_grad
@@ -260,7 +318,11 @@ class Mul(Function):
 
 
 class Div(Function):
-    """y = a / b.   VJP: a_bar = y_bar / b, b_bar = -y_bar y / b.   JVP: y_dot = (a_dot - y b_dot) / b."""
+    """
+    y = a / b.   VJP: a_bar = y_bar / b, b_bar = -y_bar y / b.   JVP: y_dot =
+    (a_dot - y b_dot) / b.
+    """
+
     @staticmethod
     def forward(ctx, a, b):
         y = torch.div(a, b)
@@ -271,7 +333,9 @@ class Div(Function):
     def vjp(ctx, y_bar):
         b, y = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        return (y_bar / b if need_a else None), (-(y_bar * y) / b if need_b else None)
+        return (y_bar / b if need_a else None), (
+            -(y_bar * y) / b if need_b else None
+        )
 
     @staticmethod
     def jvp(ctx, a_dot, b_dot):
@@ -281,12 +345,15 @@ class Div(Function):
 
 # ---------------------------------------------------------------- shapes
 
-class BroadcastTo(Function):
-    """y = x broadcast to `shape` (torch's rules: new dims on the left, size-1 dims stretched).
 
-    VJP: x_bar = y_bar summed over the new and the stretched dims (back to x's shape).
-    JVP: y_dot = x_dot broadcast the same way.
+class BroadcastTo(Function):
+    """y = x broadcast to `shape` (torch's rules: new dims on the left, size-1
+    dims stretched).
+
+    VJP: x_bar = y_bar summed over the new and the stretched dims (back to x's
+    shape). JVP: y_dot = x_dot broadcast the same way.
     """
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.x_shape, ctx.shape = tuple(x.shape), tuple(shape)
@@ -296,7 +363,9 @@ class BroadcastTo(Function):
     def vjp(ctx, y_bar):
         n, x_shape = len(ctx.shape), ctx.x_shape
         padded = (1,) * (n - len(x_shape)) + x_shape
-        dims = tuple(d - n for d in range(n) if padded[d] == 1 and ctx.shape[d] != 1)
+        dims = tuple(
+            d - n for d in range(n) if padded[d] == 1 and ctx.shape[d] != 1
+        )
         x_bar = _sum(y_bar, dims, True)
         return reshape(x_bar, _batch(y_bar, n) + x_shape), None
 
@@ -308,8 +377,10 @@ class BroadcastTo(Function):
 
 
 class Reshape(Function):
-    """y = x with a new shape (row-major order kept).   VJP: x_bar = y_bar reshaped to x's shape.
+    """y = x with a new shape (row-major order kept).   VJP: x_bar = y_bar
+    reshaped to x's shape.
     JVP: y_dot = x_dot reshaped to y's shape."""
+
     @staticmethod
     def forward(ctx, x, shape):
         y = torch.reshape(x, shape)
@@ -318,7 +389,9 @@ class Reshape(Function):
 
     @staticmethod
     def vjp(ctx, y_bar):
-        return reshape(y_bar, _batch(y_bar, len(ctx.y_shape)) + ctx.x_shape), None
+        return reshape(
+            y_bar, _batch(y_bar, len(ctx.y_shape)) + ctx.x_shape
+        ), None
 
     @staticmethod
     def jvp(ctx, x_dot, shape_dot):
@@ -326,10 +399,13 @@ class Reshape(Function):
 
 
 class Transpose(Function):
-    """Y = Xᵀ (the last two dims swapped).   VJP: X_bar = Y_barᵀ.   JVP: Y_dot = X_dotᵀ.
+    """Y = Xᵀ (the last two dims swapped).   VJP: X_bar = Y_barᵀ.   JVP: Y_dot
+    = X_dotᵀ.
 
-    The Jacobian is a permutation matrix; its transpose is the inverse permutation.
+    The Jacobian is a permutation matrix; its transpose is the inverse
+    permutation.
     """
+
     @staticmethod
     def forward(ctx, X):
         return X.transpose(-1, -2)
@@ -344,7 +420,11 @@ class Transpose(Function):
 
 
 class Flip(Function):
-    """y = x reversed along `dims`.   VJP: x_bar = y_bar reversed.   JVP: y_dot = x_dot reversed."""
+    """
+    y = x reversed along `dims`.   VJP: x_bar = y_bar reversed.   JVP: y_dot =
+    x_dot reversed.
+    """
+
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
@@ -359,11 +439,15 @@ class Flip(Function):
         return flip(x_dot, ctx.dims)
 
 
-# ---------------------------------------------------------------- reductions and scans
+# ---------------------------------------------------------------- reductions
+# and scans
+
 
 class Sum(Function):
-    """y = sum of x over `dims`.   VJP: x_bar = y_bar copied back along the summed dims.
+    """y = sum of x over `dims`.   VJP: x_bar = y_bar copied back along the
+    summed dims.
     JVP: y_dot = sum of x_dot over the same dims.   (J is a row of ones per output entry.)"""
+
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.x_shape, ctx.dims, ctx.keepdim = tuple(x.shape), dims, keepdim
@@ -372,9 +456,15 @@ class Sum(Function):
     @staticmethod
     def vjp(ctx, y_bar):
         n = len(ctx.x_shape)
-        kept = tuple(1 if d - n in ctx.dims else s for d, s in enumerate(ctx.x_shape))
+        kept = tuple(
+            1 if d - n in ctx.dims else s for d, s in enumerate(ctx.x_shape)
+        )
         batch = _batch(y_bar, len(kept) if ctx.keepdim else n - len(ctx.dims))
-        return broadcast_to(reshape(y_bar, batch + kept), batch + ctx.x_shape), None, None
+        return (
+            broadcast_to(reshape(y_bar, batch + kept), batch + ctx.x_shape),
+            None,
+            None,
+        )
 
     @staticmethod
     def jvp(ctx, x_dot, dims_dot, keepdim_dot):
@@ -384,6 +474,7 @@ class Sum(Function):
 class Cumsum(Function):
     """y_i = x_1 + ... + x_i along `dim`. J is lower-triangular ones, so
     VJP: x_bar = reversed cumsum of the reversed y_bar.   JVP: y_dot = cumsum of x_dot."""
+
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
@@ -404,6 +495,7 @@ class Norm(Function):
     At y = 0 (x = 0, or x empty) ‖·‖ has no derivative; there both rules
     give 0 (the smallest subgradient), as torch's do, not 0/0 = nan.
     """
+
     @staticmethod
     def forward(ctx, x):
         y = torch.linalg.vector_norm(x)
@@ -424,11 +516,15 @@ class Norm(Function):
         return dot * 0.0 if ctx.y_is_zero else dot / y
 
 
-# ---------------------------------------------------------------- linear algebra
+# ---------------------------------------------------------------- linear
+# algebra
+
 
 class Matmul(Function):
-    """Y = A B.   VJP: A_bar = Y_bar Bᵀ, B_bar = Aᵀ Y_bar.   JVP: Y_dot = A_dot B + A B_dot.
+    """Y = A B.   VJP: A_bar = Y_bar Bᵀ, B_bar = Aᵀ Y_bar.   JVP: Y_dot = A_dot
+    B + A B_dot.
     (A's derivatives need B and B's need A: keep A only if B needs a derivative, and vice versa.)"""
+
     @staticmethod
     def forward(ctx, A, B):
         need_A, need_B = ctx.needs_input_grad
@@ -439,7 +535,9 @@ class Matmul(Function):
     def vjp(ctx, Y_bar):
         A, B = ctx.saved_tensors
         need_A, need_B = ctx.needs_input_grad
-        return (Y_bar @ transpose(B) if need_A else None), (_times(transpose(A), Y_bar) if need_B else None)
+        return (Y_bar @ transpose(B) if need_A else None), (
+            _times(transpose(A), Y_bar) if need_B else None
+        )
 
     @staticmethod
     def jvp(ctx, A_dot, B_dot):
@@ -448,7 +546,8 @@ class Matmul(Function):
 
 
 def _times(M, S):
-    """M S, for S that may carry a batch of (co)tangents in front: computed as (Sᵀ Mᵀ)ᵀ, because
+    """M S, for S that may carry a batch of (co)tangents in front: computed as
+    (Sᵀ Mᵀ)ᵀ, because
     torch runs a stack times a matrix as one big product but a matrix times a stack as many small ones."""
     return transpose(transpose(S) @ transpose(M))
 
@@ -456,45 +555,51 @@ def _times(M, S):
 class Inv(Function):
     """Y = X⁻¹. From dY = -X⁻¹ dX X⁻¹:
     VJP: X_bar = -Yᵀ Y_bar Yᵀ.   JVP: Y_dot = -Y X_dot Y."""
+
     @staticmethod
     def forward(ctx, X):
         Y, info = torch.linalg.inv_ex(X)
         if info.any() or not torch.isfinite(Y).all():
             raise torch.linalg.LinAlgError(
                 f"inv: the matrix of shape {tuple(X.shape)} is singular (or holds inf/nan), so it "
-                "has no inverse. Keep it away from singular points, e.g. X + eps * I.")
+                "has no inverse. Keep it away from singular points, e.g. X + eps * I."
+            )
         ctx.save_for_backward(Y)
         return Y
 
     @staticmethod
     def vjp(ctx, Y_bar):
-        Y, = ctx.saved_tensors
+        (Y,) = ctx.saved_tensors
         Yt = transpose(Y)
         return -(Yt @ Y_bar @ Yt)
 
     @staticmethod
     def jvp(ctx, X_dot):
-        Y, = ctx.saved_tensors
+        (Y,) = ctx.saved_tensors
         return -(Y @ X_dot @ Y)
 
 
 def _convolve(x, k, mode):
-    """numpy.convolve(x, k, mode) along the last dim; leading dims broadcast; valid needs n >= m."""
+    """numpy.convolve(x, k, mode) along the last dim; leading dims broadcast;
+    valid needs n >= m.
+    """
     m = k.shape[-1]
     if mode == "full":
         x = torch.nn.functional.pad(x, (m - 1, m - 1))
-    windows = x.unfold(-1, m, 1)                       # (..., L, m), a view
+    windows = x.unfold(-1, m, 1)  # (..., L, m), a view
     return (windows @ k.flip(-1).unsqueeze(-1)).squeeze(-1)
 
 
 class Conv1d(Function):
-    """y = x * k, the 1-D convolution y_i = Σ_j x_j k_(i-j) (numpy.convolve; valid: len(x) ≥ len(k)).
+    """y = x * k, the 1-D convolution y_i = Σ_j x_j k_(i-j) (numpy.convolve;
+    valid: len(x) ≥ len(k)).
 
-    J with respect to k is Toeplitz (columns are shifted copies of x), so its transpose is a
-    correlation: full:  x_bar = valid(y_bar, flip k),  k_bar = valid(y_bar, flip x);
-                 valid: x_bar = full(y_bar, flip k),   k_bar = valid(y_bar, flip x).
-    JVP: y_dot = x_dot * k + x * k_dot (same mode).
+    J with respect to k is Toeplitz (columns are shifted copies of x), so its
+    transpose is a correlation: full:  x_bar = valid(y_bar, flip k),  k_bar =
+    valid(y_bar, flip x); valid: x_bar = full(y_bar, flip k),   k_bar =
+    valid(y_bar, flip x). JVP: y_dot = x_dot * k + x * k_dot (same mode).
     """
+
     @staticmethod
     def forward(ctx, x, k, mode):
         need_x, need_k, _ = ctx.needs_input_grad
@@ -507,44 +612,78 @@ class Conv1d(Function):
         x, k = ctx.saved_tensors
         need_x, need_k, _ = ctx.needs_input_grad
         x_mode = "valid" if ctx.mode == "full" else "full"
-        return (conv1d(y_bar, flip(k, -1), x_mode) if need_x else None,
-                conv1d(y_bar, flip(x, -1), "valid") if need_k else None, None)
+        return (
+            conv1d(y_bar, flip(k, -1), x_mode) if need_x else None,
+            conv1d(y_bar, flip(x, -1), "valid") if need_k else None,
+            None,
+        )
 
     @staticmethod
     def jvp(ctx, x_dot, k_dot, mode_dot):
         x, k = ctx.saved_tensors
-        return _terms(ctx, lambda: conv1d(x_dot, k, ctx.mode), lambda: conv1d(x, k_dot, ctx.mode))
+        return _terms(
+            ctx,
+            lambda: conv1d(x_dot, k, ctx.mode),
+            lambda: conv1d(x, k_dot, ctx.mode),
+        )
 
 
-# ---------------------------------------------------------------- the functions users call
+# ---------------------------------------------------------------- the
+# functions users call
+
 
 def _is_tensor(v):
     return isinstance(v, (torch.Tensor, Box))
 
 
 def _operands(name, a, b):
-    """Turn Python numbers into tensors like the other operand; refuse mixed float dtypes."""
+    """
+    Turn Python numbers into tensors like the other operand; refuse mixed float
+    dtypes.
+    """
     if not (_is_tensor(a) or _is_tensor(b)):
-        raise TypeError(f"{name}: needs at least one tensor, got {type(a).__name__} and "
-                        f"{type(b).__name__}")
+        raise TypeError(
+            f"{name}: needs at least one tensor, got {type(a).__name__} and "
+            f"{type(b).__name__}"
+        )
     for v in (a, b):
         if not (_is_tensor(v) or isinstance(v, (int, float))):
-            raise TypeError(f"{name}: cannot combine a {type(v).__name__} with a tensor")
+            raise TypeError(
+                f"{name}: cannot combine a {type(v).__name__} with a tensor"
+            )
     like = a if _is_tensor(a) else b
-    a, b = (v if _is_tensor(v) else torch.tensor(v, dtype=like.dtype, device=like.device)
-            for v in (a, b))
+    a, b = (
+        v
+        if _is_tensor(v)
+        else torch.tensor(v, dtype=like.dtype, device=like.device)
+        for v in (a, b)
+    )
     boxed = isinstance(a, Box) or isinstance(b, Box)
-    if boxed and a.dtype != b.dtype and a.dtype.is_floating_point and b.dtype.is_floating_point:
-        raise TypeError(f"{name}: operands have dtypes {a.dtype} and {b.dtype}; convert one "
-                        "explicitly (e.g. .to(torch.float64)) so the derivative keeps one dtype")
+    if (
+        boxed
+        and a.dtype != b.dtype
+        and a.dtype.is_floating_point
+        and b.dtype.is_floating_point
+    ):
+        raise TypeError(
+            f"{name}: operands have dtypes {a.dtype} and {b.dtype}; convert one "
+            "explicitly (e.g. .to(torch.float64)) so the derivative keeps one dtype"
+        )
     return a, b, boxed
 
 
 def _broadcast(a, b, core_a=0, core_b=0):
-    """Broadcast the leading dims of a and b (all but the last core_a / core_b) to a common shape."""
-    lead = torch.broadcast_shapes(a.shape[:a.ndim - core_a], b.shape[:b.ndim - core_b])
-    return (broadcast_to(v, lead + tuple(v.shape[v.ndim - core:]))
-            for v, core in ((a, core_a), (b, core_b)))
+    """
+    Broadcast the leading dims of a and b (all but the last core_a / core_b) to
+    a common shape.
+    """
+    lead = torch.broadcast_shapes(
+        a.shape[: a.ndim - core_a], b.shape[: b.ndim - core_b]
+    )
+    return (
+        broadcast_to(v, lead + tuple(v.shape[v.ndim - core :]))
+        for v, core in ((a, core_a), (b, core_b))
+    )
 
 
 def _elementwise(op, name, a, b):
@@ -604,8 +743,10 @@ def softplus(x):
 def pow(x, c):
     """x ** c for a constant number c."""
     if not isinstance(c, (int, float)) or isinstance(c, bool):
-        raise TypeError(f"pow: the exponent must be a Python number, got {type(c).__name__}; "
-                        "for a tensor exponent write exp(c * log(x))")
+        raise TypeError(
+            f"pow: the exponent must be a Python number, got {type(c).__name__}; "
+            "for a tensor exponent write exp(c * log(x))"
+        )
     return Pow.apply(x, c)
 
 
@@ -616,16 +757,25 @@ def broadcast_to(x, shape):
 
 
 def reshape(x, *shape):
-    """x with a new shape; reshape(x, (2, 3)) or reshape(x, 2, 3); one entry may be -1."""
-    shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+    """
+    x with a new shape; reshape(x, (2, 3)) or reshape(x, 2, 3); one entry may
+    be -1.
+    """
+    shape = (
+        tuple(shape[0])
+        if len(shape) == 1 and not isinstance(shape[0], int)
+        else shape
+    )
     return Reshape.apply(x, shape)
 
 
 def transpose(X):
     """Xᵀ: swaps the last two dims (torch's X.mT)."""
     if X.ndim < 2:
-        raise ValueError(f"transpose: needs at least 2 dims, got shape {tuple(X.shape)}; "
-                         "use reshape to make a row or a column first")
+        raise ValueError(
+            f"transpose: needs at least 2 dims, got shape {tuple(X.shape)}; "
+            "use reshape to make a row or a column first"
+        )
     return Transpose.apply(X)
 
 
@@ -655,43 +805,66 @@ def cumsum(x, dim=-1):
 
 
 def norm(x):
-    """The Frobenius norm ‖x‖_F: square root of the sum of squares of all entries (a 0-d result)."""
+    """
+    The Frobenius norm ‖x‖_F: square root of the sum of squares of all entries
+    (a 0-d result).
+    """
     return Norm.apply(x)
 
 
 def inv(X):
     """X⁻¹ for a square matrix (or a stack of them, shape (..., n, n))."""
     if X.ndim < 2 or X.shape[-1] != X.shape[-2]:
-        raise ValueError(f"inv: needs square matrices (..., n, n), got shape {tuple(X.shape)}")
+        raise ValueError(
+            f"inv: needs square matrices (..., n, n), got shape {tuple(X.shape)}"
+        )
     return Inv.apply(X)
 
 
 def matmul(A, B):
-    """A @ B with torch's rules: 1-D operands are a row / a column, leading dims broadcast."""
+    """
+    A @ B with torch's rules: 1-D operands are a row / a column, leading dims
+    broadcast.
+    """
     A, B, boxed = _operands("matmul", A, B)
     if not boxed:
         return Matmul.apply(A, B)
     if A.ndim == 0 or B.ndim == 0:
-        raise ValueError(f"matmul: both operands need at least 1 dim, got shapes "
-                         f"{tuple(A.shape)} and {tuple(B.shape)}; use * for scalars")
+        raise ValueError(
+            f"matmul: both operands need at least 1 dim, got shapes "
+            f"{tuple(A.shape)} and {tuple(B.shape)}; use * for scalars"
+        )
     vec_a, vec_b = A.ndim == 1, B.ndim == 1
     A = reshape(A, (1,) + tuple(A.shape)) if vec_a else A
     B = reshape(B, tuple(B.shape) + (1,)) if vec_b else B
     if A.shape[-1] != B.shape[-2]:
-        raise ValueError(f"matmul: shapes {tuple(A.shape)} and {tuple(B.shape)} do not chain")
+        raise ValueError(
+            f"matmul: shapes {tuple(A.shape)} and {tuple(B.shape)} do not chain"
+        )
     Y = Matmul.apply(*_broadcast(A, B, 2, 2))
-    out_shape = Y.shape[:Y.ndim - 2] + Y.shape[Y.ndim - 2 + vec_a:Y.ndim - vec_b]
+    out_shape = (
+        Y.shape[: Y.ndim - 2] + Y.shape[Y.ndim - 2 + vec_a : Y.ndim - vec_b]
+    )
     return reshape(Y, out_shape) if vec_a or vec_b else Y
 
 
 def conv1d(x, k, mode="full"):
-    """numpy.convolve(x, k, mode) for 1-D x and k, mode "full" or "valid" (leading dims broadcast)."""
+    """
+    numpy.convolve(x, k, mode) for 1-D x and k, mode "full" or "valid" (leading
+    dims broadcast).
+    """
     if mode not in ("full", "valid"):
-        raise ValueError(f"conv1d: mode must be 'full' or 'valid', got {mode!r}")
+        raise ValueError(
+            f"conv1d: mode must be 'full' or 'valid', got {mode!r}"
+        )
     x, k, boxed = _operands("conv1d", x, k)
     if x.ndim == 0 or k.ndim == 0 or x.shape[-1] == 0 or k.shape[-1] == 0:
-        raise ValueError(f"conv1d: needs non-empty 1-D operands, got shapes {tuple(x.shape)} "
-                         f"and {tuple(k.shape)}")
-    if mode == "valid" and k.shape[-1] > x.shape[-1]:   # numpy swaps; convolution commutes
+        raise ValueError(
+            f"conv1d: needs non-empty 1-D operands, got shapes {tuple(x.shape)} "
+            f"and {tuple(k.shape)}"
+        )
+    if (
+        mode == "valid" and k.shape[-1] > x.shape[-1]
+    ):  # numpy swaps; convolution commutes
         x, k = k, x
     return Conv1d.apply(*(_broadcast(x, k, 1, 1) if boxed else (x, k)), mode)

@@ -1,9 +1,13 @@
-"""Transformations with torch.func's names: vjp, grad, value_and_grad, jvp, jacrev, jacfwd,
-hessian, hvp; plus jacobian_fd (central differences) and the one-row / one-column-at-a-time
-jacrev_loop and jacfwd_loop that the batched versions are compared with.
+"""Transformations with torch.func's names: vjp, grad, value_and_grad, jvp,
+jacrev, jacfwd,
+hessian, hvp; plus jacobian_fd (central differences) and the one-row /
+one-column-at-a-time jacrev_loop and jacfwd_loop that the batched versions are
+compared with.
 
-Jacobians are numerator layout: J[i, j] = ∂y_i/∂x_j, of shape y.shape + x.shape.
+Jacobians are numerator layout: J[i, j] = ∂y_i/∂x_j, of shape y.shape +
+x.shape.
 """
+
 import functools
 
 import torch
@@ -15,21 +19,29 @@ from .ops import reshape, transpose
 
 
 def _output(out, trace, who):
-    """The primal of f's output; a value that does not belong to `trace` is a constant of it."""
+    """The primal of f's output; a value that does not belong to `trace` is a
+    constant of it.
+    """
     if isinstance(out, Box):
         if out.trace is trace:
             return out.primal
         if not out.trace.active or out.trace.level > trace.level:
-            raise RuntimeError(f"{who}: f returned a value traced by another transformation "
-                               f"({out.trace}) that is not running any more; it escaped.")
+            raise RuntimeError(
+                f"{who}: f returned a value traced by another transformation "
+                f"({out.trace}) that is not running any more; it escaped."
+            )
         return out
     if isinstance(out, torch.Tensor):
         return out
-    raise TypeError(f"{who}: f must return one tensor, got {type(out).__name__}")
+    raise TypeError(
+        f"{who}: f must return one tensor, got {type(out).__name__}"
+    )
 
 
 def _zeros(batch, x):
-    return torch.zeros(tuple(batch) + tuple(x.shape), dtype=x.dtype, device=x.device)
+    return torch.zeros(
+        tuple(batch) + tuple(x.shape), dtype=x.dtype, device=x.device
+    )
 
 
 def _vjp(f, primals, who):
@@ -40,54 +52,77 @@ def _vjp(f, primals, who):
         y = _output(out, trace, who)
 
     def vjp_fn(y_bar, *, batched=False):
-        """x_bar_i = J_iᵀ y_bar for each primal i. batched=True: y_bar has one extra leading dim."""
-        batch = tuple(y_bar.shape[:1]) if batched and isinstance(y_bar, (torch.Tensor, Box)) else ()
+        """x_bar_i = J_iᵀ y_bar for each primal i. batched=True: y_bar has one
+        extra leading dim.
+        """
+        batch = (
+            tuple(y_bar.shape[:1])
+            if batched and isinstance(y_bar, (torch.Tensor, Box))
+            else ()
+        )
         check_like(y_bar, y, batch, f"{who}: the cotangent y_bar")
         x_bars = backward(out, y_bar, xs) if out is not y else [None] * len(xs)
-        return tuple(_zeros(batch, p) if b is None else b for b, p in zip(x_bars, primals))
+        return tuple(
+            _zeros(batch, p) if b is None else b
+            for b, p in zip(x_bars, primals)
+        )
 
     return y, vjp_fn
 
 
 def vjp(f, *primals):
-    """(f(*primals), vjp_fn); ``vjp_fn(y_bar)`` returns one cotangent x_bar_i = J_iᵀ y_bar per primal.
+    """(f(*primals), vjp_fn); ``vjp_fn(y_bar)`` returns one cotangent x_bar_i =
+    J_iᵀ y_bar per primal.
 
-    One forward pass records the graph; each call of ``vjp_fn`` is one backward pass over it.
-    ``vjp_fn(Y_bar, batched=True)`` pulls back a whole stack of cotangents (shape (B,) + y.shape)
-    in one pass. Primals: floating-point tensors; Python floats and lists become float64.
+    One forward pass records the graph; each call of ``vjp_fn`` is one backward
+    pass over it. ``vjp_fn(Y_bar, batched=True)`` pulls back a whole stack of
+    cotangents (shape (B,) + y.shape) in one pass. Primals: floating-point
+    tensors; Python floats and lists become float64.
     """
     return _vjp(f, primals, "vjp")
 
 
 def _argnums(argnums, n, who):
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    if not nums or any(not isinstance(i, int) or not -n <= i < n for i in nums):
-        raise ValueError(f"{who}: argnums={argnums!r} is out of range for {n} arguments")
+    if not nums or any(
+        not isinstance(i, int) or not -n <= i < n for i in nums
+    ):
+        raise ValueError(
+            f"{who}: argnums={argnums!r} is out of range for {n} arguments"
+        )
     return tuple(i % n for i in nums)
 
 
 def _wrt(f, args, nums):
-    """f as a function of the arguments at positions nums only; the others stay fixed."""
+    """f as a function of the arguments at positions nums only; the others stay
+    fixed.
+    """
+
     def g(*diff):
         full = list(args)
         for i, v in zip(nums, diff):
             full[i] = v
         return f(*full)
+
     return g
 
 
 def value_and_grad(f, argnums=0):
     """The function x -> (f(x), ∇f(x)) for an f with a scalar (0-d) output."""
+
     @functools.wraps(f)
     def value_and_grad_f(*args):
         nums = _argnums(argnums, len(args), "grad")
         y, vjp_fn = _vjp(_wrt(f, args, nums), [args[i] for i in nums], "grad")
         if y.ndim != 0:
-            raise ValueError(f"grad: f must return a scalar (shape ()), got shape {tuple(y.shape)}. "
-                             "For a non-scalar output use vjplib.vjp(f, x) and pull back a "
-                             "cotangent, or vjplib.jacrev(f)(x) for the whole Jacobian.")
+            raise ValueError(
+                f"grad: f must return a scalar (shape ()), got shape {tuple(y.shape)}. "
+                "For a non-scalar output use vjplib.vjp(f, x) and pull back a "
+                "cotangent, or vjplib.jacrev(f)(x) for the whole Jacobian."
+            )
         x_bars = vjp_fn(torch.ones((), dtype=y.dtype, device=y.device))
         return y, (x_bars[0] if isinstance(argnums, int) else x_bars)
+
     return value_and_grad_f
 
 
@@ -98,21 +133,32 @@ def grad(f, argnums=0):
     @functools.wraps(f)
     def grad_f(*args):
         return value_and_grad_f(*args)[1]
+
     return grad_f
 
 
 def jvp(f, primals, tangents, *, batched=False):
-    """(f(*primals), J x_dot) in one forward pass, pushing the tangents along as Dual numbers.
+    """(f(*primals), J x_dot) in one forward pass, pushing the tangents along
+    as Dual numbers.
 
-    ``primals`` and ``tangents`` are tuples of the same length; each tangent has its primal's shape
-    and dtype, or with ``batched=True`` one extra leading dim (the same size B for all).
+    ``primals`` and ``tangents`` are tuples of the same length; each tangent
+    has its primal's shape and dtype, or with ``batched=True`` one extra
+    leading dim (the same size B for all).
     """
-    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
-        raise TypeError("jvp: primals and tangents must be tuples, e.g. jvp(f, (x,), (x_dot,))")
+    if not isinstance(primals, (tuple, list)) or not isinstance(
+        tangents, (tuple, list)
+    ):
+        raise TypeError(
+            "jvp: primals and tangents must be tuples, e.g. jvp(f, (x,), (x_dot,))"
+        )
     if len(primals) != len(tangents):
-        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+        raise ValueError(
+            f"jvp: {len(primals)} primals but {len(tangents)} tangents"
+        )
     primals = [as_primal(p, "jvp", i) for i, p in enumerate(primals)]
-    tangents = [as_primal(t, "jvp (tangents)", i) for i, t in enumerate(tangents)]
+    tangents = [
+        as_primal(t, "jvp (tangents)", i) for i, t in enumerate(tangents)
+    ]
     batch = tuple(tangents[0].shape[:1]) if batched and tangents else ()
     for i, (p, t) in enumerate(zip(primals, tangents)):
         check_like(t, p, batch, f"jvp: tangent {i}")
@@ -123,53 +169,90 @@ def jvp(f, primals, tangents, *, batched=False):
 
 
 def _basis(x):
-    """The standard basis of x's space, stacked: shape (x.numel(),) + x.shape (an identity)."""
+    """
+    The standard basis of x's space, stacked: shape (x.numel(),) + x.shape (an
+    identity).
+    """
     n = x.numel()
-    return torch.eye(n, dtype=x.dtype, device=x.device).reshape((n,) + tuple(x.shape))
+    return torch.eye(n, dtype=x.dtype, device=x.device).reshape(
+        (n,) + tuple(x.shape)
+    )
 
 
 def jacrev(f, argnums=0):
-    """x -> J of shape f(x).shape + x.shape, all rows from ONE batched VJP of the identity."""
+    """
+    x -> J of shape f(x).shape + x.shape, all rows from ONE batched VJP of the
+    identity.
+    """
+
     @functools.wraps(f)
     def jacrev_f(*args):
         nums = _argnums(argnums, len(args), "jacrev")
-        y, vjp_fn = _vjp(_wrt(f, args, nums), [args[i] for i in nums], "jacrev")
-        rows = vjp_fn(_basis(y), batched=True)           # x_bar_i for y_bar = e_i, for every i
-        Js = tuple(reshape(r, tuple(y.shape) + tuple(r.shape[1:])) for r in rows)
+        y, vjp_fn = _vjp(
+            _wrt(f, args, nums), [args[i] for i in nums], "jacrev"
+        )
+        rows = vjp_fn(
+            _basis(y), batched=True
+        )  # x_bar_i for y_bar = e_i, for every i
+        Js = tuple(
+            reshape(r, tuple(y.shape) + tuple(r.shape[1:])) for r in rows
+        )
         return Js[0] if isinstance(argnums, int) else Js
+
     return jacrev_f
 
 
 def jacfwd(f, argnums=0):
-    """x -> J of shape f(x).shape + x.shape, all columns from ONE batched JVP of the identity."""
+    """
+    x -> J of shape f(x).shape + x.shape, all columns from ONE batched JVP of
+    the identity.
+    """
+
     @functools.wraps(f)
     def jacfwd_f(*args):
         nums = _argnums(argnums, len(args), "jacfwd")
         Js = []
         for i in nums:
             x = as_primal(args[i], "jacfwd", i)
-            y, cols = jvp(_wrt(f, args, (i,)), (x,), (_basis(x),), batched=True)
-            J = transpose(reshape(cols, (x.numel(), y.numel())))      # column j = J e_j
+            y, cols = jvp(
+                _wrt(f, args, (i,)), (x,), (_basis(x),), batched=True
+            )
+            J = transpose(
+                reshape(cols, (x.numel(), y.numel()))
+            )  # column j = J e_j
             Js.append(reshape(J, tuple(y.shape) + tuple(x.shape)))
         return Js[0] if isinstance(argnums, int) else tuple(Js)
+
     return jacfwd_f
 
 
 def jacrev_loop(f):
-    """Like jacrev(f), one VJP per row: m backward passes instead of one batched pass."""
+    """
+    Like jacrev(f), one VJP per row: m backward passes instead of one batched
+    pass.
+    """
+
     def jacrev_loop_f(x):
         y, vjp_fn = _vjp(f, [x], "jacrev_loop")
         rows = [vjp_fn(e)[0] for e in _basis(y)]
         return torch.stack(rows).reshape(tuple(y.shape) + tuple(rows[0].shape))
+
     return jacrev_loop_f
 
 
 def jacfwd_loop(f):
-    """Like jacfwd(f), one JVP per column: n forward passes instead of one batched pass."""
+    """
+    Like jacfwd(f), one JVP per column: n forward passes instead of one batched
+    pass.
+    """
+
     def jacfwd_loop_f(x):
         x = as_primal(x, "jacfwd_loop", 0)
         cols = [jvp(f, (x,), (e,))[1] for e in _basis(x)]
-        return torch.stack(cols, dim=-1).reshape(tuple(cols[0].shape) + tuple(x.shape))
+        return torch.stack(cols, dim=-1).reshape(
+            tuple(cols[0].shape) + tuple(x.shape)
+        )
+
     return jacfwd_loop_f
 
 
@@ -179,22 +262,31 @@ def hessian(f, argnums=0):
 
 
 def hvp(f, x, v):
-    """H v for the Hessian H of a scalar f at x, forward-over-reverse: the JVP of grad f along v."""
+    """
+    H v for the Hessian H of a scalar f at x, forward-over-reverse: the JVP of
+    grad f along v.
+    """
     return jvp(grad(f), (x,), (v,))[1]
 
 
 def jacobian_fd(f, x, eps=None):
-    """J by central differences, column j = (f(x + eps e_j) - f(x - eps e_j)) / (2 eps).
+    """J by central differences, column j = (f(x + eps e_j) - f(x - eps e_j)) /
+    (2 eps).
 
-    The default eps = (machine epsilon)^(1/3) balances truncation against rounding error (about
-    6e-6 in float64, where J comes out to ~1e-10 relative accuracy). For plain tensors only.
+    The default eps = (machine epsilon)^(1/3) balances truncation against
+    rounding error (about 6e-6 in float64, where J comes out to ~1e-10 relative
+    accuracy). For plain tensors only.
     """
     x = as_primal(x, "jacobian_fd", 0)
     if isinstance(x, Box):
-        raise TypeError("jacobian_fd: works on plain tensors, not on traced values")
+        raise TypeError(
+            "jacobian_fd: works on plain tensors, not on traced values"
+        )
     eps = torch.finfo(x.dtype).eps ** (1 / 3) if eps is None else eps
     cols = []
     for e in _basis(x):
         y_plus, y_minus = f(x + eps * e), f(x - eps * e)
         cols.append((y_plus - y_minus) / (2 * eps))
-    return torch.stack(cols, dim=-1).reshape(tuple(cols[0].shape) + tuple(x.shape))
+    return torch.stack(cols, dim=-1).reshape(
+        tuple(cols[0].shape) + tuple(x.shape)
+    )
