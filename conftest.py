@@ -1,6 +1,6 @@
 """pytest, from any directory of the repository: paths in pyproject's addopts
-are relative to the
-repository's root, not to where pytest was started (e.g. `cd chapters && pytest`)."""
+are relative to the repository's root, not to where pytest was started (e.g.
+`cd chapters && pytest`)."""
 
 from pathlib import Path
 

@@ -1,5 +1,5 @@
-"""Small fixes to the HTML the book's Sphinx extensions produce (a local
-Sphinx extension).
+"""Small fixes to the HTML the book's Sphinx extensions produce (a local Sphinx
+extension).
 
 * sphinx-thebe 0.3 registers its inline configuration script once per read of
   the sources, and a Jupyter Book build reads them twice, so every page

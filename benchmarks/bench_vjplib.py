@@ -392,8 +392,8 @@ def item5(repeats, out):
 
 
 def tanh_chain(k, n, seed=5):
-    """h <- tanh(W h), k times, from h = X (n x n; W a constant), written
-    with vjplib and with torch."""
+    """h <- tanh(W h), k times, from h = X (n x n; W a constant), written with
+    vjplib and with torch."""
     g = torch.Generator().manual_seed(seed)
     W = torch.randn(n, n, generator=g, dtype=F64) / n**0.5
     X = torch.randn(n, n, generator=g, dtype=F64)

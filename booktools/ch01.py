@@ -196,8 +196,7 @@ def _wrap(text: str) -> str:
 
 def compare_gradient(grad_fn, f, hint: str = "", *, X=None):
     """Compare ``grad_fn(X)`` with torch.autograd's gradient of the scalar
-    ``f`` at ``X`` (default: `exercise_matrix()`).
-    Returns ``(ok, message)``.
+    ``f`` at ``X`` (default: `exercise_matrix()`). Returns ``(ok, message)``.
 
     A wrong answer gets the diagnosis that fits: a transpose, a sign, a
     constant factor, a wrong shape, a missing formula, or else the entry
@@ -279,8 +278,7 @@ EXERCISES = {
 
 
 def check_exercise(k: int, grad_fn) -> bool:
-    """Check ``grad_fn`` against exercise ``k``; print and return the
-    verdict."""
+    """Check ``grad_fn`` against exercise ``k``; print and return the verdict."""
     if k not in EXERCISES:
         raise ValueError(
             f"check_exercise: no exercise {k!r}; chapter 1 has "

@@ -110,8 +110,8 @@ def plot_naive_vs_vjp(
     fit_last=3,
 ):
     """Time (top) and peak memory (bottom) of the naive and the VJP route,
-    log-log, with fitted exponents in the legends and the guides 8n⁴ bytes
-    (J₁ itself) and 8n² bytes (one n×n matrix) under the memory curves.
+    log-log, with fitted exponents in the legends and the guides 8n⁴ bytes (J₁
+    itself) and 8n² bytes (one n×n matrix) under the memory curves.
 
     Returns ``(fig, (ax_time, ax_memory), slopes)`` with ``slopes`` a dict
     ``{"time": {label: exponent}, "memory": {label: exponent}}``.
@@ -168,8 +168,8 @@ def _say(text: str) -> None:
 
 def check_square_jacobian(jacobian_of_square) -> bool:
     """Compare ``jacobian_of_square(X)``, the n²×n² Jacobian of F(X) = X X
-    (row-major, numerator layout), with vjplib.jacrev for n = 2 and 3.
-    Prints what is off and returns whether the answer is right."""
+    (row-major, numerator layout), with vjplib.jacrev for n = 2 and 3. Prints
+    what is off and returns whether the answer is right."""
     if jacobian_of_square is None:
         _say("Nothing to check yet: define a function X -> J and pass it in.")
         return False
@@ -242,9 +242,9 @@ def _largest_n_exact(budget, per_entry):
 
 
 def check_largest_n(largest_n) -> bool:
-    """Check ``largest_n(budget_bytes, bytes_per_entry)`` (the largest n
-    whose n²×n² Jacobian fits the budget) on five budgets. Prints what is
-    off and returns whether the answer is right."""
+    """Check ``largest_n(budget_bytes, bytes_per_entry)`` (the largest n whose
+    n²×n² Jacobian fits the budget) on five budgets. Prints what is off and
+    returns whether the answer is right."""
     if largest_n is None:
         _say(
             "Nothing to check yet: define largest_n(budget_bytes, "

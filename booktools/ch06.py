@@ -26,8 +26,8 @@ QUADRATIC = r"\frac{1}{2}h^2\,\langle U, HU\rangle"
 
 
 def plot_remainders(steps, remainder_1, remainder_2, curvature, z):
-    """Log-log plot of |Δz − h D_U z| and of the same minus ½h²⟨U, HU⟩,
-    against h.
+    """Log-log plot of |Δz − h D_U z| and of the same minus ½h²⟨U, HU⟩, against
+    h.
 
     Also draws the quadratic term |½h²⟨U, HU⟩| (dashed) and the rounding
     level ε z (dotted). Returns the figure.
@@ -77,8 +77,8 @@ def plot_remainders(steps, remainder_1, remainder_2, curvature, z):
 
 
 def plot_dot_product_test(mismatches: dict, *, threshold=1e-12, floor=1e-18):
-    """One row per pair of rules: the relative mismatch of each random pair
-    (ȳ, ẋ).
+    """One row per pair of rules: the relative mismatch of each random pair (ȳ,
+    ẋ).
 
     ``mismatches`` maps a row label to the list of relative mismatches
     |⟨ȳ, J ẋ⟩ − ⟨Jᵀȳ, ẋ⟩| / |⟨ȳ, J ẋ⟩|; the first row is drawn at the top.
@@ -184,8 +184,8 @@ def check_square_jvp(forward_jvp):
 
 
 def check_steepest(steepest):
-    """Exercise 2: ``steepest(X)`` must return (U, D_U z) with ‖U‖_F = 1 and
-    U = ∇z/‖∇z‖ for z = ‖X⁻¹‖_F. Raises AssertionError naming the problem."""
+    """Exercise 2: ``steepest(X)`` must return (U, D_U z) with ‖U‖_F = 1 and U
+    = ∇z/‖∇z‖ for z = ‖X⁻¹‖_F. Raises AssertionError naming the problem."""
     X = well_conditioned(5, seed=8)
     U, rate = steepest(X)
     U = torch.as_tensor(U)

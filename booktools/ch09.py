@@ -255,8 +255,8 @@ def _logistic(d, m, seed):
 
 
 def check_newton_step(newton_step: Callable) -> None:
-    """Check a reader's Newton step: exact on a quadratic, and as torch's
-    on a logistic loss."""
+    """Check a reader's Newton step: exact on a quadratic, and as torch's on a
+    logistic loss."""
     g = torch.Generator().manual_seed(9)
     M = torch.randn(6, 6, generator=g, dtype=F64)
     Q = M @ M.T + 6 * torch.eye(6, dtype=F64)

@@ -169,8 +169,8 @@ def chain_cost(widths, order):
 
 
 def best_chain_cost(widths):
-    """The fewest scalar multiplications of J_k ⋯ J_1 over all bracketings,
-    by the O(k³) matrix-chain dynamic programme."""
+    """The fewest scalar multiplications of J_k ⋯ J_1 over all bracketings, by
+    the O(k³) matrix-chain dynamic programme."""
     n = _check_widths(widths)
     k = len(n) - 1
     # cost[i][j]: best cost of J_j ⋯ J_i (i ≤ j), an (n_j × n_(i-1)) matrix
@@ -200,8 +200,8 @@ def _log_x_ticks(ax, values):
 
 
 def worst_in_windows(xs, err, window=10):
-    """(centres, worst error) over consecutive windows of `window` points:
-    inf where a window holds an inf or a nan, else its largest error."""
+    """(centres, worst error) over consecutive windows of `window` points: inf
+    where a window holds an inf or a nan, else its largest error."""
     xs, err = torch.as_tensor(xs), torch.as_tensor(err)
     size = len(xs) // window * window
     xw = xs[:size].reshape(-1, window)
@@ -262,10 +262,10 @@ def plot_checkpointing(ks, peak_bytes, times, evaluations):
 
 
 def plot_softplus(xs, rel_value, rel_grad):
-    """Relative errors of softplus values and gradients against x, two
-    stacked panels: the worst error in each window of 10 points. rel_value,
-    rel_grad: dicts label -> errors at xs; a window holding an inf or a nan
-    is drawn as a cross on a band at the top of the panel."""
+    """Relative errors of softplus values and gradients against x, two stacked
+    panels: the worst error in each window of 10 points. rel_value, rel_grad:
+    dicts label -> errors at xs; a window holding an inf or a nan is drawn as a
+    cross on a band at the top of the panel."""
     fig, axes = plt.subplots(
         2, 1, figsize=(6, 5.6), sharex=True, layout="constrained"
     )
@@ -323,9 +323,8 @@ def plot_solve_costs(ns, costs):
 
 
 def plot_fixed_point(iterations, errors, times, implicit_time):
-    """Two stacked panels against the unrolled iterations T: the relative
-    error of the unrolled gradient against the implicit one, and the time
-    of both."""
+    """Two stacked panels against the unrolled iterations T: the relative error
+    of the unrolled gradient against the implicit one, and the time of both."""
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(6, 6), sharex=True, layout="constrained"
     )
@@ -374,9 +373,9 @@ def _close(a, b):
 
 
 def _report(name, got, expected, hints=()):
-    """Raise AssertionError naming the likeliest mistake (the first of
-    `hints`, pairs (wrong value, explanation), that got equals) or the
-    worst entry; return quietly when got equals expected."""
+    """Raise AssertionError naming the likeliest mistake (the first of `hints`,
+    pairs (wrong value, explanation), that got equals) or the worst entry;
+    return quietly when got equals expected."""
     if got is None:
         raise AssertionError(
             f"{name}: got None; return a tensor of shape "

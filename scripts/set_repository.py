@@ -99,7 +99,8 @@ def write_setup_cells(root: Path = ROOT) -> list[Path]:
 
 
 def set_repository(new: str, root: Path = ROOT) -> None:
-    """Point every button, link, citation and set-up cell at github.com/<new>."""
+    """Point every button, link, citation and set-up cell at
+    github.com/<new>."""
     if not re.fullmatch(r"[\w.-]+/[\w.-]+", new):
         raise ValueError(
             f"set_repository: {new!r} is not OWNER/NAME (e.g. vjplib/vjp-book)"

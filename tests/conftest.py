@@ -67,8 +67,8 @@ PROSE_TEXT = """el => {
 
 
 def raw_tex_in(locator) -> list[str]:
-    """Lines of reader-visible prose (not code) under locator that still
-    hold raw TeX."""
+    """Lines of reader-visible prose (not code) under locator that still hold
+    raw TeX."""
     found = []
     for i in range(locator.count()):
         text = locator.nth(i).evaluate(PROSE_TEXT)
@@ -100,8 +100,8 @@ PHONE = {"width": 390, "height": 844}
 
 
 class PageVisit:
-    """Open one page, recording console errors and every request that did
-    not succeed, and what the page transferred.
+    """Open one page, recording console errors and every request that did not
+    succeed, and what the page transferred.
 
     ``width``/``height``: the viewport; ``theme``: "light" or "dark" (the
     colour mode pydata-sphinx-theme reads from localStorage); ``wait``:
@@ -192,8 +192,8 @@ class PageVisit:
         self.settle()
 
     def settle(self):
-        """Wait until every typesetting request, the page's and the
-        widgets', has finished."""
+        """Wait until every typesetting request, the page's and the widgets',
+        has finished."""
         self.page.evaluate(
             "() => Promise.all([MathJax.startup.promise,"
             " window.vjpbookTypeset"
@@ -224,8 +224,7 @@ class PageVisit:
 
 @pytest.fixture
 def visit(browser, server):
-    """visit(path, **PageVisit options): a fresh page, closed after the
-    test."""
+    """visit(path, **PageVisit options): a fresh page, closed after the test."""
     opened = []
 
     def _visit(path, **options):

@@ -1,5 +1,5 @@
-"""booktools.ch02: chapter 2's memory meter, timer, cost figure and
-exercise checkers."""
+"""booktools.ch02: chapter 2's memory meter, timer, cost figure and exercise
+checkers."""
 
 from __future__ import annotations
 

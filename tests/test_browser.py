@@ -93,9 +93,9 @@ TOGGLE_PAGES = _toggle_pages()
 
 @pytest.fixture(scope="module")
 def opened(browser, server):
-    """opened(path, width=1280, theme="light", tag=""): a page visit shared
-    by the tests of this module (the page is loaded once). Tests that only
-    read share the untagged visit; tests that click share a tagged one."""
+    """opened(path, width=1280, theme="light", tag=""): a page visit shared by
+    the tests of this module (the page is loaded once). Tests that only read
+    share the untagged visit; tests that click share a tagged one."""
     cache: dict[tuple, PageVisit] = {}
 
     def get(path, width=1280, theme="light", tag=""):

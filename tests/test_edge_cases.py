@@ -33,8 +33,8 @@ def rand(*shape, seed=0):
 
 @pytest.mark.parametrize("shape", [(0,), (2, 0), (3,), (2, 2)])
 def test_norm_where_it_is_zero_matches_torch(shape):
-    """‖x‖ = 0 (x empty or all zero): torch's VJP, JVP and Hessian are 0,
-    not 0/0 = nan."""
+    """‖x‖ = 0 (x empty or all zero): torch's VJP, JVP and Hessian are 0, not
+    0/0 = nan."""
     x, v = torch.zeros(shape, dtype=F64), rand(*shape, seed=1)
     ref = torch.linalg.vector_norm
     assert_close(vl.grad(vl.norm)(x), tf.grad(ref)(x), what="grad")
@@ -118,7 +118,8 @@ def test_numpy_integer_dims_are_accepted(dim):
         (
             lambda: vl.flip(X, (0, 0)),
             ValueError,
-            r"flip: \(0, 0\) names the same dim more than once.*name each dim once",
+            r"flip: \(0, 0\) names the same dim more than once"
+            r".*name each dim once",
         ),
         (
             lambda: vl.flip(X, (1, -1)),
@@ -133,7 +134,8 @@ def test_numpy_integer_dims_are_accepted(dim):
         (
             lambda: vl.sum(X, True),
             TypeError,
-            r"sum: dim must be .*got the bool True; .*pass keepdim=True by name",
+            r"sum: dim must be .*got the bool True; "
+            r".*pass keepdim=True by name",
         ),
         (
             lambda: vl.cumsum(X, True),
@@ -163,7 +165,8 @@ def test_numpy_integer_dims_are_accepted(dim):
         (
             lambda: vl.cumsum(X, 2),
             ValueError,
-            r"cumsum: dim 2 is out of range for a value of shape \(2, 3\); use a "
+            r"cumsum: dim 2 is out of range for a value of shape \(2, 3\); "
+            r"use a "
             r"dim in \[-2, 1\]",
         ),
     ],
@@ -262,8 +265,8 @@ def tanh_chain(k, n=16):
 
 @pytest.mark.parametrize("k", [1, 2, 7])
 def test_graph_keeps_what_torch_keeps(k):
-    """k layers of tanh(W h): torch keeps the k tanh outputs (W h is
-    freed); so does vjplib."""
+    """k layers of tanh(W h): torch keeps the k tanh outputs (W h is freed); so
+    does vjplib."""
     f, f_torch, X = tanh_chain(k)
     one = X.numel() * 8
     assert vl.torch_graph_bytes(f_torch, X) == k * one  # the referee
@@ -293,8 +296,8 @@ def test_an_unreferenced_intermediate_is_freed():
 
 
 def test_graph_bytes_sees_what_a_rule_saves_by_hand():
-    """A rule that also saves its input doubles the count: the measure
-    tells the difference."""
+    """A rule that also saves its input doubles the count: the measure tells
+    the difference."""
 
     class SavesBoth(vl.Function):
         @staticmethod

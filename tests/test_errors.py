@@ -70,12 +70,14 @@ class TwoCotangents(vl.Function):
 def test_rule_returning_wrong_shapes_is_named():
     with pytest.raises(
         ValueError,
-        match=r"WrongShape.vjp: cotangent for input 0 has shape \(\), expected \(3,\)",
+        match=r"WrongShape.vjp: cotangent for input 0 has shape \(\), "
+        r"expected \(3,\)",
     ):
         vl.grad(WrongShape.apply)(x)
     with pytest.raises(
         ValueError,
-        match=r"WrongShape.jvp: output tangent has shape \(3,\), expected \(\)",
+        match=r"WrongShape.jvp: output tangent has shape \(3,\), "
+        r"expected \(\)",
     ):
         vl.jvp(WrongShape.apply, (x,), (x,))
     with pytest.raises(

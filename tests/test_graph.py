@@ -120,8 +120,8 @@ def test_print_graph_shows_shared_nodes_once():
 
 def test_print_graph_of_a_gradient_shows_the_cheap_vjp():
     """grad of sum(cumsum(log x)) = (reversed cumsum of ones) · log'(x) = [3 2
-    1] · 1/x (the PyTensor
-    example); vjplib evaluates eagerly, so the part that does not depend on x is already [3 2 1]."""
+    1] · 1/x (the PyTensor example); vjplib evaluates eagerly, so the part that
+    does not depend on x is already [3 2 1]."""
     x = torch.tensor([1.0, 2.0, 3.0], dtype=F64)
     assert printed(
         vl.grad(lambda x: vl.sum(vl.cumsum(vl.log(x)))), x
@@ -165,8 +165,8 @@ def test_print_graph_custom_function_and_params():
 )
 def test_built_in_rules_skip_a_constant_operand(name):
     """ctx.needs_input_grad marks the traced operand; the rule returns None for
-    the constant's
-    cotangent, and forward keeps only the tensors that rule uses (torch's choices)."""
+    the constant's cotangent, and forward keeps only the tensors that rule uses
+    (torch's choices)."""
     op = getattr(vl, name)
     c, x = (
         torch.tensor([[2.0, 3.0], [4.0, 5.0]], dtype=F64),

@@ -1,5 +1,5 @@
-"""vjplib's ops on torch's own test inputs, the OpInfo database, as torch
-tests its ops.
+"""vjplib's ops on torch's own test inputs, the OpInfo database, as torch tests
+its ops.
 
 For every vjplib op with a matching OpInfo (``op_db`` in torch's test suite)
 we take its float64 ``sample_inputs``, or its ``reference_inputs`` where it

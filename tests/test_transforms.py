@@ -1,4 +1,5 @@
-"""The transformations against torch.func, and against each other, in float64."""
+"""The transformations against torch.func, and against each other, in
+float64."""
 
 import pytest
 import torch
@@ -333,8 +334,7 @@ def test_needs_input_grad_in_vjp_and_jvp():
 
 def test_needs_input_grad_per_level_in_nested_transformations():
     """Outer transformation over a (level 1), inner over b (level 2): forward
-    sees both as traced,
-    each level's rule sees only its own operand."""
+    sees both as traced, each level's rule sees only its own operand."""
     a, b = rng_tensor(3, seed=1), rng_tensor(3, seed=2)
     # d/da of sum(d/db sum(2 a b b)) = d/da sum(4 a b) = 4 b: the outer VJP
     # needs Probe's own rule

@@ -92,9 +92,8 @@ def check_against_torch(
     f, *primals, reference=None, seed=0, rtol=1e-7, atol=1e-10
 ):
     """Compare f's value, VJP and JVP with torch's on `reference` (default: f
-    itself on plain
-    tensors, whose forward is torch code that torch differentiates without
-    vjplib's rules).
+    itself on plain tensors, whose forward is torch code that torch
+    differentiates without vjplib's rules).
 
     The VJP is compared with torch.autograd.grad for a random y_bar, the JVP
     with torch.func.jvp for random x_dots. A mismatch raises AssertionError
@@ -160,10 +159,10 @@ def _live_storages():
 
 
 def graph_bytes(f, *primals):
-    """Bytes of tensor memory that ``vjplib.vjp(f, *primals)`` keeps alive
-    when it returns: the output and what the recorded graph holds for the
-    backward pass, each storage once, nothing that existed before the call
-    (the primals, constants f closes over).
+    """Bytes of tensor memory that ``vjplib.vjp(f, *primals)`` keeps alive when
+    it returns: the output and what the recorded graph holds for the backward
+    pass, each storage once, nothing that existed before the call (the primals,
+    constants f closes over).
 
     It looks at every tensor still alive (through the garbage collector),
     not at vjplib's bookkeeping, so it also sees an intermediate the graph
@@ -179,8 +178,8 @@ def graph_bytes(f, *primals):
 def torch_graph_bytes(f, *primals):
     """The same for torch.autograd: bytes of the tensors torch's graph saved
     for backward (seen through ``torch.autograd.graph.saved_tensors_hooks``)
-    and of f's output, each storage once, leaving out what existed before
-    the call. f is torch code; the primals get ``requires_grad``."""
+    and of f's output, each storage once, leaving out what existed before the
+    call. f is torch code; the primals get ``requires_grad``."""
     before = _live_storages()
     kept = {}
 

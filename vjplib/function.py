@@ -43,14 +43,23 @@ class Context:
 class Function:
     """Base class of every op. Subclass it and write three static methods::
 
-        class Square(vjplib.Function): '''y = x², VJP: x_bar = 2 x y_bar, JVP:
-            y_dot = 2 x x_dot.''' @staticmethod def forward(ctx, x):          #
-            plain torch tensors in, a tensor out ctx.save_for_backward(x)
-            return x * x @staticmethod def vjp(ctx, y_bar):          # one
-            cotangent per input (None: no cotangent) x, = ctx.saved_tensors
-            return 2 * x * y_bar @staticmethod def jvp(ctx, x_dot):          #
-            one tangent per input in, the output tangent out x, =
-            ctx.saved_tensors return 2 * x * x_dot
+        class Square(vjplib.Function):
+            '''y = x², VJP: x_bar = 2 x y_bar, JVP: y_dot = 2 x x_dot.'''
+
+            @staticmethod
+            def forward(ctx, x):  # plain torch tensors in, a tensor out
+                ctx.save_for_backward(x)
+                return x * x
+
+            @staticmethod
+            def vjp(ctx, y_bar):  # one cotangent per input (None: none)
+                (x,) = ctx.saved_tensors
+                return 2 * x * y_bar
+
+            @staticmethod
+            def jvp(ctx, x_dot):  # one tangent per input in, one out
+                (x,) = ctx.saved_tensors
+                return 2 * x * x_dot
 
     Call it as ``Square.apply(x)``. Write the rules with vjplib ops and
     operators (not torch functions): then they can be differentiated again
@@ -66,7 +75,9 @@ class Function:
             def vjp(ctx, Y_bar):                              # for Y = A @ B
                 A, B = ctx.saved_tensors
                 need_A, need_B = ctx.needs_input_grad
-                return (Y_bar @ B.T if need_A else None), (A.T @ Y_bar if need_B else None)
+                A_bar = Y_bar @ B.T if need_A else None
+                B_bar = A.T @ Y_bar if need_B else None
+                return A_bar, B_bar
 
     A rule that ignores it stays correct: extra cotangents are dropped, zero
     tangents add nothing.

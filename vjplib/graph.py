@@ -21,8 +21,8 @@ from .box import Box, as_primal, new_trace
 
 class Constant:
     """An input of an op that is not in the graph (a plain tensor, or a value
-    of another transformation): its shape, and for print_graph its values
-    when it has at most 6 entries."""
+    of another transformation): its shape, and for print_graph its values when
+    it has at most 6 entries."""
 
     def __init__(self, v):
         self.shape = tuple(v.shape)

@@ -213,11 +213,11 @@ class Tanh(Elementwise):
 
 
 class Pow(Elementwise):
-    """y = x^c for a constant c, f'(x) = c x^(c-1).
-    VJP: x_bar = y_bar c x^(c-1).   JVP: y_dot = x_dot c x^(c-1).
-    For c = 0, y = 1 and f' = 0 everywhere, x = 0 included (as in torch;
-    c x^(c-1) would give 0 · ∞ = nan there). That also keeps the second
-    derivative of x^1 finite at 0: it is the derivative of x^0."""
+    """y = x^c for a constant c, f'(x) = c x^(c-1). VJP: x_bar = y_bar c
+    x^(c-1).   JVP: y_dot = x_dot c x^(c-1). For c = 0, y = 1 and f' = 0
+    everywhere, x = 0 included (as in torch; c x^(c-1) would give 0 · ∞ = nan
+    there). That also keeps the second derivative of x^1 finite at 0: it is the
+    derivative of x^0."""
 
     f = staticmethod(torch.pow)
     uses = "x"
@@ -230,10 +230,10 @@ class Pow(Elementwise):
 
 
 class Softplus(Elementwise):
-    """y = log(1 + eˣ), computed stably by torch.nn.functional.softplus
-    (y = x for x > 20). f'(x) = σ(x) = 1 / (1 + e⁻ˣ), written as
-    exp(-softplus(-x)): no step overflows, so σ(±1000) = 1 and 0, not nan.
-    VJP: x_bar = y_bar σ(x).   JVP: y_dot = x_dot σ(x)."""
+    """y = log(1 + eˣ), computed stably by torch.nn.functional.softplus (y = x
+    for x > 20). f'(x) = σ(x) = 1 / (1 + e⁻ˣ), written as exp(-softplus(-x)):
+    no step overflows, so σ(±1000) = 1 and 0, not nan. VJP: x_bar = y_bar σ(x).
+    JVP: y_dot = x_dot σ(x)."""
 
     f = staticmethod(torch.nn.functional.softplus)
     uses = "x"
@@ -296,8 +296,8 @@ class Sub(Function):
 
 class Mul(Function):
     """y = a b.   VJP: a_bar = y_bar b, b_bar = y_bar a.   JVP: y_dot = a_dot b
-    + a b_dot.
-    (a_bar and a_dot's term need b, and the other way round: save b only if a needs it.)"""
+    + a b_dot. (a_bar and a_dot's term need b, and the other way round: save b
+    only if a needs it.)"""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -378,8 +378,7 @@ class BroadcastTo(Function):
 
 class Reshape(Function):
     """y = x with a new shape (row-major order kept).   VJP: x_bar = y_bar
-    reshaped to x's shape.
-    JVP: y_dot = x_dot reshaped to y's shape."""
+    reshaped to x's shape. JVP: y_dot = x_dot reshaped to y's shape."""
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -445,8 +444,8 @@ class Flip(Function):
 
 class Sum(Function):
     """y = sum of x over `dims`.   VJP: x_bar = y_bar copied back along the
-    summed dims.
-    JVP: y_dot = sum of x_dot over the same dims.   (J is a row of ones per output entry.)"""
+    summed dims. JVP: y_dot = sum of x_dot over the same dims.   (J is a row of
+    ones per output entry.)"""
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):
@@ -472,8 +471,9 @@ class Sum(Function):
 
 
 class Cumsum(Function):
-    """y_i = x_1 + ... + x_i along `dim`. J is lower-triangular ones, so
-    VJP: x_bar = reversed cumsum of the reversed y_bar.   JVP: y_dot = cumsum of x_dot."""
+    """y_i = x_1 + ... + x_i along `dim`. J is lower-triangular ones, so VJP:
+    x_bar = reversed cumsum of the reversed y_bar.   JVP: y_dot = cumsum of
+    x_dot."""
 
     @staticmethod
     def forward(ctx, x, dim):
@@ -490,10 +490,10 @@ class Cumsum(Function):
 
 
 class Norm(Function):
-    """y = ‖x‖_F = sqrt(sum of x²) over all entries.
-    VJP: x_bar = y_bar x / y.   JVP: y_dot = ⟨x, x_dot⟩ / y.
-    At y = 0 (x = 0, or x empty) ‖·‖ has no derivative; there both rules
-    give 0 (the smallest subgradient), as torch's do, not 0/0 = nan.
+    """y = ‖x‖_F = sqrt(sum of x²) over all entries. VJP: x_bar = y_bar x / y.
+    JVP: y_dot = ⟨x, x_dot⟩ / y. At y = 0 (x = 0, or x empty) ‖·‖ has no
+    derivative; there both rules give 0 (the smallest subgradient), as torch's
+    do, not 0/0 = nan.
     """
 
     @staticmethod
@@ -522,8 +522,8 @@ class Norm(Function):
 
 class Matmul(Function):
     """Y = A B.   VJP: A_bar = Y_bar Bᵀ, B_bar = Aᵀ Y_bar.   JVP: Y_dot = A_dot
-    B + A B_dot.
-    (A's derivatives need B and B's need A: keep A only if B needs a derivative, and vice versa.)"""
+    B + A B_dot. (A's derivatives need B and B's need A: keep A only if B needs
+    a derivative, and vice versa.)"""
 
     @staticmethod
     def forward(ctx, A, B):
@@ -547,14 +547,14 @@ class Matmul(Function):
 
 def _times(M, S):
     """M S, for S that may carry a batch of (co)tangents in front: computed as
-    (Sᵀ Mᵀ)ᵀ, because
-    torch runs a stack times a matrix as one big product but a matrix times a stack as many small ones."""
+    (Sᵀ Mᵀ)ᵀ, because torch runs a stack times a matrix as one big product but
+    a matrix times a stack as many small ones."""
     return transpose(transpose(S) @ transpose(M))
 
 
 class Inv(Function):
-    """Y = X⁻¹. From dY = -X⁻¹ dX X⁻¹:
-    VJP: X_bar = -Yᵀ Y_bar Yᵀ.   JVP: Y_dot = -Y X_dot Y."""
+    """Y = X⁻¹. From dY = -X⁻¹ dX X⁻¹: VJP: X_bar = -Yᵀ Y_bar Yᵀ.   JVP: Y_dot
+    = -Y X_dot Y."""
 
     @staticmethod
     def forward(ctx, X):
@@ -785,16 +785,16 @@ def flip(x, dims):
 
 
 def sum(x, dim=None, keepdim=False):
-    """Sum of x over dim (an int, a tuple, or None for all dims); as in
-    torch, an empty tuple or list means all dims too."""
+    """Sum of x over dim (an int, a tuple, or None for all dims); as in torch,
+    an empty tuple or list means all dims too."""
     if isinstance(dim, (tuple, list)) and len(dim) == 0:
         dim = None
     return _sum(x, _dims("sum", x, dim), keepdim)
 
 
 def _sum(x, dims, keepdim):
-    """Sum over dims, a tuple of negative dims (as _dims gives); no dims:
-    x itself. (The rules sum with this: no dims means nothing to sum.)"""
+    """Sum over dims, a tuple of negative dims (as _dims gives); no dims: x
+    itself. (The rules sum with this: no dims means nothing to sum.)"""
     return Sum.apply(x, dims, keepdim) if dims else x
 
 

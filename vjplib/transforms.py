@@ -1,8 +1,7 @@
 """Transformations with torch.func's names: vjp, grad, value_and_grad, jvp,
-jacrev, jacfwd,
-hessian, hvp; plus jacobian_fd (central differences) and the one-row /
-one-column-at-a-time jacrev_loop and jacfwd_loop that the batched versions are
-compared with.
+jacrev, jacfwd, hessian, hvp; plus jacobian_fd (central differences) and the
+one-row / one-column-at-a-time jacrev_loop and jacfwd_loop that the batched
+versions are compared with.
 
 Jacobians are numerator layout: J[i, j] = ∂y_i/∂x_j, of shape y.shape +
 x.shape.
