@@ -22,15 +22,16 @@ __all__ = [
     "check_steepest",
 ]
 
-QUADRATIC = r"\frac{1}{2}h^2\,\langle U, HU\rangle"
+QUADRATIC = r"\frac{1}{2}h^2\,D_U^2 z"
 
 
-def plot_remainders(steps, remainder_1, remainder_2, curvature, z):
-    """Log-log plot of |Δz − h D_U z| and of the same minus ½h²⟨U, HU⟩, against
-    h.
+def plot_remainders(steps, remainder_1, remainder_2, D2_U, z):
+    """Log-log plot of |Δz − h D_U z| and of the same minus ½h² D_U² z,
+    against h.
 
-    Also draws the quadratic term |½h²⟨U, HU⟩| (dashed) and the rounding
-    level ε z (dotted). Returns the figure.
+    ``D2_U`` is the second derivative of z along U, D_U² z. Also draws the
+    quadratic term |½h² D_U² z| (dashed) and the rounding level ε_mach z
+    (dotted), ε_mach the machine epsilon of float64. Returns the figure.
     """
     steps = np.asarray(steps, dtype=np.float64)
     remainder_1 = np.asarray(remainder_1, dtype=np.float64)
@@ -52,7 +53,7 @@ def plot_remainders(steps, remainder_1, remainder_2, curvature, z):
     )
     ax.loglog(
         steps,
-        0.5 * abs(float(curvature)) * steps**2,
+        0.5 * abs(float(D2_U)) * steps**2,
         "--",
         color="k",
         lw=0.8,
@@ -63,7 +64,7 @@ def plot_remainders(steps, remainder_1, remainder_2, curvature, z):
         color="grey",
         lw=0.8,
         ls=":",
-        label=r"rounding of $z$: $\varepsilon z$",
+        label=r"rounding of $z$: $\varepsilon_\mathrm{mach} z$",
     )
     ax.set(
         xlabel="step h",

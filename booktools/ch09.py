@@ -239,16 +239,16 @@ def check_hvp_rev_rev(hvp_rev_rev: Callable) -> None:
 
 def _logistic(d, m, seed):
     g = torch.Generator().manual_seed(seed)
-    A = torch.randn(m, d, generator=g, dtype=F64)
+    D = torch.randn(m, d, generator=g, dtype=F64)
     y = torch.sign(torch.randn(m, generator=g, dtype=F64))
     lam = 1e-2
 
     def f(w):
-        loss = vjplib.sum(vjplib.softplus(-y * vjplib.matmul(A, w))) / m
+        loss = vjplib.sum(vjplib.softplus(-y * vjplib.matmul(D, w))) / m
         return loss + lam / 2 * vjplib.sum(w * w)
 
     def f_torch(w):
-        loss = torch.nn.functional.softplus(-y * (A @ w)).mean()
+        loss = torch.nn.functional.softplus(-y * (D @ w)).mean()
         return loss + lam / 2 * (w * w).sum()
 
     return f, f_torch

@@ -211,20 +211,26 @@ def worst_in_windows(xs, err, window=10):
     return xw.mean(dim=1), worst.where(~bad, torch.tensor(math.inf))
 
 
-def plot_bracketing(ms, t_rev, t_fwd, n_in_times_m):
-    """Time of jacrev and jacfwd against the output width m, n_0 · m fixed."""
+def plot_bracketing(n_ks, t_rev, t_fwd, n0_times_nk):
+    """Time of jacrev and jacfwd against the output width n_k, n_0 · n_k
+    fixed."""
     fig, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
     ax.loglog(
-        ms, [1e3 * t for t in t_rev], "o-", label="jacrev: m VJPs (reverse)"
+        n_ks,
+        [1e3 * t for t in t_rev],
+        "o-",
+        label="jacrev: n_k VJPs (reverse)",
     )
     ax.loglog(
-        ms, [1e3 * t for t in t_fwd], "s-", label="jacfwd: n₀ JVPs (forward)"
+        n_ks, [1e3 * t for t in t_fwd], "s-", label="jacfwd: n₀ JVPs (forward)"
     )
-    cross = math.sqrt(n_in_times_m)
-    ax.axvline(cross, color="grey", lw=1, ls=":", label=f"m = n₀ = {cross:g}")
-    _log_x_ticks(ax, ms)
+    cross = math.sqrt(n0_times_nk)
+    ax.axvline(
+        cross, color="grey", lw=1, ls=":", label=f"n_k = n₀ = {cross:g}"
+    )
+    _log_x_ticks(ax, n_ks)
     ax.set(
-        xlabel=f"output width m (input width n₀ = {n_in_times_m}/m)",
+        xlabel=f"output width n_k (input width n₀ = {n0_times_nk}/n_k)",
         ylabel="time per Jacobian (ms)",
         title="Two bracketings of one chain of Jacobians",
     )

@@ -76,7 +76,7 @@ def test_meter_restores_and_refuses_to_nest():
     original = vjplib.Context.save_for_backward
     with pytest.raises(ZeroDivisionError):
         with ch10.SavedBytes():
-            1 / 0
+            _ = 1 / 0
     assert vjplib.Context.save_for_backward is original
     with ch10.SavedBytes():
         with pytest.raises(RuntimeError, match="do not nest"):
@@ -178,7 +178,7 @@ def test_figures_draw():
     ns = [1, 2, 4]
     costs = {"a": [1e-3, 2e-3, 4e-3], "b": [2e-3, 2e-3, 2e-3]}
     figs = [
-        ch10.plot_bracketing(ns, costs["a"], costs["b"], n_in_times_m=4),
+        ch10.plot_bracketing(ns, costs["a"], costs["b"], n0_times_nk=4),
         ch10.plot_checkpointing(
             ns, {"a": [1024, 2048, 4096]}, {"a": ns}, {"a": "k"}
         ),
