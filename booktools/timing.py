@@ -2,7 +2,8 @@
 
 Timings vary from run to run and from machine to machine: they go into figures
 only (nbval does not compare images), never into printed text or asserts with
-tight margins.
+tight margins. An assert on time compares two calls with `median_ratio`, which
+times them back to back, round after round, and keeps the median ratio.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 import time
 from collections.abc import Callable
 
-__all__ = ["time_per_call"]
+__all__ = ["median_ratio", "time_per_call"]
 
 
 def time_per_call(
@@ -38,3 +39,32 @@ def time_per_call(
             number += 1
         best = min(best, (time.perf_counter() - t0) / number)
     return best
+
+
+def median_ratio(
+    fn_a: Callable,
+    args_a: tuple,
+    fn_b: Callable,
+    args_b: tuple,
+    *,
+    rounds: int = 9,
+    budget: float = 0.005,
+) -> float:
+    """The median over ``rounds`` of time(fn_a(*args_a)) / time(fn_b(*args_b)).
+
+    In each round the two calls are timed back to back (`time_per_call`, one
+    round each), so both see the same load; a burst of other work on a shared
+    machine spoils a round or two, and the median ignores them. This is the
+    number an assert on time should compare, with a wide margin.
+    """
+    if rounds < 1:
+        raise ValueError(f"median_ratio: need rounds >= 1, got {rounds}")
+    ratios = sorted(
+        time_per_call(fn_a, *args_a, budget=budget, repeats=1)
+        / time_per_call(fn_b, *args_b, budget=budget, repeats=1)
+        for _ in range(rounds)
+    )
+    middle = len(ratios) // 2
+    if len(ratios) % 2:
+        return ratios[middle]
+    return (ratios[middle - 1] + ratios[middle]) / 2

@@ -4,6 +4,7 @@ checkers."""
 from __future__ import annotations
 
 import math
+import time
 
 import matplotlib
 
@@ -14,6 +15,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from booktools import ch02  # noqa: E402
+from booktools.timing import median_ratio  # noqa: E402
 
 
 def kron(A, B):
@@ -84,6 +86,17 @@ def test_seconds_counts_calls_and_returns_a_positive_time():
     calls = []
     t = ch02.seconds(lambda: calls.append(1), budget=0.001)
     assert t > 0 and len(calls) >= 5  # warm-up, probe, three repetitions
+
+
+def test_median_ratio_of_two_known_sleeps_and_its_guard():
+    # the chapter's timing asserts compare medians of interleaved rounds
+    r = median_ratio(
+        time.sleep, (0.004,), time.sleep, (0.001,), rounds=3, budget=0.004
+    )
+    assert 1.5 < r < 6  # 4 ms against 1 ms, plus the overhead of a call
+    assert median_ratio(time.sleep, (0.001,), time.sleep, (0.001,)) < 2
+    with pytest.raises(ValueError, match="rounds >= 1"):
+        median_ratio(time.sleep, (0,), time.sleep, (0,), rounds=0)
 
 
 # -- the cost figure --------------------------------------------------------

@@ -10,11 +10,14 @@ them.
   from the checks it ran);
 * every figure has alt text that says what it shows, not a file name;
 * no heading holds TeX (it would reach the browser tab title and the search
-  results raw).
+  results raw);
+* no output that nbval compares prints or glues a float with more digits than
+  a claim needs (the rule: `test_compared_outputs_print_no_excess_digits`).
 """
 
 from __future__ import annotations
 
+import configparser
 import json
 import re
 from pathlib import Path
@@ -74,8 +77,8 @@ def test_no_visible_cell_builds_a_step_toggle(nb):
         if "StepToggle(" in source(cell)
     ]
     assert not shown, (
-        f"{nb.name}: cells {shown} build a StepToggle and are shown on the page; "
-        "tag them remove-input (the widget is the content)"
+        f"{nb.name}: cells {shown} build a StepToggle and are shown on the "
+        "page; tag them remove-input (the widget is the content)"
     )
 
 
@@ -145,4 +148,141 @@ def test_headings_hold_no_tex(nb):
     assert not bad, (
         f"{nb.name}: headings with TeX (tab titles show it raw):\n"
         + "\n".join(bad)
+    )
+
+
+# -- compared outputs carry no excess digits ---------------------------------
+
+# What nbval compares in a code cell's stored outputs: the stream text and
+# these representations of every result or display (glue's values are
+# display_data whose mime types carry the prefix below).
+COMPARED = ("text/plain", "text/html", "text/markdown", "text/latex")
+GLUE_PREFIX = "application/papermill.record/"
+MAX_PRINTED_DIGITS = 6
+MAX_GLUED_DIGITS = 5
+# A decimal literal with a point, and an optional exponent. Not part of a
+# longer token: no letter, digit, "_" or "." just before it (an address such
+# as 0x7f3a..., a name such as x1.5, the tail of a version such as 2.13.0),
+# and no ".digit" just after it (the head of a version).
+FLOAT = re.compile(
+    r"(?<![\w.])[-+]?(\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?(?!\.?\d)"
+)
+
+
+def significant_digits(mantissa: str) -> int:
+    """Digits from the first nonzero one to the last one printed: 0.00105 has
+    3, 12.0000 has 6 (printed zeros are a claim too)."""
+    return len(mantissa.replace(".", "").lstrip("0"))
+
+
+def excess_floats(text: str, limit: int) -> list[str]:
+    """The float literals in ``text`` with more than ``limit`` significant
+    digits. Integers (no point) are never counted: a count, a shape or a
+    byte size does not depend on the CPU's rounding."""
+    return [
+        m.group(0)
+        for m in FLOAT.finditer(text)
+        if significant_digits(m.group(1)) > limit
+    ]
+
+
+def nbval_sanitizers():
+    """The (regex, replacement) pairs of nbval_sanitize.cfg: what they mask,
+    nbval does not compare, and neither does the digit rule."""
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(CHAPTERS.parent / "nbval_sanitize.cfg")
+    return [
+        (re.compile(config[section]["regex"]), config[section]["replace"])
+        for section in config.sections()
+    ]
+
+
+SANITIZERS = nbval_sanitizers()
+
+
+def sanitized(text: str) -> str:
+    for regex, replacement in SANITIZERS:
+        text = regex.sub(replacement, text)
+    return text
+
+
+def compared_texts(cell):
+    """(kind, text) for every output of ``cell`` that nbval compares, after
+    nbval's sanitizing; kind is "glued" for a glue value, else "printed"."""
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            yield "printed", sanitized("".join(out.get("text", "")))
+            continue
+        glued = "scrapbook" in out.get("metadata", {})
+        for mime, value in out.get("data", {}).items():
+            if mime.removeprefix(GLUE_PREFIX) not in COMPARED:
+                continue
+            text = "".join(value) if isinstance(value, list) else str(value)
+            yield ("glued" if glued else "printed"), sanitized(text)
+
+
+def test_the_digit_rule_catches_what_it_must_and_only_that():
+    # the failure that motivated the rule: a glued statistic whose last bits
+    # differ between CPUs (0.05853325938770818 vs ...796)
+    assert excess_floats("0.05853325938770818", MAX_GLUED_DIGITS)
+    assert excess_floats("z = 0.1005721", MAX_PRINTED_DIGITS) == ["0.1005721"]
+    assert (
+        excess_floats("tensor([12.0000,  2.6667])", MAX_PRINTED_DIGITS) == []
+    )
+    assert excess_floats("709.782712893384", MAX_GLUED_DIGITS)
+    assert excess_floats("-709.78", MAX_GLUED_DIGITS) == []
+    assert excess_floats("1.0507e-03 and 2.3855e-04", 4) == [
+        "1.0507e-03",
+        "2.3855e-04",
+    ]
+    for fine in (
+        "0x7f3a1c2b4d50",  # a memory address
+        "torch 2.13.0, Python 3.11.9",  # versions
+        "100,000,000 entries, 8 * 123456789 bytes",  # integers
+        "x1.2345678 y_2.3456789",  # parts of names
+        "0.00105 and 15.9 GiB and 1e-05",
+    ):
+        assert excess_floats(fine, MAX_GLUED_DIGITS) == [], fine
+    assert significant_digits("0.00105") == 3
+    # what nbval_sanitize.cfg masks is not compared, so not counted
+    assert sanitized("at 0x7f3a1c2b4d50") == "at 0xADDRESS"
+    assert significant_digits("12.0000") == 6
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_compared_outputs_print_no_excess_digits(nb):
+    """nbval compares every stored output of a code cell, character for
+    character, with a fresh run. The last bits of a float depend on the CPU
+    (BLAS kernels, summation order, fused multiply-adds), so a value printed
+    or glued to its full 17 digits differs between machines, and a green run
+    here fails on the next machine. The rule:
+
+    * a float printed in a compared output (stream, text/plain, text/html,
+      text/markdown, text/latex) shows at most 6 significant digits: a
+      rounding difference of a few units in the 16th digit, even amplified a
+      thousandfold by cancellation, changes a 6-digit rounding only when the
+      value sits within 1e-10 (relative) of a rounding boundary;
+    * a glued float, which goes into a sentence of the prose, shows at most 5:
+      no sentence of the book needs more (the largest is -709.78, the log of
+      the largest float64), and fewer digits are also fewer to drift;
+    * integers and version strings are not floats and are not counted, and
+      what nbval_sanitize.cfg masks (memory addresses, the backward stepper's
+      Graphviz coordinates) is not compared and not counted.
+
+    Round with f"{x:.3g}" or round(x, 2) before printing or gluing.
+    """
+    bad = []
+    for i, cell in enumerate(cells(nb)):
+        if cell["cell_type"] != "code":
+            continue
+        for kind, text in compared_texts(cell):
+            limit = MAX_GLUED_DIGITS if kind == "glued" else MAX_PRINTED_DIGITS
+            for literal in excess_floats(text, limit):
+                bad.append(
+                    f"cell {i}: {kind} {literal} (more than {limit} "
+                    "significant digits)"
+                )
+    assert not bad, (
+        f"{nb.name}: compared outputs with more digits than a claim needs "
+        "(they differ between CPUs; round or format them):\n" + "\n".join(bad)
     )
