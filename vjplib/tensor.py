@@ -1,0 +1,490 @@
+"""The eager face: ``loss.backward()`` with torch's names, on vjplib's graph.
+
+vjplib has two faces, as torch has. The functional one (``vjp``, ``grad``,
+``jacrev``, …: torch.func) traces a function you hand it and returns
+derivatives. This one is torch.autograd's stateful face: a ``Tensor`` made
+with ``vjplib.tensor(data, requires_grad=True)`` records every op it takes
+part in, as it happens, and ``z.backward()`` leaves the gradient in the
+leaves' ``.grad``.
+
+Both faces run on the same machinery: an op applied to a Tensor that
+requires grad goes through ``Function.apply`` and records a ``graph.Node``
+(its ``grad_fn``) holding the op's context, exactly as a traced value inside
+``vjplib.vjp`` does; ``Tensor.backward`` walks the graph with
+``graph.backward``, the walk ``vjp_fn`` uses. (torch.func runs on torch's
+autograd graph the same way.) What this face adds is torch's bookkeeping
+around that walk:
+
+- ``.grad`` of a leaf *accumulates* across backward calls (``x.grad = None``
+  resets it): the cotangent sum of a node used twice, spread over calls;
+- after a backward, the contexts' saved tensors are freed; a second backward
+  raises, unless the first said ``retain_graph=True``;
+- every Tensor has a version counter ``_version`` that in-place ops
+  (``add_``, ``mul_``, ``sub_``, ``div_``) bump; a context remembers the
+  versions of what it saved, and the backward pass refuses a saved tensor
+  that was changed since;
+- ``no_grad()`` and ``detach()`` record nothing; ``create_graph=True``
+  records the backward pass itself, so ``.grad`` can be differentiated again;
+- ``register_hook(fn)`` sees a tensor's cotangent (its complete sum) before
+  it flows on, and a returned tensor replaces it.
+"""
+
+import copy
+import functools
+import weakref
+
+import torch
+
+from .box import Trace
+from .function import _apply
+from .graph import Node, Traced, backward, toposort
+
+
+class _Grad:
+    """Grad mode: whether ops on Tensors that require grad are recorded."""
+
+    enabled = True
+
+
+def is_grad_enabled():
+    return _Grad.enabled
+
+
+class _GradMode:
+    def __init__(self, enabled=False):
+        self.mode = enabled
+
+    def __enter__(self):
+        self.prev, _Grad.enabled = _Grad.enabled, self.mode
+
+    def __exit__(self, *exc):
+        _Grad.enabled = self.prev
+
+    def __call__(self, f):  # also a decorator, as torch's
+        @functools.wraps(f)
+        def wrapped(*args, **kwargs):
+            with self.__class__():
+                return f(*args, **kwargs)
+
+        return wrapped
+
+
+class no_grad(_GradMode):
+    """``with vjplib.no_grad():`` ops record no node and save nothing (the
+    optimizer step, evaluation). Also a decorator."""
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(_GradMode):
+    """Record again inside a ``no_grad`` block."""
+
+    def __init__(self):
+        super().__init__(True)
+
+
+class _EagerTrace(Trace):
+    """The one trace all Tensors share. Level 0: below every running
+    transformation, so ``vjplib.grad`` of a function of Tensors sees them as
+    constants of its own trace (as torch.func sees requires_grad tensors)."""
+
+    def __init__(self):
+        super().__init__("eager", 0)
+
+    def record(self, fn, args, keep_ctx, needs):
+        """Run op `fn` on `args` (some of them Tensors) and record its node if
+        an input requires grad and grad mode is on (called by
+        ``Function.apply``)."""
+        mine = tuple(
+            _Grad.enabled and isinstance(a, Tensor) and a.requires_grad
+            for a in args
+        )
+        lower = tuple(a.primal if isinstance(a, Tensor) else a for a in args)
+        if needs is not None:  # a transformation above needs some inputs
+            mine_or_above = tuple(n or m for n, m in zip(needs, mine))
+        else:
+            mine_or_above = mine
+        y, ctx = _apply(fn, lower, keep_ctx=True, needs=mine_or_above)
+        version = _shared_version(y, args)
+        if not any(mine):
+            out = Tensor(y, None, version)
+            return out, (_lift(ctx, lower, args, y, out) if keep_ctx else None)
+        node_args = tuple(
+            a if m else (a.primal if isinstance(a, Tensor) else a)
+            for a, m in zip(args, mine)
+        )
+        node = Node(fn, None, node_args, y, self)
+        out = Tensor(y, node, version)
+        ctx.needs_input_grad = mine
+        node.ctx = _lift(ctx, lower, args, y, out)
+        node.ctx.versions = tuple(
+            s._version if isinstance(s, Tensor) else None
+            for s in node.ctx._saved
+        )
+        return out, (copy.copy(node.ctx) if keep_ctx else None)
+
+
+EAGER = _EagerTrace()
+
+
+def _lift(ctx, lower, args, y, out):
+    """ctx with each saved input or output replaced by its Tensor (what
+    create_graph differentiates through); other saved tensors stay plain."""
+
+    def up(s):
+        for a_low, a in zip(lower, args):
+            if s is a_low:
+                return a
+        return out if s is y else s
+
+    lifted = copy.copy(ctx)
+    lifted._saved = tuple(up(s) for s in ctx._saved)
+    return lifted
+
+
+def _shared_version(y, args):
+    """A view (reshape, transpose, broadcast_to) shares its input's version
+    counter, as in torch: an in-place change of one is a change of both."""
+    ptr = y.untyped_storage().data_ptr()
+    for a in args:
+        if isinstance(a, Tensor) and _ptr(a) == ptr:
+            return a._vc
+    return None
+
+
+class _Version:
+    """A version counter, shared by a Tensor and its detached aliases."""
+
+    __slots__ = ("n", "op")
+
+    def __init__(self):
+        self.n, self.op = 0, None
+
+
+class _Leaf(Node):
+    """The node of a leaf that requires grad (torch's AccumulateGrad): it
+    knows its Tensor (weakly), whose ``.grad`` receives the cotangent."""
+
+    __slots__ = ("tensor",)
+
+    def __init__(self, tensor):
+        super().__init__(None, None, (), tensor.primal, EAGER, "leaf")
+        self.tensor = weakref.ref(tensor)
+
+
+class Tensor(Traced):
+    """A torch tensor (``primal``) that records the ops it takes part in.
+
+    Make one with ``vjplib.tensor(data, requires_grad=...)``. A leaf that
+    requires grad has a ``_Leaf`` node; an op's output has the op's node as
+    its ``grad_fn``; a Tensor that does not require grad has no node.
+    """
+
+    def __init__(self, primal, node=None, version=None):
+        self.primal, self.trace, self.node = primal, EAGER, node
+        self._vc = _Version() if version is None else version
+        self.grad = None
+
+    # ------------------------------------------------------------ state
+    @property
+    def requires_grad(self):
+        return self.node is not None
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        self.requires_grad_(flag)
+
+    @property
+    def is_leaf(self):
+        return self.node is None or self.node.fn is None
+
+    @property
+    def grad_fn(self):
+        return None if self.is_leaf else self.node
+
+    @property
+    def _version(self):
+        return self._vc.n
+
+    def requires_grad_(self, requires_grad=True):
+        if not self.is_leaf:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. "
+                "To use a computed value as a new leaf, take .detach() first."
+            )
+        if requires_grad and not self.primal.dtype.is_floating_point:
+            raise RuntimeError(
+                "Only Tensors of floating point dtype can require gradients "
+                f"(got {self.primal.dtype}); convert with .to(torch.float64)"
+            )
+        if requires_grad and self.node is None:
+            self.node = _Leaf(self)
+        elif not requires_grad:
+            self.node = None
+        return self
+
+    def detach(self):
+        """The same values (the same storage and version counter), cut off
+        from the graph: ops on it record nothing."""
+        return Tensor(self.primal, None, self._vc)
+
+    def register_hook(self, hook):
+        """hook(grad) runs on this tensor's complete cotangent during
+        backward; if it returns a tensor, that replaces the cotangent."""
+        if not self.requires_grad:
+            raise RuntimeError(
+                "cannot register a hook on a tensor that doesn't require "
+                "gradient"
+            )
+        self.node.hooks = self.node.hooks + (hook,)
+
+    # ------------------------------------------------------------ in place
+    def add_(self, other):
+        return self._inplace(torch.Tensor.add_, _ops().add, other)
+
+    def sub_(self, other):
+        return self._inplace(torch.Tensor.sub_, _ops().sub, other)
+
+    def mul_(self, other):
+        return self._inplace(torch.Tensor.mul_, _ops().mul, other)
+
+    def div_(self, other):
+        return self._inplace(torch.Tensor.div_, _ops().div, other)
+
+    def _inplace(self, torch_op, op, other):
+        """Change the values in place and bump the version. When the result
+        requires grad, the op is recorded out of place on an alias of the
+        old value, and this Tensor takes the new node (its grad_fn)."""
+        name = torch_op.__name__
+        tracked = _Grad.enabled and (
+            self.requires_grad
+            or (isinstance(other, Tensor) and other.requires_grad)
+        )
+        if tracked and self.requires_grad and self.is_leaf:
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an "
+                f"in-place operation ({name}). Write it out of place (a new "
+                "tensor: x = x * 2, not x.mul_(2)), or, to update the "
+                "parameter itself, do it under vjplib.no_grad()."
+            )
+        if not tracked:
+            plain = other.primal if isinstance(other, Tensor) else other
+            torch_op(self.primal, plain)
+        else:
+            old = Tensor(self.primal, self.node, self._vc)
+            new = op(old, other)
+            if new.shape != self.shape:
+                raise RuntimeError(
+                    f"{name}: output with shape {tuple(self.shape)} doesn't "
+                    f"match the broadcast shape {tuple(new.shape)}"
+                )
+            ctx = new.node.ctx  # a saved old value gets a copy (torch too)
+            ctx._saved = tuple(
+                Tensor(s.primal.clone(), s.node)
+                if s is old or s is other is self
+                else s
+                for s in ctx._saved
+            )
+            ctx.versions = tuple(
+                s._version if isinstance(s, Tensor) else None
+                for s in ctx._saved
+            )
+            self.primal.copy_(new.primal)
+            self.node = new.node
+        self._vc.n += 1
+        self._vc.op = name
+        return self
+
+    # ------------------------------------------------------------ backward
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
+        """Accumulate d(self)/d(leaf), pulled back from ``gradient``, into
+        the ``.grad`` of every leaf that requires grad.
+
+        ``gradient`` is the cotangent y_bar (default 1 for a one-element
+        self): the leaves receive the VJP Jᵀ y_bar, as ``vjplib.vjp``'s
+        ``vjp_fn(y_bar)`` returns it. ``retain_graph`` (default:
+        create_graph) keeps the saved tensors for another backward;
+        ``create_graph`` records the backward pass, so ``.grad`` requires
+        grad and can be differentiated again.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "element 0 of tensors does not require grad and does not "
+                "have a grad_fn: nothing recorded how it was computed. Make "
+                "its inputs with requires_grad=True, outside vjplib.no_grad()"
+                " and without .detach()"
+            )
+        gradient = _cotangent(self, gradient, create_graph)
+        retain_graph = create_graph if retain_graph is None else retain_graph
+        order = toposort(self.node)
+        leaves = [n for n in order if n.fn is None]
+
+        def before_vjp(node, y_bar):
+            ctx = node.ctx
+            saved = ctx.saved_tensors  # raises once freed
+            for i, (s, v) in enumerate(zip(saved, ctx.versions)):
+                if v is not None and s._version != v:
+                    raise RuntimeError(_modified(node, i, s, v))
+            if not create_graph:  # the rules run on plain tensors
+                ctx = copy.copy(ctx)
+                ctx._saved = tuple(_plain(s) for s in saved)
+            return ctx, _run_hooks(node, y_bar, create_graph)
+
+        with _GradMode(create_graph):
+            x_bars = backward(self.node, gradient, leaves, before_vjp)
+            taken = {_ptr(gradient)}
+            for leaf, x_bar in zip(leaves, x_bars):
+                tensor = leaf.tensor()
+                if x_bar is None or tensor is None:
+                    continue
+                x_bar = _run_hooks(leaf, x_bar, create_graph)
+                if _ptr(x_bar) in taken:  # an alias: .grad gets its own
+                    x_bar = x_bar.clone()
+                taken.add(_ptr(x_bar))
+                _accumulate(tensor, x_bar, create_graph)
+        if not retain_graph:
+            for node in order:
+                if node.ctx is not None and any(
+                    s is not None for s in node.ctx._saved
+                ):
+                    node.ctx._saved, node.ctx._freed = (), True
+
+    # ------------------------------------------------------------ reading
+    def item(self):
+        return self.primal.item()
+
+    def tolist(self):
+        return self.primal.tolist()
+
+    def __float__(self):
+        return float(self.primal)
+
+    def __bool__(self):
+        return bool(self.primal)
+
+    def numpy(self):
+        if self.requires_grad:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use "
+                "tensor.detach().numpy() instead."
+            )
+        return self.primal.numpy()
+
+    def __repr__(self):
+        text = repr(self.primal)[: -len(")")]
+        if self.grad_fn is not None:
+            return f"{text}, grad_fn=<{self.grad_fn.fn.__name__}>)"
+        return text + (", requires_grad=True)" if self.requires_grad else ")")
+
+    # ------------------------------------------------------------ a few ops
+    def exp(self):
+        return _ops().exp(self)
+
+    def log(self):
+        return _ops().log(self)
+
+    def tanh(self):
+        return _ops().tanh(self)
+
+    def sin(self):
+        return _ops().sin(self)
+
+    def cos(self):
+        return _ops().cos(self)
+
+
+def _ops():
+    from . import ops
+
+    return ops
+
+
+def _plain(v):
+    return v.primal if isinstance(v, Tensor) else v
+
+
+def _ptr(t):
+    return _plain(t).untyped_storage().data_ptr()
+
+
+def _wrap(v):
+    """A cotangent as hooks and .grad see it: a Tensor."""
+    return v if isinstance(v, Tensor) else Tensor(v)
+
+
+def _run_hooks(node, y_bar, create_graph):
+    for hook in node.hooks:
+        new = hook(_wrap(y_bar))
+        if new is not None:
+            y_bar = new if create_graph else _plain(new)
+    return y_bar
+
+
+def _accumulate(tensor, x_bar, create_graph):
+    """tensor.grad += x_bar: in place on plain values, recorded with
+    create_graph (then .grad requires grad)."""
+    old = tensor.grad
+    if old is None:
+        tensor.grad = _wrap(x_bar)
+    elif create_graph or old.requires_grad or isinstance(x_bar, Tensor):
+        tensor.grad = old + x_bar
+    else:
+        old.primal.add_(x_bar)
+
+
+def _cotangent(out, gradient, create_graph):
+    """The starting cotangent y_bar: 1 for a one-element output, else the
+    given gradient (a tensor of out's shape)."""
+    if gradient is None:
+        if out.numel() != 1:
+            raise RuntimeError(
+                "grad can be implicitly created only for scalar outputs: "
+                f"the output has shape {tuple(out.shape)}; pass "
+                "backward(gradient=y_bar), a cotangent of that shape (then "
+                ".grad is the VJP Jᵀ y_bar), or reduce it to a scalar first"
+            )
+        gradient = torch.ones_like(out.primal)
+    if not isinstance(gradient, (torch.Tensor, Tensor)):
+        raise TypeError(
+            "backward: gradient must be a tensor of the output's shape, got "
+            f"{type(gradient).__name__}"
+        )
+    if gradient.shape != out.shape:
+        raise RuntimeError(
+            "Mismatch in shape: grad_output[0] has a shape of "
+            f"{tuple(gradient.shape)} and output[0] has a shape of "
+            f"{tuple(out.shape)}: give gradient the output's shape"
+        )
+    return gradient if create_graph else _plain(gradient)
+
+
+def _modified(node, i, s, v):
+    return (
+        "one of the variables needed for gradient computation has been "
+        "modified by an inplace operation: [vjplib.Tensor of shape "
+        f"{tuple(s.shape)}, {s.dtype}], saved by {node.fn.__name__} (saved "
+        f"tensor {i}), is at version {s._version}; expected version {v} "
+        f"instead. The in-place {s._vc.op} changed it after "
+        f"{node.fn.__name__} saved it: write that op out of place "
+        "(x = x * 2, not x.mul_(2)), or apply it after backward()."
+    )
+
+
+def tensor(data, requires_grad=False, dtype=None):
+    """A new Tensor holding a copy of `data` (a tensor, a number, a list).
+
+    As everywhere in vjplib, Python floats and lists of them become float64
+    (torch would make float32). ``requires_grad=True`` makes it a leaf whose
+    ``.grad`` backward() fills.
+    """
+    if isinstance(data, Tensor):
+        data = data.primal
+    if isinstance(data, torch.Tensor):
+        t = data.detach().clone()
+    else:
+        t = torch.as_tensor(data)
+        if t.is_floating_point():
+            t = t.to(torch.float64)
+    t = t if dtype is None else t.to(dtype)
+    return Tensor(t).requires_grad_(requires_grad)
