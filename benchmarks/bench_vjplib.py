@@ -19,7 +19,17 @@ ratios.
 6. graph memory: the bytes the recorded graph keeps alive after the forward
    pass of h <- tanh(W h), k = 1 ... 20 layers of n x n matrices, vjplib
    against torch (target <= 1.0x), measured by vjplib.checks.graph_bytes and
-   torch_graph_bytes (chapter 4 calls the same two).
+   torch_graph_bytes (chapter 4 calls the same two);
+E. the eager face: z.backward() of z = ‖X⁻¹‖_F with vjplib.tensor against
+   torch at n = 100, 500, 1000 (target <= 1.10x at n >= 500), and the graph
+   memory kept alive before backward() (eager_graph_bytes vs
+   torch_graph_bytes). ``--eager`` runs this section only.
+7. one mode from the other (issue 19): per-example gradients of a logistic
+   loss, vjplib.vmap(vjplib.grad(f)) vs torch.func.vmap(torch.func.grad(f))
+   vs a Python loop of vjplib.grad, batch 16 ... 1024, d = 256 (target <=
+   1.5x torch.func at batch >= 256); the VJP of ‖X⁻¹‖_F at n = 500 by
+   linear_transpose(linearize(f)) vs vjplib.vjp (target <= 1.5x).
+   ``--transforms`` runs this section only.
 
 Times: each case runs interleaved with its rivals (order rotated), after a
 warm-up; we report the median time of each and the median of the per-repeat
@@ -442,8 +452,149 @@ def item6(depths, n, out):
         )
 
 
+def eager_z(X):
+    """z.backward() of z = ||X^-1||_F on the eager face: the leaf's .grad."""
+    X = vl.tensor(X, requires_grad=True)
+    vl.norm(vl.inv(X)).backward()
+    return X.grad.primal
+
+
+def eager_z_torch(X):
+    X = X.detach().clone().requires_grad_(True)  # a copy, as vjplib.tensor
+    torch.linalg.norm(torch.linalg.inv(X)).backward()
+    return X.grad
+
+
+def item_eager(sizes, repeats, out):
+    print(
+        "\nE. eager face: z.backward() of z = ||X^-1||_F, vjplib.tensor vs "
+        "torch   (target: time <= 1.10x at n >= 500; memory <= 1.0x)"
+    )
+    print(
+        f"   {'n':>5} {'torch ms':>10} {'vjplib ms':>10} {'time x':>7} "
+        f"{'torch KB':>10} {'vjplib KB':>10} {'memory x':>9}"
+    )
+    for n in sizes:
+        X = well_conditioned(n)
+        vl.assert_close(eager_z(X), eager_z_torch(X), what=f"eager n={n}")
+        t = race(
+            {"torch": lambda: eager_z_torch(X), "vjplib": lambda: eager_z(X)},
+            repeats(n),
+        )
+        ratio = median_ratio(t, "vjplib", "torch")
+        # the graph kept alive before backward(): X^-1 and z, in both
+        b_vl = vl.eager_graph_bytes(z_vjplib, X)
+        b_torch = vl.torch_graph_bytes(
+            lambda X: torch.linalg.norm(torch.linalg.inv(X)), X
+        )
+        print(
+            f"   {n:>5} {ms(t, 'torch'):>10.2f} {ms(t, 'vjplib'):>10.2f} "
+            f"{ratio:>7.3f} {b_torch / 1e3:>10.1f} {b_vl / 1e3:>10.1f} "
+            f"{b_vl / b_torch:>9.3f}"
+        )
+        out.append(
+            dict(
+                item="eager",
+                n=n,
+                torch_ms=ms(t, "torch"),
+                vjplib_ms=ms(t, "vjplib"),
+                time_ratio=ratio,
+                torch_bytes=b_torch,
+                vjplib_bytes=b_vl,
+            )
+        )
+
+
+def per_example_data(B, d, seed=6):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(B, d, generator=g, dtype=F64)
+    y = torch.sign(torch.randn(B, generator=g, dtype=F64))
+    w = torch.randn(d, generator=g, dtype=F64) / d**0.5
+    return w, X, y
+
+
+def item7(batches, d, n, repeats, out):
+    print(
+        "\n7. one mode from the other: vmap(grad(f)) per-example gradients of "
+        f"softplus(-y x·w), d = {d}; VJP by transposition at n = {n}"
+    )
+    print(
+        f"   {'batch':>6} {'torch.func ms':>14} {'vjplib ms':>10} "
+        f"{'time x':>7} {'loop ms':>9} {'loop x':>7}"
+    )
+    loss = lambda w, x, y: vl.softplus(-y * vl.matmul(x, w))
+    loss_torch = lambda w, x, y: torch.nn.functional.softplus(-y * (x @ w))
+    ours = vl.vmap(vl.grad(loss), in_dims=(None, 0, 0))
+    theirs = torch.func.vmap(
+        torch.func.grad(loss_torch), in_dims=(None, 0, 0)
+    )
+    g = vl.grad(loss)
+    for B in batches:
+        w, X, y = per_example_data(B, d)
+        loop = lambda: torch.stack([g(w, X[i], y[i]) for i in range(B)])
+        vl.assert_close(ours(w, X, y), theirs(w, X, y), what="vmap(grad)")
+        fns = {
+            "torch": lambda: theirs(w, X, y),
+            "vjplib": lambda: ours(w, X, y),
+        }
+        if B <= 256:  # the loop is slow: time it at the small batches only
+            vl.assert_close(loop(), theirs(w, X, y), what="loop")
+            fns["loop"] = loop
+        t = race(fns, repeats)
+        ratio = median_ratio(t, "vjplib", "torch")
+        row = dict(item=7, batch=B, d=d, torch_ms=ms(t, "torch"))
+        row.update(vjplib_ms=ms(t, "vjplib"), time_ratio=ratio)
+        loop_cols = f"{'':>9} {'':>7}"
+        if "loop" in t:
+            row.update(loop_ms=ms(t, "loop"))
+            row.update(loop_ratio=median_ratio(t, "loop", "vjplib"))
+            loop_cols = f"{row['loop_ms']:>9.2f} {row['loop_ratio']:>7.1f}"
+        print(
+            f"   {B:>6} {row['torch_ms']:>14.3f} {row['vjplib_ms']:>10.3f} "
+            f"{ratio:>7.2f} {loop_cols}"
+        )
+        out.append(row)
+    print("   ('loop x': the Python loop of vjplib.grad over vmap(grad))")
+    X, one = well_conditioned(n), torch.tensor(1.0, dtype=F64)
+
+    def by_transposition():
+        _, jvp_fn = vl.linearize(z_vjplib, X)
+        return vl.linear_transpose(jvp_fn, X)(one)[0]
+
+    def by_vjp():
+        return vl.vjp(z_vjplib, X)[1](one)[0]
+
+    vl.assert_close(by_transposition(), by_vjp(), what="VJP by transposition")
+    t = race({"vjp": by_vjp, "transposed": by_transposition}, repeats)
+    ratio = median_ratio(t, "transposed", "vjp")
+    print(
+        f"   VJP of ‖X⁻¹‖_F, n = {n}: vjplib.vjp {ms(t, 'vjp'):.1f} ms, "
+        f"linear_transpose(linearize) {ms(t, 'transposed'):.1f} ms, "
+        f"time x {ratio:.2f}"
+    )
+    out.append(
+        dict(
+            item=7,
+            case=f"VJP by transposition, n = {n}",
+            vjp_ms=ms(t, "vjp"),
+            transposed_ms=ms(t, "transposed"),
+            time_ratio=ratio,
+        )
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--eager",
+        action="store_true",
+        help="run only section E (the eager face, z.backward())",
+    )
+    parser.add_argument(
+        "--transforms",
+        action="store_true",
+        help="run only section 7 (vmap of grad, VJP by transposition)",
+    )
     parser.add_argument(
         "--quick", action="store_true", help="fewer repeats and smaller sizes"
     )
@@ -469,6 +620,27 @@ def main():
         "peak memory: high-water mark of live CPU tensor bytes during one call (torch.profiler allocation events)\n"
     )
     out = []
+    eager_sizes = [100, 300] if q else [100, 500, 1000]
+    eager_repeats = lambda n: 3 if q else (25 if n <= 100 else 9)
+    transforms = lambda: item7(
+        [16, 64] if q else [16, 64, 256, 1024],
+        256,
+        300 if q else 500,
+        3 if q else 9,
+        out,
+    )
+    if args.transforms:
+        transforms()
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump(out, fh, indent=1)
+        return
+    if args.eager:
+        item_eager(eager_sizes, eager_repeats, out)
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump(out, fh, indent=1)
+        return
     item1(
         [100, 300] if q else [100, 500, 1000],
         lambda n: 3 if q else (25 if n <= 100 else 9 if n <= 500 else 7),
@@ -479,6 +651,8 @@ def main():
     item4([10, 20, 30] if q else [10, 20, 30, 40, 50, 60], 3 if q else 7, out)
     item5(3 if q else 9, out)
     item6([1, 2, 5, 10, 20] if q else list(range(1, 21)), 48, out)
+    item_eager(eager_sizes, eager_repeats, out)
+    transforms()
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(out, fh, indent=1)

@@ -5,7 +5,10 @@ Read it in this order: ``function.py`` (what an op is), ``ops.py`` (the ops,
 each with f, its VJP and its JVP), ``graph.py`` (the recorded graph and the
 backward pass), ``dual.py`` (forward mode), ``box.py`` (how nested
 transformations keep apart), ``transforms.py`` (vjp, grad, jvp, jacrev, …) and
-``checks.py`` (how we know it is right).
+``checks.py`` (how we know it is right); ``linearize.py`` (reverse mode
+from forward mode: linearize, then transpose) and ``vmap.py`` (batching
+rules); then ``tensor.py``, the eager face (``vjplib.tensor``,
+``.backward()``, ``.grad``) on the same graph.
 """
 
 from .box import Box
@@ -14,12 +17,14 @@ from .checks import (
     check_against_torch,
     check_jacobians,
     dot_product_test,
+    eager_graph_bytes,
     graph_bytes,
     torch_graph_bytes,
 )
 from .dual import Dual
 from .function import Context, Function
 from .graph import Node, Traced, backward, format_graph, print_graph, toposort
+from .linearize import linear_transpose, linearize
 from .ops import (
     add,
     broadcast_to,
@@ -32,6 +37,7 @@ from .ops import (
     inv,
     log,
     matmul,
+    movedim,
     mul,
     neg,
     norm,
@@ -44,6 +50,7 @@ from .ops import (
     tanh,
     transpose,
 )
+from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
 from .transforms import (
     grad,
     hessian,
@@ -57,6 +64,7 @@ from .transforms import (
     value_and_grad,
     vjp,
 )
+from .vmap import vmap
 
 __all__ = [
     "Function",
@@ -79,6 +87,7 @@ __all__ = [
     "conv1d",
     "transpose",
     "matmul",
+    "movedim",
     "add",
     "sub",
     "mul",
@@ -96,6 +105,9 @@ __all__ = [
     "jacrev_loop",
     "jacfwd_loop",
     "hessian",
+    "linearize",
+    "linear_transpose",
+    "vmap",
     "hvp",
     "jacobian_fd",
     "toposort",
@@ -108,4 +120,10 @@ __all__ = [
     "check_jacobians",
     "graph_bytes",
     "torch_graph_bytes",
+    "eager_graph_bytes",
+    "Tensor",
+    "tensor",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
 ]

@@ -1,12 +1,14 @@
 """Boxed values and the stack of running transformations.
 
-A transformation (``vjp`` or ``jvp``) wraps each input in a *box*: a ``Traced``
-value for reverse mode (it remembers the op that made it) or a ``Dual`` number
-for forward mode (it carries a tangent). Every running transformation is a
-``Trace`` with a *level*: its depth in the stack of nested transformations. An
-op applied to boxes of several levels works on the highest level first and
-hands the primals, one level down, to the next (as JAX's autodidax does). That
-keeps ``grad(grad(f))`` free of perturbation confusion: the inner ``grad`` sees
+A transformation wraps each input in a *box*: a ``Traced`` value for reverse
+mode (it remembers the op that made it), a ``Dual`` number for forward mode
+(it carries a tangent), a ``LinearVar`` for ``linearize`` and
+``linear_transpose`` (a shape and the linear op that makes it, no numbers) or
+a ``Batched`` value for ``vmap`` (every example's value, stacked). Every
+running transformation is a ``Trace`` with a *level*: its depth in the stack
+of nested transformations. An op applied to boxes of several levels works on
+the highest level first and hands the primals, one level down, to the next
+(as JAX's autodidax does). That keeps ``grad(grad(f))`` free of perturbation confusion: the inner ``grad`` sees
 the outer one's boxes as constants.
 """
 
@@ -35,9 +37,14 @@ FREE = Trace(
 
 
 @contextmanager
-def new_trace(kind):
-    """Run a transformation one level above the ones already running."""
-    trace = Trace(kind, len(_STACK) + 1)
+def new_trace(kind, cls=Trace, **attrs):
+    """Run a transformation one level above the ones already running.
+
+    ``vmap`` and ``linearize`` pass their own Trace subclass (`cls`, with
+    `attrs`): its ``process(fn, args, needs, keep_ctx)`` applies an op to
+    their boxes (``function._apply`` calls it).
+    """
+    trace = cls(kind, len(_STACK) + 1, **attrs)
     _STACK.append(trace)
     try:
         yield trace
@@ -79,6 +86,7 @@ _TORCH_TO_VJPLIB = {
     "bmm": "matmul",
     "t": "transpose",
     "mT": "transpose",
+    "moveaxis": "movedim",
     "view": "reshape",
     "expand": "broadcast_to",
     "subtract": "sub",
@@ -89,7 +97,7 @@ _TORCH_TO_VJPLIB = {
 }
 _OPS = (
     "inv norm log exp sin cos tanh softplus sum cumsum flip conv1d "
-    "transpose matmul add sub mul div neg pow reshape broadcast_to"
+    "transpose matmul add sub mul div neg pow reshape broadcast_to movedim"
 ).split()
 
 

@@ -8,13 +8,15 @@ loudly and precisely.
 - ``check_against_torch``: value, VJP (vs torch.autograd) and JVP (vs
   torch.func.jvp) of f.
 - ``check_jacobians``: jacrev == jacfwd == central differences.
-- ``graph_bytes``, ``torch_graph_bytes``: the memory a graph keeps alive.
+- ``graph_bytes``, ``torch_graph_bytes``, ``eager_graph_bytes``: the memory
+  a graph keeps alive.
 """
 
 import gc
 
 import torch
 
+from .tensor import Tensor, tensor
 from .transforms import jacfwd, jacobian_fd, jacrev, jvp, vjp
 
 
@@ -22,7 +24,10 @@ def assert_close(actual, expected, *, what="value", rtol=1e-7, atol=1e-10):
     """Raise AssertionError unless |actual - expected| <= atol + rtol
     |expected| everywhere. nan matches nan, and inf matches an inf of the
     same sign (as in torch.testing)."""
-    actual, expected = torch.as_tensor(actual), torch.as_tensor(expected)
+    actual, expected = (
+        torch.as_tensor(v.primal if isinstance(v, Tensor) else v)
+        for v in (actual, expected)
+    )
     if actual.shape != expected.shape:
         raise AssertionError(
             f"{what}: shape {tuple(actual.shape)} but expected "
@@ -192,3 +197,18 @@ def torch_graph_bytes(f, *primals):
         y = f(*xs)
     kept[y.untyped_storage().data_ptr()] = y.untyped_storage().nbytes()
     return sum(n for ptr, n in kept.items() if ptr not in before)
+
+
+def eager_graph_bytes(f, *primals):
+    """The same for the eager face: bytes of tensor memory alive while the
+    output of ``f(*leaves)`` is held, before ``backward()``, where the
+    leaves are ``vjplib.tensor(p, requires_grad=True)``: the output and what
+    its graph saved, each storage once, not the leaves themselves. Call it
+    under ``vjplib.no_grad()`` to measure a forward pass that records
+    nothing."""
+    leaves = [tensor(p, requires_grad=True) for p in primals]
+    before = _live_storages()
+    out = f(*leaves)
+    after = _live_storages()
+    del out
+    return sum(n for ptr, n in after.items() if ptr not in before)

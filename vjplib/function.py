@@ -30,6 +30,7 @@ class Context:
     """
 
     _saved = ()
+    _freed = False
     needs_input_grad = ()
 
     def save_for_backward(self, *tensors):
@@ -37,7 +38,18 @@ class Context:
 
     @property
     def saved_tensors(self):
+        if self._freed:  # Tensor.backward() frees them (tensor.py)
+            raise RuntimeError(FREED)
         return self._saved
+
+
+FREED = (
+    "Trying to backward through the graph a second time (or directly access "
+    "saved tensors after they have already been freed). Saved intermediate "
+    "values of the graph are freed when you call .backward(). Specify "
+    "retain_graph=True if you need to backward through the graph a second "
+    "time or if you need to access saved tensors after calling backward."
+)
 
 
 class Function:
@@ -122,13 +134,17 @@ def _apply(fn, args, keep_ctx, needs=None):
     (``needs_input_grad``); forward's says which are boxed at any level
     (`needs`, taken at the top).
     """
-    needs = tuple(isinstance(a, Box) for a in args) if needs is None else needs
     top = top_box(args, fn.__name__)
+    if top is not None and top.trace.kind == "eager":  # a vjplib.Tensor
+        return top.trace.record(fn, args, keep_ctx, needs)  # see tensor.py
+    needs = tuple(isinstance(a, Box) for a in args) if needs is None else needs
     if top is None:  # plain tensors: run the forward
         ctx = Context()
         ctx.needs_input_grad = needs
         return fn.forward(ctx, *args), ctx
     trace = top.trace
+    if hasattr(trace, "process"):  # linearize and vmap apply ops their way
+        return trace.process(fn, args, needs, keep_ctx)
     mine = tuple(isinstance(a, Box) and a.trace is trace for a in args)
     lower = tuple(a.primal if m else a for a, m in zip(args, mine))
     y, ctx = _apply(
@@ -184,3 +200,24 @@ def _lift(fn, ctx, lower, y, args, out):
     lifted = copy.copy(ctx)
     lifted._saved = tuple(up(s) for s in ctx.saved_tensors)
     return lifted
+
+
+def forward_on_shapes(fn, args, needs):
+    """Run fn.forward on shapes only: each tensor or box in args becomes an
+    empty "meta" tensor of its shape and dtype (no data, no arithmetic).
+
+    Returns (ctx, meta_args, meta_y): what forward left in ctx (shapes, dims,
+    modes, and which inputs it saved) and the output's shape and dtype.
+    ``linearize`` and ``vmap`` use it to get an op's context without running
+    its arithmetic; ``_lift(fn, ctx, meta_args, meta_y, args, out)`` then puts
+    the real values in place of the saved meta tensors.
+    """
+    meta = tuple(
+        torch.empty(tuple(a.shape), dtype=a.dtype, device="meta")
+        if isinstance(a, (torch.Tensor, Box))
+        else a
+        for a in args
+    )
+    ctx = Context()
+    ctx.needs_input_grad = needs
+    return ctx, meta, fn.forward(ctx, *meta)

@@ -50,10 +50,12 @@ class Node:
         "device",
         "trace",
         "name",
+        "hooks",
     )
 
     def __init__(self, fn, ctx, args, out, trace, name=None):
         self.fn, self.ctx, self.trace, self.name = fn, ctx, trace, name
+        self.hooks = ()  # the eager face's Tensor.register_hook (tensor.py)
         self.shape, self.dtype, self.device = out.shape, out.dtype, out.device
         self.inputs = tuple(
             a.node
@@ -142,7 +144,7 @@ def check_like(value, like, batch, what):
         )
 
 
-def backward(out, y_bar, inputs):
+def backward(out, y_bar, inputs, before_vjp=None):
     """Pull the cotangent y_bar of `out` back to each of `inputs`; None where
     nothing arrives.
 
@@ -151,6 +153,10 @@ def backward(out, y_bar, inputs):
     accumulate in a dict keyed by node: a value used twice, as in ``a + a`` or
     a diamond, receives the sum of both contributions. `out` and `inputs` are
     Traced values (or their nodes).
+
+    ``before_vjp(node, y_bar) -> (ctx, y_bar)``, when given, runs on each
+    node's complete cotangent before its VJP: the eager face (tensor.py)
+    checks the saved tensors there and runs the tensor hooks.
     """
     end = _node(out)
     batch = tuple(y_bar.shape[: y_bar.ndim - len(end.shape)])
@@ -158,7 +164,10 @@ def backward(out, y_bar, inputs):
     for node in reversed(toposort(end)):
         if node.fn is None or node not in cotangents:
             continue
-        x_bars = node.fn.vjp(node.ctx, cotangents.pop(node))
+        ctx, node_bar = node.ctx, cotangents.pop(node)
+        if before_vjp is not None:
+            ctx, node_bar = before_vjp(node, node_bar)
+        x_bars = node.fn.vjp(ctx, node_bar)
         x_bars = x_bars if isinstance(x_bars, tuple) else (x_bars,)
         if len(x_bars) != len(node.inputs):
             raise ValueError(

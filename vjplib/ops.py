@@ -96,12 +96,32 @@ def _dims(op, x, dim, many=True):
     return tuple(sorted(negative)) if x.ndim else ()
 
 
+def _vmap_leading(cls, info, in_dims, *args):
+    """The batching rule of an op that indexes dims from the right only, so
+    leading dims ride along (elementwise ops, transpose, flip, cumsum, sum,
+    inv, conv1d, movedim): give each unstacked tensor input the batch dim too
+    (``broadcast_to``: a view; for a traced value a node whose VJP sums over
+    the batch) and run the op once on the stack. Returns (output, 0)."""
+    stacked = [
+        broadcast_to(a, (info.batch_size,) + tuple(a.shape))
+        if d is None and _is_tensor(a)
+        else a
+        for a, d in zip(args, in_dims)
+    ]
+    return cls.apply(*stacked), 0
+
+
 # ---------------------------------------------------------------- elementwise,
 # one input
 
 
 class Neg(Function):
-    """y = -x.   VJP: x_bar = -y_bar.   JVP: y_dot = -x_dot."""
+    """y = -x.   VJP: x_bar = -y_bar.   JVP: y_dot = -x_dot.
+    Transpose: J = -I is symmetric, so x_bar = -y_bar.
+    """
+
+    linear_in = (0,)
+    vmap = classmethod(_vmap_leading)
 
     @staticmethod
     def forward(ctx, x):
@@ -115,6 +135,10 @@ class Neg(Function):
     def jvp(ctx, x_dot):
         return -x_dot
 
+    @staticmethod
+    def transpose(ctx, y_bar):
+        return -y_bar
+
 
 class Elementwise(Function):
     """Base of the one-input elementwise ops y = f(x) (and constant parameters,
@@ -125,7 +149,11 @@ class Elementwise(Function):
     the diagonal J.) A subclass gives f, ``uses`` ("x" or "y": the one value f'
     is written in, the only one saved) and ``derivative(x or y, *params)`` =
     f'(x), written with vjplib ops.
+    Batching: y_i depends on x_i alone, so the op runs as it is on the
+    stack of examples.
     """
+
+    vmap = classmethod(_vmap_leading)
 
     @classmethod
     def forward(cls, ctx, x, *params):
@@ -259,7 +287,12 @@ def _terms(ctx, *terms):
 class Add(Function):
     """y = a + b.   VJP: a_bar = y_bar, b_bar = y_bar.   JVP: y_dot = a_dot +
     b_dot.
+    Linear in (a, b) together: ⟨y_bar, a + b⟩ = ⟨y_bar, a⟩ + ⟨y_bar, b⟩, so
+    the transpose copies y_bar to both: a_bar = b_bar = y_bar.
     """
+
+    linear_in = (0, 1)
+    vmap = classmethod(_vmap_leading)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -274,11 +307,20 @@ class Add(Function):
     def jvp(ctx, a_dot, b_dot):
         return _terms(ctx, lambda: a_dot, lambda: b_dot)
 
+    @staticmethod
+    def transpose(ctx, y_bar):
+        return Add.vjp(ctx, y_bar)
+
 
 class Sub(Function):
     """y = a - b.   VJP: a_bar = y_bar, b_bar = -y_bar.   JVP: y_dot = a_dot -
     b_dot.
+    Transpose: ⟨y_bar, a - b⟩ = ⟨y_bar, a⟩ + ⟨-y_bar, b⟩, so a_bar = y_bar,
+    b_bar = -y_bar.
     """
+
+    linear_in = (0, 1)
+    vmap = classmethod(_vmap_leading)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -293,11 +335,22 @@ class Sub(Function):
     def jvp(ctx, a_dot, b_dot):
         return _terms(ctx, lambda: a_dot, lambda: -b_dot)
 
+    @staticmethod
+    def transpose(ctx, y_bar):
+        return Sub.vjp(ctx, y_bar)
+
 
 class Mul(Function):
     """y = a b.   VJP: a_bar = y_bar b, b_bar = y_bar a.   JVP: y_dot = a_dot b
     + a b_dot. (a_bar and a_dot's term need b, and the other way round: save b
-    only if a needs it.)"""
+    only if a needs it.)
+    Linear in a for a constant b: J = diag(b) is symmetric, so the
+    transpose is a_bar = y_bar b; in b for a constant a: b_bar = y_bar a.
+    """
+
+    linear_in = (0, 1)
+    bilinear = True
+    vmap = classmethod(_vmap_leading)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -316,12 +369,20 @@ class Mul(Function):
         a, b = ctx.saved_tensors
         return _terms(ctx, lambda: a_dot * b, lambda: a * b_dot)
 
+    @staticmethod
+    def transpose(ctx, y_bar):
+        return Mul.vjp(ctx, y_bar)
+
 
 class Div(Function):
     """
     y = a / b.   VJP: a_bar = y_bar / b, b_bar = -y_bar y / b.   JVP: y_dot =
     (a_dot - y b_dot) / b.
+    Linear in a for a constant b: J = diag(1/b), transpose a_bar = y_bar / b.
     """
+
+    linear_in = (0,)
+    vmap = classmethod(_vmap_leading)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -342,6 +403,11 @@ class Div(Function):
         b, y = ctx.saved_tensors
         return _terms(ctx, lambda: a_dot, lambda: -(y * b_dot)) / b
 
+    @staticmethod
+    def transpose(ctx, y_bar):
+        (b, _) = ctx.saved_tensors
+        return y_bar / b, None
+
 
 # ---------------------------------------------------------------- shapes
 
@@ -352,7 +418,12 @@ class BroadcastTo(Function):
 
     VJP: x_bar = y_bar summed over the new and the stretched dims (back to x's
     shape). JVP: y_dot = x_dot broadcast the same way.
+    Transpose: J copies each x_i to the entries it is stretched over, so
+    Jᵀ adds them back: the VJP, x_bar = y_bar summed over those dims.
+    Batching: the batch dim stays in front, x's dims are right-aligned.
     """
+
+    linear_in = (0,)
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -375,10 +446,26 @@ class BroadcastTo(Function):
         padded = (1,) * (len(ctx.shape) - len(ctx.x_shape)) + ctx.x_shape
         return broadcast_to(reshape(x_dot, batch + padded), batch + ctx.shape)
 
+    @staticmethod
+    def transpose(ctx, y_bar):
+        return BroadcastTo.vjp(ctx, y_bar)
+
+    @staticmethod
+    def vmap(info, in_dims, x, shape):
+        padded = (1,) * (len(shape) - (x.ndim - 1)) + tuple(x.shape[1:])
+        x = reshape(x, (info.batch_size,) + padded)
+        return BroadcastTo.apply(x, (info.batch_size,) + tuple(shape)), 0
+
 
 class Reshape(Function):
     """y = x with a new shape (row-major order kept).   VJP: x_bar = y_bar
-    reshaped to x's shape. JVP: y_dot = x_dot reshaped to y's shape."""
+    reshaped to x's shape. JVP: y_dot = x_dot reshaped to y's shape.
+    Transpose: J is a permutation of entries that keeps their order, the
+    identity on the flat data: x_bar = y_bar reshaped to x's shape.
+    Batching: the batch dim stays in front.
+    """
+
+    linear_in = (0,)
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -396,6 +483,14 @@ class Reshape(Function):
     def jvp(ctx, x_dot, shape_dot):
         return reshape(x_dot, _batch(x_dot, len(ctx.x_shape)) + ctx.y_shape)
 
+    @staticmethod
+    def transpose(ctx, y_bar):
+        return Reshape.vjp(ctx, y_bar)
+
+    @staticmethod
+    def vmap(info, in_dims, x, shape):
+        return Reshape.apply(x, (info.batch_size,) + tuple(shape)), 0
+
 
 class Transpose(Function):
     """Y = Xᵀ (the last two dims swapped).   VJP: X_bar = Y_barᵀ.   JVP: Y_dot
@@ -403,7 +498,11 @@ class Transpose(Function):
 
     The Jacobian is a permutation matrix; its transpose is the inverse
     permutation.
+    Transpose rule: Jᵀ = J⁻¹, X_bar = Y_barᵀ.
     """
+
+    linear_in = (0,)
+    vmap = classmethod(_vmap_leading)
 
     @staticmethod
     def forward(ctx, X):
@@ -417,12 +516,21 @@ class Transpose(Function):
     def jvp(ctx, X_dot):
         return transpose(X_dot)
 
+    @staticmethod
+    def transpose(ctx, y_bar):
+        return transpose(y_bar)
+
 
 class Flip(Function):
     """
     y = x reversed along `dims`.   VJP: x_bar = y_bar reversed.   JVP: y_dot =
     x_dot reversed.
+    Transpose: reversing is its own inverse and a permutation, Jᵀ = J⁻¹ =
+    J: x_bar = y_bar reversed.
     """
+
+    linear_in = (0,)
+    vmap = classmethod(_vmap_leading)
 
     @staticmethod
     def forward(ctx, x, dims):
@@ -437,6 +545,38 @@ class Flip(Function):
     def jvp(ctx, x_dot, dims_dot):
         return flip(x_dot, ctx.dims)
 
+    @staticmethod
+    def transpose(ctx, y_bar):
+        return flip(y_bar, ctx.dims), None
+
+
+class Movedim(Function):
+    """y = x with dim `source` moved to `destination`, the other dims in
+    their order (torch.movedim; both dims negative, counted from the right,
+    so leading batch dims ride along). A permutation: VJP and transpose:
+    x_bar = y_bar with the dim moved back. JVP: y_dot = x_dot moved the same
+    way."""
+
+    linear_in = (0,)
+    vmap = classmethod(_vmap_leading)
+
+    @staticmethod
+    def forward(ctx, x, source, destination):
+        ctx.source, ctx.destination = source, destination
+        return torch.movedim(x, source, destination)
+
+    @staticmethod
+    def vjp(ctx, y_bar):
+        return Movedim.apply(y_bar, ctx.destination, ctx.source), None, None
+
+    @staticmethod
+    def jvp(ctx, x_dot, source_dot, destination_dot):
+        return Movedim.apply(x_dot, ctx.source, ctx.destination)
+
+    @staticmethod
+    def transpose(ctx, y_bar):
+        return Movedim.vjp(ctx, y_bar)
+
 
 # ---------------------------------------------------------------- reductions
 # and scans
@@ -445,7 +585,13 @@ class Flip(Function):
 class Sum(Function):
     """y = sum of x over `dims`.   VJP: x_bar = y_bar copied back along the
     summed dims. JVP: y_dot = sum of x_dot over the same dims.   (J is a row of
-    ones per output entry.)"""
+    ones per output entry.)
+    Transpose: ⟨y_bar, sum x⟩ = ⟨y_bar copied along the summed dims, x⟩:
+    the VJP, x_bar = y_bar copied back.
+    """
+
+    linear_in = (0,)
+    vmap = classmethod(_vmap_leading)
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):
@@ -469,11 +615,21 @@ class Sum(Function):
     def jvp(ctx, x_dot, dims_dot, keepdim_dot):
         return _sum(x_dot, ctx.dims, ctx.keepdim)
 
+    @staticmethod
+    def transpose(ctx, y_bar):
+        return Sum.vjp(ctx, y_bar)
+
 
 class Cumsum(Function):
-    """y_i = x_1 + ... + x_i along `dim`. J is lower-triangular ones, so VJP:
+    """y_i = x_0 + ... + x_i along `dim`. J is lower-triangular ones, so VJP:
     x_bar = reversed cumsum of the reversed y_bar.   JVP: y_dot = cumsum of
-    x_dot."""
+    x_dot.
+    Transpose: Jᵀ is upper-triangular ones, a cumsum from the other end:
+    x_bar = flip(cumsum(flip(y_bar))).
+    """
+
+    linear_in = (0,)
+    vmap = classmethod(_vmap_leading)
 
     @staticmethod
     def forward(ctx, x, dim):
@@ -488,32 +644,70 @@ class Cumsum(Function):
     def jvp(ctx, x_dot, dim_dot):
         return cumsum(x_dot, ctx.dim)
 
+    @staticmethod
+    def transpose(ctx, y_bar):
+        return Cumsum.vjp(ctx, y_bar)
+
+
+class Recip(Elementwise):
+    """y = 1/x where x ≠ 0 and y = 0 where x = 0 (the pseudo-inverse of a
+    number). f'(x) = -1/x² = -y² (0 at x = 0). Norm's rules divide by ‖x‖
+    with it: both give 0 where ‖x‖ = 0, entry by entry, so also per example
+    under vmap."""
+
+    uses = "y"
+
+    @staticmethod
+    def f(x):
+        return torch.where(x == 0, 0.0, 1 / x)
+
+    @staticmethod
+    def derivative(y):
+        return -(y * y)
+
 
 class Norm(Function):
-    """y = ‖x‖_F = sqrt(sum of x²) over all entries. VJP: x_bar = y_bar x / y.
-    JVP: y_dot = ⟨x, x_dot⟩ / y. At y = 0 (x = 0, or x empty) ‖·‖ has no
-    derivative; there both rules give 0 (the smallest subgradient), as torch's
-    do, not 0/0 = nan.
+    """y = ‖x‖ = sqrt(sum of x²) over the (negative) `dims`, by default all
+    of x's dims (the Frobenius norm); vmap passes an example's dims; no
+    dims: y = |x|. VJP: x_bar = y_bar x / y. JVP: y_dot = ⟨x, x_dot⟩ / y,
+    the sum over `dims`. At y = 0 (x = 0, or x empty) ‖·‖ has no derivative;
+    there both rules give 0 (the smallest subgradient), as torch's do, not
+    0/0 = nan: they multiply by recip(y), 1/y with 0 at 0.
+    Batching: the batch dim stays in front and each example is reduced over
+    its own dims.
     """
 
     @staticmethod
-    def forward(ctx, x):
-        y = torch.linalg.vector_norm(x)
+    def forward(ctx, x, dims=None):
+        ctx.given = dims is not None
+        ctx.dims = tuple(range(-x.ndim, 0)) if dims is None else dims
+        y = (
+            torch.linalg.vector_norm(x, dim=ctx.dims)
+            if ctx.dims
+            else torch.abs(x)
+        )
         ctx.save_for_backward(x, y)
-        ctx.y_is_zero = bool(y == 0)
         return y
 
     @staticmethod
     def vjp(ctx, y_bar):
         x, y = ctx.saved_tensors
-        scale = y_bar * 0.0 if ctx.y_is_zero else y_bar / y
-        return x * reshape(scale, y_bar.shape + (1,) * x.ndim)  # y_bar: batch
+        kept = tuple(
+            1 if d - x.ndim in ctx.dims else n for d, n in enumerate(x.shape)
+        )
+        batch = _batch(y_bar, y.ndim)
+        x_bar = x * reshape(y_bar * recip(y), batch + kept)
+        return (x_bar, None) if ctx.given else x_bar
 
     @staticmethod
-    def jvp(ctx, x_dot):
+    def jvp(ctx, x_dot, dims_dot=None):
         x, y = ctx.saved_tensors
-        dot = _sum(x * x_dot, tuple(range(-x.ndim, 0)), False)
-        return dot * 0.0 if ctx.y_is_zero else dot / y
+        return _sum(x * x_dot, ctx.dims, False) * recip(y)
+
+    @staticmethod
+    def vmap(info, in_dims, x, dims=None):
+        dims = tuple(range(1 - x.ndim, 0)) if dims is None else dims
+        return Norm.apply(x, dims), 0
 
 
 # ---------------------------------------------------------------- linear
@@ -523,7 +717,19 @@ class Norm(Function):
 class Matmul(Function):
     """Y = A B.   VJP: A_bar = Y_bar Bᵀ, B_bar = Aᵀ Y_bar.   JVP: Y_dot = A_dot
     B + A B_dot. (A's derivatives need B and B's need A: keep A only if B needs
-    a derivative, and vice versa.)"""
+    a derivative, and vice versa.)
+    Linear in A for a constant B: ⟨Y_bar, A B⟩ = ⟨Y_bar Bᵀ, A⟩, so the
+    transpose is A_bar = Y_bar Bᵀ; in B for a constant A: ⟨Y_bar, A B⟩ =
+    ⟨Aᵀ Y_bar, B⟩, B_bar = Aᵀ Y_bar (the VJP with the other one constant).
+    Batching: stacked A and constant matrix B: fold the batch into A's
+    rows, (batch·n, k) @ (k, m), one large product; constant A and stacked
+    B: the same for Yᵀ = Bᵀ Aᵀ; both stacked: one batched matmul, or, when
+    one of n, k, m is 1 (outer products, matrix times vector), a product
+    and a sum (many tiny matmuls are slow).
+    """
+
+    linear_in = (0, 1)
+    bilinear = True
 
     @staticmethod
     def forward(ctx, A, B):
@@ -544,6 +750,31 @@ class Matmul(Function):
         A, B = ctx.saved_tensors
         return _terms(ctx, lambda: A_dot @ B, lambda: _times(A, B_dot))
 
+    @staticmethod
+    def transpose(ctx, y_bar):
+        return Matmul.vjp(ctx, y_bar)
+
+    @staticmethod
+    def vmap(info, in_dims, A, B):
+        if in_dims == (0, None) and B.ndim == 2:
+            Y = Matmul.apply(reshape(A, (-1, B.shape[0])), B)
+            return reshape(Y, tuple(A.shape[:-1]) + (B.shape[1],)), 0
+        if in_dims == (None, 0) and A.ndim == 2:
+            Bt = transpose(B)
+            Yt = Matmul.apply(reshape(Bt, (-1, A.shape[1])), transpose(A))
+            return transpose(
+                reshape(Yt, tuple(Bt.shape[:-1]) + (A.shape[0],))
+            ), 0
+        if in_dims == (0, 0):  # a product per example; thin ones by hand
+            n, k, m = A.shape[-2], A.shape[-1], B.shape[-1]
+            if k == 1:  # outer products
+                return A * B, 0
+            if m == 1:  # matrix times vector: row-wise dot products
+                return sum(A * transpose(B), -1, keepdim=True), 0
+            if n == 1:  # vector times matrix
+                return sum(transpose(A) * B, -2, keepdim=True), 0
+        return _vmap_leading(Matmul, info, in_dims, A, B)
+
 
 def _times(M, S):
     """M S, for S that may carry a batch of (co)tangents in front: computed as
@@ -556,10 +787,13 @@ class Inv(Function):
     """Y = X⁻¹. From dY = -X⁻¹ dX X⁻¹: VJP: X_bar = -Yᵀ Y_bar Yᵀ.   JVP: Y_dot
     = -Y X_dot Y."""
 
+    vmap = classmethod(_vmap_leading)
+
     @staticmethod
     def forward(ctx, X):
         Y, info = torch.linalg.inv_ex(X)
-        if info.any() or not torch.isfinite(Y).all():
+        # (meta tensors, vmap's and linearize's shapes-only run, skip this)
+        if not X.is_meta and (info.any() or not torch.isfinite(Y).all()):
             raise torch.linalg.LinAlgError(
                 f"inv: the matrix of shape {tuple(X.shape)} is singular (or holds inf/nan), so it "
                 "has no inverse. Keep it away from singular points, e.g. X + eps * I."
@@ -598,7 +832,13 @@ class Conv1d(Function):
     transpose is a correlation: full:  x_bar = valid(y_bar, flip k),  k_bar =
     valid(y_bar, flip x); valid: x_bar = full(y_bar, flip k),   k_bar =
     valid(y_bar, flip x). JVP: y_dot = x_dot * k + x * k_dot (same mode).
+    Linear in x for a constant k (and in k for a constant x): its transpose
+    is the correlation in the VJP above.
     """
+
+    linear_in = (0, 1)
+    bilinear = True
+    vmap = classmethod(_vmap_leading)
 
     @staticmethod
     def forward(ctx, x, k, mode):
@@ -626,6 +866,10 @@ class Conv1d(Function):
             lambda: conv1d(x_dot, k, ctx.mode),
             lambda: conv1d(x, k_dot, ctx.mode),
         )
+
+    @staticmethod
+    def transpose(ctx, y_bar):
+        return Conv1d.vjp(ctx, y_bar)
 
 
 # ---------------------------------------------------------------- the
@@ -677,9 +921,10 @@ def _broadcast(a, b, core_a=0, core_b=0):
     Broadcast the leading dims of a and b (all but the last core_a / core_b) to
     a common shape.
     """
-    lead = torch.broadcast_shapes(
-        a.shape[: a.ndim - core_a], b.shape[: b.ndim - core_b]
-    )
+    lead_a, lead_b = a.shape[: a.ndim - core_a], b.shape[: b.ndim - core_b]
+    if lead_a == lead_b:  # the common case, and torch's check is slow
+        return a, b
+    lead = torch.broadcast_shapes(lead_a, lead_b)
     return (
         broadcast_to(v, lead + tuple(v.shape[v.ndim - core :]))
         for v, core in ((a, core_a), (b, core_b))
@@ -810,6 +1055,20 @@ def norm(x):
     (a 0-d result).
     """
     return Norm.apply(x)
+
+
+def recip(x):
+    """1/x, and 0 where x = 0."""
+    return Recip.apply(x)
+
+
+def movedim(x, source, destination):
+    """x with dim `source` moved to `destination` (ints), as torch.movedim."""
+    src = _dims("movedim", x, source, many=False)
+    dst = _dims("movedim", x, destination, many=False)
+    if not src or src == dst:  # a 0-d x, or nothing moves
+        return x
+    return Movedim.apply(x, src[0], dst[0])
 
 
 def inv(X):

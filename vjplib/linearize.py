@@ -1,0 +1,273 @@
+"""Reverse mode from forward mode: ``linearize`` and ``linear_transpose``.
+
+``linearize(f, *primals)`` runs f once in forward mode, with a tangent that
+holds no numbers: a ``LinearVar``, only a shape and the linear op that made
+it. Each op's JVP rule then records the tangent map y_dot = J x_dot as a
+chain of linear ops (matmul by a constant, mul by a constant, sum, ...), its
+constants taken from the forward pass (X⁻¹ for inv). ``jvp_fn(x_dot)`` runs
+that chain, and only it: no op's forward is run again.
+
+``linear_transpose(f_lin, *primals)`` records a linear function the same way
+and runs the chain backwards, one ``transpose(ctx, y_bar)`` rule per linear
+op (ops.py): ⟨y_bar, L x_dot⟩ = ⟨Lᵀ y_bar, x_dot⟩. For any f,
+
+    linear_transpose(linearize(f, x)[1], x)(y_bar) == vjp(f, x)[1](y_bar)
+
+(JAX's autodidax, part 4: reverse mode is forward mode plus transposition).
+"""
+
+import copy
+
+import torch
+
+from .box import Box, Trace, as_primal, new_trace
+from .dual import Dual
+from .function import _lift, forward_on_shapes
+from .graph import check_like, toposort
+from .transforms import _output
+
+_WAY_OUT = (
+    "For the VJP of a function that is not linear use vjplib.vjp(f, x), or "
+    "transpose its linearization: "
+    "vjplib.linear_transpose(vjplib.linearize(f, x)[1], x)."
+)
+
+
+class LinearVar(Box):
+    """A value that is a linear function of the inputs of a linear trace.
+
+    It holds no numbers: its ``shape``, ``dtype`` and ``device``, and the op
+    ``fn`` and arguments ``args`` that make it (``fn`` None: an input). The
+    ``ctx`` keeps what the op's transpose rule needs: its constant operands
+    and its shapes and dims. LinearVars form the graph of the linear map.
+    """
+
+    def __init__(self, like, trace, fn=None, args=(), ctx=None):
+        self.shape, self.dtype, self.device = (
+            like.shape,
+            like.dtype,
+            like.device,
+        )
+        self.trace, self.fn, self.args, self.ctx = trace, fn, args, ctx
+
+    shape = dtype = device = None  # instance attributes (see __init__)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def parents(self):
+        """The LinearVars among the op's arguments (for toposort)."""
+        return [a for a in self.args if self._mine(a)]
+
+    def _mine(self, a):
+        return isinstance(a, LinearVar) and a.trace is self.trace
+
+    def __repr__(self):
+        made_by = "input" if self.fn is None else self.fn.__name__
+        return f"LinearVar({made_by}, shape={tuple(self.shape)})"
+
+
+class LinearTrace(Trace):
+    """A running ``linearize`` or ``linear_transpose``: applying an op to a
+    LinearVar records it (after checking that the op is linear in it)."""
+
+    def __init__(self, kind, level, who):
+        super().__init__(kind, level)
+        self.who = who
+
+    def process(self, fn, args, needs, keep_ctx):
+        linear = tuple(
+            isinstance(a, LinearVar) and a.trace is self for a in args
+        )
+        check_linear(fn, args, linear, self.who)
+        # the op's forward on shapes only: the output's shape, and a context
+        # whose saved tensors are the constant operands the rules need
+        saves = tuple(a or b for a, b in zip(linear, needs))
+        try:
+            ctx, meta, y = forward_on_shapes(fn, args, saves)
+        except Exception as e:
+            raise RuntimeError(
+                f"{self.who}: could not run {fn.__name__}.forward on shapes "
+                f"only (meta tensors): {e}"
+            ) from e
+        first = next(a for a, m in zip(args, linear) if m)
+        out = LinearVar(first, self, fn, args)
+        out.shape, out.dtype = y.shape, y.dtype
+        out.ctx = _lift(fn, ctx, meta, y, args, out)
+        out.ctx.needs_input_grad = linear  # the inputs transpose pulls to
+        return out, (copy.copy(out.ctx) if keep_ctx else None)
+
+
+def check_linear(fn, args, linear, who):
+    """Refuse an op applied to values that depend on the input (`linear`)
+    unless it is linear in them: ``fn.linear_in`` names the inputs it is
+    linear in; ``fn.bilinear``: in one of them at a time (mul, matmul,
+    conv1d), otherwise in all of them together (add, sub)."""
+    name = fn.__name__.lower()
+    linear_in = getattr(fn, "linear_in", ())
+    for i, is_linear in enumerate(linear):
+        if is_linear and i not in linear_in:
+            where = f"its argument {i}" if len(linear_in) else "its input"
+            custom = (
+                ""
+                if fn.__module__ == __name__.replace("linearize", "ops")
+                else f" If {fn.__name__} is linear, give it linear_in = "
+                "(0,) and a transpose(ctx, y_bar) staticmethod."
+            )
+            raise TypeError(
+                f"{who}: {name} is not linear in {where}, so the "
+                f"function is not linear in its input: {who} takes "
+                "functions built from linear ops only (matmul, mul or div by "
+                "a constant, add, sub, neg, sum, cumsum, flip, reshape, "
+                f"transpose, conv1d with one constant operand).{custom} "
+                + _WAY_OUT
+            )
+    if getattr(fn, "bilinear", False) and sum(linear) > 1:
+        raise TypeError(
+            f"{who}: {name} of two values that both depend on the input (as "
+            "in x * x) is not linear in the input. " + _WAY_OUT
+        )
+    if not getattr(fn, "bilinear", False):
+        for i in linear_in:
+            a = args[i] if i < len(args) else None
+            if isinstance(a, (torch.Tensor, Box)) and not linear[i]:
+                raise TypeError(
+                    f"{who}: {name} of a value that depends on the input "
+                    "and a constant is affine, not linear (f(0) ≠ 0): drop "
+                    "the constant term. " + _WAY_OUT
+                )
+
+
+def _inputs(primals, trace):
+    return [LinearVar(p, trace) for p in primals]
+
+
+def _result(out, trace, who):
+    """f's output as a LinearVar of `trace`, or None when it is a constant
+    zero (f does not depend on its input)."""
+    if isinstance(out, LinearVar) and out.trace is trace:
+        return out
+    if isinstance(out, torch.Tensor) and not isinstance(out, Box):
+        if torch.count_nonzero(out):
+            raise TypeError(
+                f"{who}: the function returns a nonzero constant, so it is "
+                "not linear in its input (f(0) ≠ 0). " + _WAY_OUT
+            )
+        return None
+    raise TypeError(
+        f"{who}: the function must return one tensor, got {type(out).__name__}"
+    )
+
+
+def evaluate(end, inputs, values):
+    """Run the recorded linear map: the op of each LinearVar from `inputs` to
+    `end`, in topological order, on `values` (one per input). Each op is
+    applied with ``fn.apply``, so the values may be traced or batched."""
+    env = dict(zip(inputs, values))
+    for v in toposort(end):
+        if v not in env:
+            args = [env[a] if v._mine(a) else a for a in v.args]
+            env[v] = v.fn.apply(*args)
+    return env[end]
+
+
+def transpose_pass(end, inputs, y_bar):
+    """Pull y_bar back through the recorded linear map: visit the LinearVars
+    in reverse topological order, so each one's cotangent is complete before
+    its op's transpose rule runs (as ``graph.backward`` does with VJPs)."""
+    cotangents = {end: y_bar}
+    for v in reversed(toposort(end)):
+        if v.fn is None or v not in cotangents:
+            continue
+        x_bars = v.fn.transpose(v.ctx, cotangents.pop(v))
+        x_bars = x_bars if isinstance(x_bars, tuple) else (x_bars,)
+        if len(x_bars) != len(v.args):
+            raise ValueError(
+                f"{v.fn.__name__}.transpose returned {len(x_bars)} "
+                f"cotangents for {len(v.args)} inputs; return one per input "
+                "(None for a constant)"
+            )
+        for i, (a, x_bar) in enumerate(zip(v.args, x_bars)):
+            if x_bar is None or not v._mine(a):
+                continue
+            check_like(x_bar, a, (), f"{v.fn.__name__}.transpose: input {i}")
+            cotangents[a] = cotangents[a] + x_bar if a in cotangents else x_bar
+    return [cotangents.get(x) for x in inputs]
+
+
+def _zeros(like):
+    return torch.zeros(tuple(like.shape), dtype=like.dtype, device=like.device)
+
+
+def linearize(f, *primals):
+    """(f(*primals), jvp_fn), as torch.func.linearize: f runs once;
+    ``jvp_fn(*x_dots)`` = J x_dot runs only the recorded linear map.
+
+    The forward pass runs in forward mode with LinearVar tangents, so every
+    op's JVP rule records its linear piece (for Y = X⁻¹: Y_dot = -(Y (X_dot
+    Y)), two matmuls by the constant Y and a neg). What is kept: the
+    constants of those pieces, not the inputs of every op.
+    """
+    primals = [as_primal(p, "linearize", i) for i, p in enumerate(primals)]
+    with new_trace("linear", LinearTrace, who="linearize") as lin:
+        x_dots = _inputs(primals, lin)
+        with new_trace("jvp") as trace:
+            out = f(*[Dual(p, t, trace) for p, t in zip(primals, x_dots)])
+            y = _output(out, trace, "linearize")
+    y_dot = out.tangent if isinstance(out, Dual) and out is not y else None
+    if isinstance(y_dot, LinearVar) and y_dot.trace is not lin:
+        y_dot = None
+    if isinstance(y_dot, LinearVar) or y_dot is None:
+        end = y_dot
+    else:  # a tangent that is a plain tensor: a constant (zero) map
+        end = None
+
+    def jvp_fn(*x_dots_in):
+        """y_dot = J x_dot, one tangent per primal (shapes of the primals)."""
+        if len(x_dots_in) != len(primals):
+            raise ValueError(
+                f"linearize: jvp_fn takes {len(primals)} tangents (one per "
+                f"primal), got {len(x_dots_in)}"
+            )
+        for i, (t, p) in enumerate(zip(x_dots_in, primals)):
+            check_like(t, p, (), f"linearize: jvp_fn tangent {i}")
+        if end is None:
+            return _zeros(y)
+        return evaluate(end, x_dots, x_dots_in)
+
+    return y, jvp_fn
+
+
+def linear_transpose(f_lin, *primals):
+    """The transpose of a linear function, as jax.linear_transpose.
+
+    f_lin must be linear in its inputs and built from vjplib ops; `primals`
+    give the inputs' shapes and dtypes (their values are not used).
+    ``f_T(y_bar)`` returns a tuple with one cotangent x_bar_i = L_iᵀ y_bar
+    per input, from the transpose rule of each op that f_lin applies.
+    """
+    who = "linear_transpose"
+    primals = [as_primal(p, who, i) for i, p in enumerate(primals)]
+    with new_trace("linear", LinearTrace, who=who) as lin:
+        xs = _inputs(primals, lin)
+        out = f_lin(*xs)
+        end = _result(out, lin, who)
+    like = end if end is not None else out
+
+    def f_T(y_bar):
+        """x_bar_i = L_iᵀ y_bar for each input i of the linear function."""
+        check_like(
+            y_bar, like, (), f"{who}: the cotangent y_bar (f_lin's output)"
+        )
+        x_bars = (
+            transpose_pass(end, xs, y_bar)
+            if end is not None
+            else [None] * len(xs)
+        )
+        return tuple(
+            _zeros(p) if b is None else b for b, p in zip(x_bars, primals)
+        )
+
+    return f_T

@@ -1,0 +1,250 @@
+"""vmap: run f once on a whole batch, with one batching rule per op.
+
+``vmap(f)(X)`` calls f once, on ``Batched`` values: each holds every
+example's value stacked along dim 0 (the batch dim, kept in front; moving it
+there is a view) and shows f one example's shape. An op applied to Batched
+values runs its batching rule, ``fn.vmap(info, in_dims, *args)`` (torch's
+signature, in each op's class in ops.py): elementwise ops, sums, flips and
+cumsums over dims counted from the right, inv and matmul run on the stack as
+they are; reshape and broadcast_to put the batch in front of the new shape;
+norm reduces each example's dims only. As in JAX's autodidax (part 1), the
+batch dim is carried beside the value, and vmap composes with the other
+transformations: ``vmap(grad(f))`` gives per-example gradients,
+``vmap(vjp_fn)`` over the rows of the identity the Jacobian (jacrev), and
+``vmap`` of a JVP over the basis tangents its columns (jacfwd).
+"""
+
+import functools
+from collections import namedtuple
+
+import torch
+
+from .box import Box, Trace, new_trace
+from .function import Context, _lift, forward_on_shapes
+from .ops import broadcast_to, movedim
+
+VmapInfo = namedtuple("VmapInfo", "batch_size")
+VmapInfo.__doc__ = "What a batching rule is told: the batch size."
+
+
+class Batched(Box):
+    """A value inside vmap: ``value`` stacks every example's value along dim
+    0; ``shape`` is one example's shape (what f sees)."""
+
+    def __init__(self, value, trace):
+        self.value, self.trace = value, trace
+
+    @property
+    def shape(self):
+        return self.value.shape[1:]
+
+    @property
+    def dtype(self):
+        return self.value.dtype
+
+    @property
+    def device(self):
+        return self.value.device
+
+    @property
+    def ndim(self):
+        return self.value.ndim - 1
+
+    def __repr__(self):
+        return (
+            f"Batched(batch={self.value.shape[0]}, shape={tuple(self.shape)})"
+        )
+
+
+class BatchTrace(Trace):
+    """A running vmap: its batch size, and how it applies an op."""
+
+    def __init__(self, kind, level, size):
+        super().__init__(kind, level)
+        self.size = size
+
+    def process(self, fn, args, needs, keep_ctx):
+        """Apply op fn once to the stacks: its batching rule. With keep_ctx,
+        also the context the op's rules need at this level (see
+        _example_ctx)."""
+        mine = tuple(isinstance(a, Batched) and a.trace is self for a in args)
+        values = [a.value if m else a for a, m in zip(args, mine)]
+        rule = getattr(fn, "vmap", None)
+        if rule is None:
+            raise NotImplementedError(
+                f"vmap: {fn.__name__} has no batching rule: give it a "
+                "staticmethod vmap(info, in_dims, *args) that runs it once "
+                "on the inputs stacked along dim 0 (in_dims 0; None: not "
+                "stacked) and returns (output, 0)"
+            )
+        in_dims = tuple(0 if m else None for m in mine)
+        y, out_dim = rule(VmapInfo(self.size), in_dims, *values)
+        if out_dim is None:
+            y = broadcast_to(y, (self.size,) + tuple(y.shape))
+        elif out_dim != 0:
+            y = movedim(y, out_dim, 0)
+        out = Batched(y, self)
+        if not keep_ctx:
+            return out, None
+        return out, _example_ctx(fn, args, needs, out)
+
+
+def _one_example(a):
+    """A plain tensor of the shape an op sees for `a`: the first example of
+    each batch it is stacked over (a view), or None when `a` holds no numbers
+    (a LinearVar) or a batch is empty."""
+    index = 0
+    while isinstance(a, Box):
+        if isinstance(a, Batched):
+            index, a = index + 1, a.value
+        elif hasattr(a, "primal"):
+            a = a.primal
+        else:
+            return None
+    if 0 in a.shape[:index]:
+        return None
+    return a[(0,) * index]
+
+
+def _example_ctx(fn, args, needs, out):
+    """The context the op's rules need at this level: forward run on one
+    example (cheap, and its attributes are an example's shapes, dims and
+    modes), its saved tensors then replaced by the Batched values. Without
+    an example (no numbers), forward runs on shapes only."""
+    examples = [
+        _one_example(a) if isinstance(a, (torch.Tensor, Box)) else a
+        for a in args
+    ]
+    is_missing = [
+        e is None and isinstance(a, (torch.Tensor, Box))
+        for e, a in zip(examples, args)
+    ]
+    if any(is_missing):
+        ctx, examples, y = forward_on_shapes(fn, args, needs)
+    else:
+        ctx = Context()
+        ctx.needs_input_grad = needs
+        y = fn.forward(ctx, *examples)
+    return _lift(fn, ctx, examples, y, args, out)
+
+
+def _error(what):
+    return ValueError(f"vmap: {what}")
+
+
+def _per_input(dims, n, name):
+    """in_dims or out_dims as one entry per input (output)."""
+    if dims is None or isinstance(dims, int):
+        return (dims,) * n
+    if not isinstance(dims, (tuple, list)) or len(dims) != n:
+        raise _error(
+            f"{name}={dims!r} does not match the {n} "
+            f"{'inputs' if name == 'in_dims' else 'outputs'}; give one int "
+            "(or None) for all, or a tuple with one per "
+            f"{'input' if name == 'in_dims' else 'output'}"
+        )
+    for d in dims:
+        if d is not None and not isinstance(d, int) or isinstance(d, bool):
+            raise _error(f"{name} entries must be ints or None, got {d!r}")
+    return tuple(dims)
+
+
+def _normalize(d, ndim, what):
+    if not -ndim <= d < ndim:
+        raise _error(
+            f"Got {what}={d} for a tensor of dimensionality {ndim}, so "
+            f"expected {what} to satisfy {-ndim} <= {what} < {ndim}"
+        )
+    return d % ndim
+
+
+def _move(x, source, destination):
+    """x with dim `source` moved to `destination` (a view for a tensor)."""
+    if source == destination:
+        return x
+    if isinstance(x, Box):
+        return movedim(x, source, destination)
+    return torch.movedim(x, source, destination)
+
+
+def _batch_size(args, dims):
+    sizes = []
+    for i, (a, d) in enumerate(zip(args, dims)):
+        if d is None:
+            continue
+        if not isinstance(a, (torch.Tensor, Box)):
+            raise _error(
+                f"Got in_dim={d} for input {i}, but input {i} is a "
+                f"{type(a).__name__}: we cannot vmap over non-Tensor "
+                "arguments, please use None as the respective in_dim"
+            )
+        d = _normalize(d, a.ndim, "in_dim")
+        sizes.append(a.shape[d])
+    if not sizes:
+        raise _error(
+            "in_dims has no int entry: Expected at least one Tensor to vmap "
+            "over"
+        )
+    if len(set(sizes)) > 1:
+        raise _error(
+            "Expected all tensors to have the same size in the mapped "
+            f"dimension, got sizes {sizes} for the mapped dimension"
+        )
+    return sizes[0]
+
+
+def _unbatch(out, trace, size, out_dim, i):
+    """The result for one output of f: the stack, its batch dim at
+    out_dim. An output that does not vary over the batch is expanded."""
+    if isinstance(out, Batched) and out.trace is trace:
+        y = out.value
+    elif isinstance(out, (torch.Tensor, Box)):
+        y = broadcast_to(out, (size,) + tuple(out.shape))
+    else:
+        raise TypeError(
+            f"vmap: f must return a tensor or a tuple of tensors, got "
+            f"{type(out).__name__} (output {i})"
+        )
+    if out_dim is None:
+        raise _error(
+            "out_dims=None needs an output that does not vary over the "
+            "batch; give out_dims an int"
+        )
+    return _move(y, 0, _normalize(out_dim, y.ndim, "out_dim"))
+
+
+def vmap(f, in_dims=0, out_dims=0):
+    """f mapped over a batch dim of its inputs, as torch.func.vmap: f runs
+    once, on Batched values.
+
+    ``in_dims``: the batch dim of each input (an int for all, or a tuple
+    with an int or None per input; None: the input is the same for every
+    example). ``out_dims``: where the batch dim goes in each output. f
+    returns a tensor or a tuple of tensors. vmap nests (``vmap(vmap(f))``)
+    and composes with grad, vjp, jvp, linearize.
+    """
+
+    @functools.wraps(f)
+    def vmapped(*args):
+        dims = _per_input(in_dims, len(args), "in_dims")
+        size = _batch_size(args, dims)
+        with new_trace("vmap", BatchTrace, size=size) as trace:
+            boxed = [
+                a
+                if d is None
+                else Batched(
+                    _move(a, _normalize(d, a.ndim, "in_dim"), 0), trace
+                )
+                for a, d in zip(args, dims)
+            ]
+            out = f(*boxed)
+            single = not isinstance(out, tuple)
+            outs = (out,) if single else out
+            odims = _per_input(out_dims, len(outs), "out_dims")
+            results = tuple(
+                _unbatch(o, trace, size, d, i)
+                for i, (o, d) in enumerate(zip(outs, odims))
+            )
+        return results[0] if single else results
+
+    return vmapped
