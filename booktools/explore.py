@@ -76,6 +76,7 @@ import torch
 
 import vjplib
 from booktools.plot import CMAP
+from booktools.widgets import _uid
 
 __all__ = ["jacobian_explorer", "JacobianExplorer", "OPS", "MAX_CELLS"]
 
@@ -83,6 +84,9 @@ MAX_CELLS = 400  # cells of one heatmap; inv at n = 4 has 256
 MAX_N = 20  # beyond this a vector's cells are too small to point at
 LEVELS = 12  # colour classes q0 … q24: 12 shades each side of white
 MODES = ("entry", "row = VJP of eᵢ", "column = JVP of eⱼ")
+MODE_KEYS = ("entry", "row", "column")  # the same modes in the static HTML
+MAX_SIZES = 8  # sizes of one explorer: the stylesheet has a rule per size
+MAX_HIGHLIGHT = 24  # rows (columns) the row (column) highlight reaches
 MINUS = "\u2212"
 
 
@@ -630,6 +634,84 @@ def _highlight_css(max_rows: int, max_cols: int) -> str:
     return f"{rows}{{opacity:.18}}{cols}{{opacity:.18}}{notes}{taller}"
 
 
+# -- the same, for the static page (radio inputs, no widget classes) ------
+_SROW = f'{_X}:has(.jx-mode input[value="row"]:checked)'
+_SCOL = f'{_X}:has(.jx-mode input[value="column"]:checked)'
+
+
+def static_css() -> str:
+    """The CSS of the static explorers (`JacobianExplorer.static_html`):
+    radio inputs switch op, n and mode through ``:checked``/``:has()``; a
+    hovered or focused cell shows its readout. No script. It lives in
+    _assets/book.css (``python -m booktools.widgets`` writes it there)."""
+    ops = ",".join(
+        f'{_X}:has(.jx-op input[data-i="{i}"]:checked) '
+        f'.jx-opgroup[data-i="{i}"]'
+        for i in range(len(OPS))
+    )
+    sizes = ",".join(
+        f'{_X}:has(.jx-n input[data-i="{j}"]:checked) .jx-sized[data-i="{j}"]'
+        for j in range(MAX_SIZES)
+    )
+    rows = ",".join(
+        f"{_SROW} .jx-g:has(.r{r}{_HOV}) i:not(.r{r})"
+        for r in range(MAX_HIGHLIGHT)
+    )
+    cols = ",".join(
+        f"{_SCOL} .jx-g:has(.c{c}{_HOV}) i:not(.c{c})"
+        for c in range(MAX_HIGHLIGHT)
+    )
+    notes = "".join(
+        f'{mode} .jx-g i{_HOV}::after{{content:attr(aria-label) "\\A" '
+        f'"{note}";height:6.4em}}'
+        for mode, note in ((_SROW, _ROW_NOTE), (_SCOL, _COL_NOTE))
+    )
+    return f"""{_X}{{--jx-muted:#4B5563;--jx-line:#6B7280;--jx-accent:#1D4ED8;
+ --jx-on:#FFFFFF;--jx-focus:#1D4ED8;border-left:3px solid #2563EB;
+ padding:.25em 0 .25em .75em;margin:.5em 0;max-width:100%}}
+html[data-theme="dark"] {_X}{{--jx-muted:#9CA3AF;--jx-line:#9CA3AF;
+ --jx-accent:#93C5FD;--jx-on:#111111;--jx-focus:#93C5FD}}
+{_X} .jx-title{{font-weight:600;margin:0 0 .25em}}
+{_X} .jx-ctl{{display:flex;flex-wrap:wrap;align-items:center;gap:.3em;
+ margin:.3em 0;position:relative}}
+{_X} .jx-ctl>span{{min-width:3.2em}}
+{_X} .jx-ctl input{{position:absolute;left:0;top:0;width:1px;height:1px;
+ margin:0;opacity:0;pointer-events:none}}
+{_X} .jx-ctl label{{display:inline-block;min-width:2.2em;padding:.05em .5em;
+ border:1px solid var(--jx-line);border-radius:.25em;text-align:center;
+ line-height:1.6;cursor:pointer;user-select:none}}
+{_X} .jx-ctl input:checked+label{{background:var(--jx-accent);
+ border-color:var(--jx-accent);color:var(--jx-on);font-weight:600}}
+{_X} .jx-ctl input:focus-visible+label{{outline:2px solid var(--jx-focus);
+ outline-offset:2px}}
+{_X} .jx-opgroup,{_X} .jx-sized{{display:none}}
+{ops},{sizes}{{display:block}}
+@supports not selector(:has(*)){{{_X} .jx-opgroup,{_X} .jx-sized{{
+ display:block}}}}
+{_X} .jx-panel{{position:relative;padding-bottom:4.4em;font-size:.9rem;
+ line-height:1.35}}
+{_X} .jx-cap{{margin:.3em 0}}
+{_X} .jx-axes{{color:var(--jx-muted);font-size:.85em;margin-bottom:.3em}}
+{_X} .jx-g{{display:grid;gap:1px;background:#C8C8C8;border:1px solid #555}}
+{_X} .jx-g i{{aspect-ratio:1;min-width:0;outline-offset:-2px;
+ cursor:crosshair}}
+{_X} .jx-g i.bl{{box-shadow:inset 2px 0 0 #333}}
+{_X} .jx-g i.bt{{box-shadow:inset 0 2px 0 #333}}
+{_X} .jx-g i.bl.bt{{box-shadow:inset 2px 2px 0 #333}}
+{_X} .jx-g i{_HOV}{{outline:3px solid #000;z-index:1}}
+{_X} .jx-hint,{_X} .jx-g i{_HOV}::after{{position:absolute;left:0;
+ right:0;bottom:0;height:4em;padding:.25em .4em;box-sizing:border-box;
+ font-style:normal;color:#111;white-space:pre-line;overflow:hidden}}
+{_X} .jx-hint{{color:var(--jx-muted)}}
+{_X} .jx-g i{_HOV}::after{{content:attr(aria-label);background:#F3F4F6;
+ border:1px solid #9CA3AF;pointer-events:none}}
+{rows}{{opacity:.18}}{cols}{{opacity:.18}}{notes}
+{_SROW} .jx-panel,{_SCOL} .jx-panel{{padding-bottom:6.8em}}
+@media print{{{_X} .jx-ctl,{_X} .jx-hint{{display:none}}}}
+{_colour_css()}
+"""
+
+
 # ---------------------------------------------------------------------------
 # the widget
 # ---------------------------------------------------------------------------
@@ -652,6 +734,8 @@ class JacobianExplorer(widgets.VBox):
     ):
         ops, sizes = _check(ops, sizes, highlight)
         self.ops, self.sizes, self.title = ops, sizes, title
+        #: the id of the static HTML: a hash of the content (see `_uid`)
+        self.uid = _uid("jx", ops, sizes, highlight, title)
         self.panels = {(op, n): make_panel(op, n) for op in ops for n in sizes}
         max_r = max(p.matrix.shape[0] for p in self.panels.values())
         max_c = max(p.matrix.shape[1] for p in self.panels.values())
@@ -682,11 +766,7 @@ class JacobianExplorer(widgets.VBox):
             options=list(MODES),
             value=_mode_label(highlight),
             description="hover",
-            tooltips=[
-                "Hover shows one entry",
-                "Hover also highlights the entry's row",
-                "Hover also highlights the entry's column",
-            ],
+            tooltips=list(_MODE_TIPS),
             style={"button_width": "auto", "description_width": "3.2em"},
         )
         self.mode_buttons.add_class("jx-mode")
@@ -716,6 +796,81 @@ class JacobianExplorer(widgets.VBox):
         controls += [self.n_buttons] if len(sizes) > 1 else []
         super().__init__([head, *controls, self.mode_buttons, self.stack])
         self.add_class("jacobian-explorer")
+
+    # -- the static page: HTML and CSS, no script ---------------------------
+    def static_html(self) -> str:
+        """The explorer as HTML that works with no script: radio inputs for
+        op, n and mode (labels styled as buttons), every (op, n) panel, and
+        the CSS of _assets/book.css (`static_css`) showing the checked one.
+        A cell shows its readout on hover and on focus (Tab, or a tap)."""
+        uid = self.uid
+        mode = MODE_KEYS[MODES.index(self.mode_buttons.value)]
+
+        def group(kind, caption, name, choices, checked):
+            items = "".join(
+                f'<input type="radio" name="{uid}-{kind}" '
+                f'id="{uid}-{kind}{i}" value="{value}" data-i="{i}"'
+                + (" checked" if value == checked else "")
+                + f'><label for="{uid}-{kind}{i}" title="{html.escape(tip)}">'
+                f"{html.escape(text)}</label>"
+                for i, (value, text, tip) in enumerate(choices)
+            )
+            hidden = " hidden" if len(choices) == 1 else ""
+            return (
+                f'<div class="jx-ctl jx-{kind}" role="radiogroup" '
+                f'aria-label="{name}"{hidden}><span aria-hidden="true">'
+                f"{caption}</span>{items}</div>"
+            )
+
+        controls = (
+            group(
+                "op",
+                "op",
+                "op",
+                [(op, OPS[op].label, OPS[op].title) for op in self.ops],
+                self.op,
+            )
+            + group(
+                "n",
+                "n",
+                "n",
+                [(n, str(n), f"n = {n}") for n in self.sizes],
+                self.n,
+            )
+            + group(
+                "mode",
+                "hover",
+                "hover highlights",
+                list(zip(MODE_KEYS, MODES, _MODE_TIPS)),
+                mode,
+            )
+        )
+        panels = "".join(
+            f'<div class="jx-opgroup" data-i="{i}">'
+            + "".join(
+                f'<div class="jx-sized" data-i="{j}">'
+                f"{panel_html(self.panels[(op, n)])}</div>"
+                for j, n in enumerate(self.sizes)
+            )
+            + "</div>"
+            for i, op in enumerate(self.ops)
+        )
+        title = (
+            f'<p class="jx-title">{html.escape(self.title)}</p>'
+            if self.title
+            else ""
+        )
+        return (
+            f'<div class="jacobian-explorer" id="{uid}">{title}{controls}'
+            f'<div class="jx-panels">{panels}</div></div>'
+        )
+
+    def _repr_mimebundle_(self, **kwargs):
+        """The live widget for Jupyter, the static HTML for the book, the
+        short repr as plain text."""
+        bundle = super()._repr_mimebundle_(**kwargs) or {}
+        bundle["text/html"] = self.static_html()
+        return bundle
 
     # -- the same switches from Python (jslink acts only in a browser) ----
     @property
@@ -765,6 +920,13 @@ class JacobianExplorer(widgets.VBox):
         return f"JacobianExplorer(ops={self.ops!r}, n={self.sizes!r})"
 
 
+_MODE_TIPS = (
+    "Hover shows one entry",
+    "Hover also highlights the entry's row",
+    "Hover also highlights the entry's column",
+)
+
+
 def _mode_label(highlight: str) -> str:
     keys = {"entry": MODES[0], "row": MODES[1], "column": MODES[2]}
     if highlight not in keys:
@@ -802,6 +964,12 @@ def _check(ops, sizes, highlight):
         raise ValueError(
             "jacobian_explorer: sizes must be positive ints "
             f"such as [2, 3, 4], got {given!r}"
+        )
+    if len(sizes) > MAX_SIZES:
+        raise ValueError(
+            f"jacobian_explorer: {len(sizes)} sizes, more than MAX_SIZES = "
+            f"{MAX_SIZES} (the book's stylesheet has a rule per size); "
+            "pick fewer"
         )
     if len(set(sizes)) != len(sizes):
         raise ValueError(f"jacobian_explorer: sizes {sizes} repeat a size")

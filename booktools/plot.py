@@ -58,7 +58,8 @@ def _to_numpy(J) -> np.ndarray:
     J = np.asarray(J)
     if J.dtype.kind not in "biuf":
         raise TypeError(
-            f"plot_jacobian: expected a real tensor or array, got dtype {J.dtype}; "
+            "plot_jacobian: expected a real tensor or array, got dtype "
+            f"{J.dtype}; "
             "plot the real and imaginary parts separately"
         )
     return J.astype(np.float64, copy=False)
@@ -84,7 +85,8 @@ def _split_shapes(shape, out_shape, in_shape):
         if ndim % 2 == 0:  # out.shape + in.shape with equal ranks
             return shape[: ndim // 2], shape[ndim // 2 :]
         raise ValueError(
-            f"plot_jacobian: cannot tell output dims from input dims in a Jacobian of shape "
+            "plot_jacobian: cannot tell output dims from input dims in a "
+            "Jacobian of shape "
             f"{shape} (odd number of dims); pass out_shape=... or in_shape=..."
         )
     size = math.prod(shape)
@@ -105,8 +107,10 @@ def _split_shapes(shape, out_shape, in_shape):
     m, n = math.prod(out_shape), math.prod(in_shape)
     if m * n != size or shape not in {out_shape + in_shape, (m, n)}:
         raise ValueError(
-            f"plot_jacobian: a Jacobian of shape {shape} does not fit out_shape={out_shape} and "
-            f"in_shape={in_shape}; expected shape {out_shape + in_shape} (out.shape + in.shape) "
+            f"plot_jacobian: a Jacobian of shape {shape} does not fit "
+            f"out_shape={out_shape} and "
+            f"in_shape={in_shape}; expected shape {out_shape + in_shape} "
+            "(out.shape + in.shape) "
             f"or the flattened {(m, n)}"
         )
     return out_shape, in_shape
@@ -180,8 +184,10 @@ def plot_jacobian(
     rows, cols = M.shape
     if annotate and M.size > MAX_ANNOTATED:
         raise ValueError(
-            f"plot_jacobian: annotate=True on a {rows}×{cols} Jacobian would write {M.size} "
-            f"numbers (at most {MAX_ANNOTATED}); use a smaller example or annotate=False"
+            f"plot_jacobian: annotate=True on a {rows}×{cols} Jacobian would "
+            f"write {M.size} "
+            f"numbers (at most {MAX_ANNOTATED}); use a smaller example or "
+            "annotate=False"
         )
     if ax is None:
         w = min(7.0, 2.4 + 0.3 * cols)
@@ -278,7 +284,8 @@ def _per_panel(value, k: int, name: str) -> list:
     if isinstance(value, list):
         if len(value) != k:
             raise ValueError(
-                f"plot_jacobians: {name} has {len(value)} entries for {k} Jacobians"
+                f"plot_jacobians: {name} has {len(value)} entries for {k} "
+                "Jacobians"
             )
         return value
     return [value] * k
@@ -366,7 +373,8 @@ def fit_slope(
     values = np.asarray(list(values), dtype=np.float64)
     if ns.shape != values.shape or ns.size < 2:
         raise ValueError(
-            f"fit_slope: need two or more (n, value) pairs of equal length, got "
+            "fit_slope: need two or more (n, value) pairs of equal length, "
+            "got "
             f"{ns.size} sizes and {values.size} values"
         )
     if last is not None:

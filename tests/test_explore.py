@@ -23,6 +23,9 @@ import torch.nn.functional as F
 from booktools.explore import (
     LEVELS,
     MAX_CELLS,
+    MAX_HIGHLIGHT,
+    MAX_SIZES,
+    MODE_KEYS,
     MODES,
     OPS,
     JacobianExplorer,
@@ -31,6 +34,7 @@ from booktools.explore import (
     jacobian_explorer,
     make_panel,
     panel_html,
+    static_css,
 )
 
 
@@ -307,6 +311,7 @@ def test_mode_labels_match_the_css():
         ([["log", "log"]], {}, "twice"),
         (["log"], {"sizes": "23"}, "positive ints.*'23'"),
         (["log"], {"highlight": "diag"}, "'row'.*'column'"),
+        (["log"], {"sizes": range(1, MAX_SIZES + 2)}, "MAX_SIZES"),
     ],
 )
 def test_bad_input_says_what_to_do(args, kwargs, match):
@@ -330,3 +335,109 @@ def test_state_bytes_are_measured_and_modest(capsys):
 
 def test_explorer_is_a_jacobian_explorer():
     assert isinstance(jacobian_explorer("log", 3), JacobianExplorer)
+
+
+# -- the static page: text/html, radio inputs and CSS, no script ----------
+
+
+def _inputs(text, kind):
+    return re.findall(
+        r'<input type="radio" name="(jx-[0-9a-f]{8}(?:-\d+)?)-'
+        + kind
+        + r'" id="([^"]+)" value="([^"]+)" data-i="(\d+)"( checked)?>',
+        text,
+    )
+
+
+def test_mimebundle_has_the_widget_the_html_and_the_short_repr():
+    e = jacobian_explorer(["inv", "log"], sizes=[2, 3])
+    bundle = e._repr_mimebundle_()
+    assert bundle["text/plain"] == repr(e)
+    assert (
+        bundle["application/vnd.jupyter.widget-view+json"]["model_id"]
+        == e.model_id
+    )
+    assert bundle["text/html"] == e.static_html()
+
+
+def test_static_html_has_radios_and_every_panel():
+    e = jacobian_explorer(
+        ["inv", "log", "cumsum"], sizes=[2, 3], highlight="column"
+    )
+    text = e.static_html()
+    assert text.startswith(f'<div class="jacobian-explorer" id="{e.uid}">')
+    assert "<script" not in text and "<style" not in text
+    ops, sizes, modes = (_inputs(text, k) for k in ("op", "n", "mode"))
+    assert [v for _, _, v, _, _ in ops] == ["inv", "log", "cumsum"]
+    assert [v for _, _, v, _, _ in sizes] == ["2", "3"]
+    assert [v for _, _, v, _, _ in modes] == list(MODE_KEYS)
+    for group in (ops, sizes, modes):
+        assert len({name for name, *_ in group}) == 1
+        assert [c for *_, c in group].count(" checked") == 1
+        for _, ident, *_ in group:
+            assert f'<label for="{ident}"' in text
+    assert modes[2][4] == " checked"  # highlight="column"
+    # every (op, n) panel, under its op group and size, with its readouts
+    for i, op in enumerate(e.ops):
+        group = text.split(f'<div class="jx-opgroup" data-i="{i}">')[1]
+        group = group.split('<div class="jx-opgroup"')[0]
+        for j, n in enumerate(e.sizes):
+            assert f'<div class="jx-sized" data-i="{j}">' in group
+            assert panel_html(e.panels[(op, n)]) in group
+    # the same data as the widget: the panel HTML the widget pages hold
+    pages = [p.value for s in e.stack.children for p in s.children]
+    assert all(page in text for page in pages)
+
+
+def test_static_html_follows_python_switches_and_hides_single_choices():
+    e = jacobian_explorer(["inv", "norm"], sizes=[2, 3])
+    e.op, e.n = "norm", 3
+    text = e.static_html()
+    assert _inputs(text, "op")[1][4] == " checked"
+    assert _inputs(text, "n")[1][4] == " checked"
+    one = jacobian_explorer("inv", sizes=[3], highlight="row").static_html()
+    assert (
+        '<div class="jx-ctl jx-op" role="radiogroup" aria-label="op" '
+        "hidden>" in one
+    )
+    assert (
+        '<div class="jx-ctl jx-mode" role="radiogroup" '
+        'aria-label="hover highlights">' in one
+    )
+
+
+def test_static_html_is_deterministic():
+    a = jacobian_explorer(["log"], sizes=[2]).static_html()
+    b = jacobian_explorer(["log"], sizes=[2]).static_html()
+    uid = re.search(r'id="(jx-[0-9a-f]{8})"', a).group(1)
+    assert f'id="{uid}-2"' in b  # a second, equal explorer gets its own
+    assert b.replace(f"{uid}-2", uid) == a  # and is otherwise the same
+    # no number with more digits than the readout needs
+    assert not re.search(r"\d\.\d{4,}", a)
+
+
+def test_static_css_switches_panels_and_highlights():
+    css = static_css()
+    for i in (0, len(OPS) - 1):
+        assert (
+            f'.jacobian-explorer:has(.jx-op input[data-i="{i}"]:checked) '
+            f'.jx-opgroup[data-i="{i}"]'
+        ) in css
+    for j in (0, MAX_SIZES - 1):
+        assert f'.jx-sized[data-i="{j}"]' in css
+    for key in MODE_KEYS[1:]:
+        assert f'.jx-mode input[value="{key}"]:checked' in css
+    last = MAX_HIGHLIGHT - 1
+    assert f".r{last}:is(:hover,:focus)) i:not(.r{last})" in css
+    assert f".c{last}:is(:hover,:focus)) i:not(.c{last})" in css
+    # the readout: CSS only, on hover and on focus
+    assert (
+        ".jacobian-explorer .jx-g i:is(:hover,:focus)::after"
+        "{content:attr(aria-label)" in css
+    )
+    # every colour class
+    assert all(f".q{q}{{" in css for q in range(2 * LEVELS + 1))
+    # the book's explorers fit the highlight rules
+    for op in OPS:
+        rows, cols = make_panel(op, min(4, OPS[op].max_n)).matrix.shape
+        assert rows <= MAX_HIGHLIGHT or rows == 1, op

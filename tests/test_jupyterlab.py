@@ -4,7 +4,9 @@ clickable.
 Starts JupyterLab from this environment on a loopback port, opens a small
 notebook that shows a StepToggle, runs it with a real kernel in headless
 Chromium, then clicks Next to the last step and checks that each step's formula
-is typeset by JupyterLab's MathJax. A missing browser fails.
+is typeset by JupyterLab's MathJax. The cell's output also carries the
+static text/html of the book's pages; JupyterLab must show the live widget.
+A missing browser fails.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ def lab(tmp_path_factory):
     nb.cells = [
         nbformat.v4.new_code_cell(
             "from booktools.widgets import StepToggle\n"
-            f"StepToggle({STEPS!r}, lhs='dz = ', notes=['from $z^2 = \\\\langle Y, Y \\\\rangle$', None, None])"
+            f"StepToggle({STEPS!r}, lhs='dz = ', notes=['from $z^2 = "
+            "\\\\langle Y, Y \\\\rangle$', None, None])"
         )
     ]
     nb.metadata["kernelspec"] = {
@@ -59,7 +62,8 @@ def test_step_toggle_is_typeset_and_clickable_in_jupyterlab(lab, browser):
             )
         )
         raise AssertionError(
-            f"{exc}\nsee the screenshot {tmp_shot}; JavaScript errors: {errors}"
+            f"{exc}\nsee the screenshot {tmp_shot}; JavaScript errors: "
+            f"{errors}"
         ) from exc
     page.close()
     assert not errors, f"JavaScript errors in JupyterLab: {errors}"
@@ -87,6 +91,11 @@ def _run_and_click_through(page):
         except playwright_api.TimeoutError:
             continue
     toggle.wait_for(timeout=30_000)
+    # the live widget (its view outranks the static text/html in Jupyter)
+    assert "widget-vbox" in (toggle.get_attribute("class") or ""), (
+        "JupyterLab shows the static HTML, not the live widget"
+    )
+    assert toggle.locator(".step-radio").count() == 0
     n = len(STEPS)
     for k in range(n):
         step = toggle.locator(".step-page")
@@ -101,7 +110,8 @@ def _run_and_click_through(page):
         if k < n - 1:
             step.get_by_role("button", name="Next ▶").click()
             page.wait_for_function(
-                "k => document.querySelector('.step-toggle .step-nav button.mod-active')"
+                "k => document.querySelector('.step-toggle .step-nav "
+                "button.mod-active')"
                 "?.innerText.startsWith(`Step ${k} of`)",
                 arg=k + 2,
                 timeout=10_000,

@@ -4,8 +4,13 @@ rendered result).
 
 from __future__ import annotations
 
+import html
 import re
+import subprocess
+import sys
 import urllib.parse
+from html.parser import HTMLParser
+from pathlib import Path
 
 import ipywidgets as widgets
 import pytest
@@ -16,10 +21,16 @@ from ipywidgets.widgets.widget_link import Link
 from booktools.widgets import (
     _CSS,
     _HIDDEN_PREFIX,
+    BOOK_CSS,
     COLOURS,
+    CSS_BEGIN,
     DARK_COLOURS,
+    MAX_STEPS,
     StepToggle,
+    book_css_block,
     hl,
+    static_css,
+    write_book_css,
 )
 
 STEPS = [
@@ -258,10 +269,10 @@ def test_all_steps_view_is_the_same_steps_in_one_aligned_display(toggle):
     for k, step in enumerate(STEPS):
         assert step in value
         assert r"\class{hl-grey}{(" + str(k + 1) + ")}" in value
-    assert (
-        r"dz &= " + STEPS[0] in value
-    )  # the left-hand side once, then "&= step"
-    assert value.count("&= ") == len(STEPS)
+    # the left-hand side once, then "&= step" (HTML-escaped: the value is
+    # HTML; the typesetter reads the text)
+    assert r"dz &amp;= " + STEPS[0] in value
+    assert value.count("&amp;= ") == len(STEPS)
     # notes become a numbered list keeping their step numbers
     assert (
         '<li value="1">from \\(z^2' in value
@@ -271,7 +282,7 @@ def test_all_steps_view_is_the_same_steps_in_one_aligned_display(toggle):
 
 def test_all_steps_without_lhs_reads_as_implications():
     value = StepToggle(["a = b", "c = d"]).all_steps.value
-    assert r"& a = b" in value and r"\Rightarrow\ & c = d" in value
+    assert r"&amp; a = b" in value and r"\Rightarrow\ &amp; c = d" in value
     assert "<ol>" not in value  # no notes, no list
 
 
@@ -279,9 +290,8 @@ def test_print_css_unfolds_the_static_view():
     assert "@media print" in _CSS
     print_css = _CSS[_CSS.index("@media print") :]
     assert "step-toggle-all::details-content" in print_css
-    assert ".step-stack { display: none" in print_css.replace(
-        ".step-toggle .step-jump, .step-toggle ", "."
-    )
+    hidden = re.sub(r"\s+", " ", print_css)
+    assert ".step-toggle .step-stack { display: none" in hidden
 
 
 # -- every step checked
@@ -413,3 +423,184 @@ def test_check_errors_say_what_to_do():
         )
     with pytest.raises(ValueError, match="has no checks"):
         StepToggle(["a"]).check()
+
+
+# -- the static page: text/html, radio inputs and CSS, no script
+# ------------------------------------------------------------------
+
+
+class _Tree(HTMLParser):
+    """Every start tag of an HTML fragment as (tag, attrs, text after it)."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.tags, self.stack = [], []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append([tag, dict(attrs), ""])
+        if tag not in ("input", "br"):
+            self.stack.append(self.tags[-1])
+
+    def handle_endtag(self, tag):
+        assert self.stack and self.stack[-1][0] == tag, (tag, self.stack[-1:])
+        self.stack.pop()
+
+    def handle_data(self, data):
+        for open_tag in self.stack:
+            open_tag[2] += data
+
+    def find(self, tag=None, cls=None, **attrs):
+        return [
+            (t, a, x)
+            for t, a, x in self.tags
+            if (tag is None or t == tag)
+            and (cls is None or cls in a.get("class", "").split())
+            and all(
+                a.get(k.rstrip("_").replace("_", "-")) == v
+                for k, v in attrs.items()
+            )
+        ]
+
+
+def test_mimebundle_has_the_widget_the_html_and_the_short_repr(toggle):
+    bundle = toggle._repr_mimebundle_()
+    assert bundle["text/plain"] == repr(toggle)
+    view = bundle["application/vnd.jupyter.widget-view+json"]
+    assert view["model_id"] == toggle.model_id  # live in Jupyter
+    assert bundle["text/html"] == toggle.static_html()
+
+
+def test_static_html_is_well_formed_and_keeps_the_root_class(toggle):
+    tree = _Tree(toggle.static_html())
+    assert not tree.stack, "unclosed elements"
+    root = tree.tags[0]
+    assert root[0] == "div" and "step-toggle" in root[1]["class"].split()
+    ids = [a["id"] for _, a, _ in tree.tags if "id" in a]
+    assert len(ids) == len(set(ids)), "duplicate ids"
+    assert "<script" not in toggle.static_html()
+    assert "<style" not in toggle.static_html()  # the CSS is in book.css
+
+
+def test_static_html_steps_with_radios_and_labels(toggle):
+    n = len(STEPS)
+    tree = _Tree(toggle.static_html())
+    radios = tree.find("input", "step-radio")
+    assert len(radios) == n
+    assert {a["type"] for _, a, _ in radios} == {"radio"}
+    assert len({a["name"] for _, a, _ in radios}) == 1, "one radio group"
+    assert [a["data-k"] for _, a, _ in radios] == [
+        str(k) for k in range(1, n + 1)
+    ]
+    assert ["checked" in a for _, a, _ in radios] == [True] + [False] * (n - 1)
+    step_of = {a["id"]: int(a["data-k"]) for _, a, _ in radios}
+    # the jump row: a label per radio, named "Step k of n"
+    for k in range(1, n + 1):
+        (label,) = tree.find("label", for_=f"{toggle.uid}-{k}")[:1]
+        assert label[2] == f"Step {k} of {n}"
+    pages = tree.find("div", "step-page")
+    assert [a["data-k"] for _, a, _ in pages] == [
+        str(k) for k in range(1, n + 1)
+    ]
+    for k in range(1, n + 1):
+        page = toggle._static_page(k)
+        nav = {x: step_of[a["for"]] for _, a, x in _Tree(page).find("label")}
+        want = {}
+        if k >= 3:
+            want["Start over"] = 1
+        if k >= 2:
+            want["Back"] = k - 1
+        if k < n:
+            want["Next"] = k + 1
+        assert nav == want, (k, nav)
+        assert f"Step {k} of {n}" in page
+        assert html.escape(rf"\[dz = {STEPS[k - 1]}\]", quote=False) in page
+    # the live region says the step, one span per step (CSS shows one)
+    (live,) = tree.find("div", "step-live")
+    assert live[1]["role"] == "status" and live[1]["aria-live"] == "polite"
+    spans = [x for t, a, x in tree.find("span") if "data-k" in a]
+    assert spans == [f"Step {k} of {n}." for k in range(1, n + 1)]
+    # the folded view of all steps
+    assert len(tree.find("details", "step-toggle-all")) == 1
+    assert tree.find("summary")[0][2] == "All steps: dz"
+
+
+def test_static_html_shows_the_step_set_from_python(toggle):
+    toggle.step = 2
+    radios = _Tree(toggle.static_html()).find("input", "step-radio")
+    assert ["checked" in a for _, a, _ in radios].index(True) == 2
+
+
+def test_notes_are_escaped_and_keep_inline_math():
+    t = StepToggle(["a < b", "c"], notes=["if $x < y$ & more", None])
+    page = t._static_page(1)
+    assert r"\[a &lt; b\]" in page
+    assert r"if \(x &lt; y\) &amp; more" in page
+    assert not _Tree(t.static_html()).stack
+
+
+def test_ids_are_deterministic_across_processes_and_unique_in_one():
+    code = (
+        "from booktools.widgets import StepToggle\n"
+        "a = StepToggle(['x', 'y'], title='t')\n"
+        "b = StepToggle(['x', 'y'], title='t')\n"
+        "print(a.uid, b.uid, a.static_html() == b.static_html())"
+    )
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        ).stdout
+        for _ in range(2)
+    }
+    assert len(runs) == 1, runs  # the same ids on every run
+    first, second, same = runs.pop().split()
+    assert re.fullmatch(r"st-[0-9a-f]{8}", first)
+    assert second == first + "-2" and same == "False"
+    other = StepToggle(["x", "z"], title="t")
+    assert other.uid.split("-")[1] != first.split("-")[1]
+
+
+def test_too_many_steps_say_what_to_do():
+    with pytest.raises(ValueError, match="split the derivation"):
+        StepToggle(["a"] * (MAX_STEPS + 1))
+    StepToggle(["a"] * MAX_STEPS)
+
+
+def test_static_css_has_a_rule_per_step_and_prints_all_steps():
+    css = static_css()
+    for k in (1, MAX_STEPS):
+        assert (
+            f'.step-toggle:has(.step-radio[data-k="{k}"]:checked) '
+            f'.step-page[data-k="{k}"]'
+        ) in css
+        assert f'.step-live>[data-k="{k}"]' in css
+    assert f'data-k="{MAX_STEPS + 1}"' not in css
+    print_css = css[css.index("@media print") :]
+    assert "step-toggle-all::details-content" in print_css
+    assert ".step-toggle .step-pages{display:none" in print_css.replace(
+        ".step-toggle .step-jump,", ""
+    )
+    for name, colour in COLOURS.items():
+        assert f".hl-{name}{{color:{colour}}}" in css
+    for name, colour in DARK_COLOURS.items():
+        assert f'html[data-theme="dark"] .hl-{name}{{color:{colour}}}' in css
+
+
+def test_book_css_holds_the_generated_css():
+    text = (Path(__file__).resolve().parent.parent / BOOK_CSS).read_text()
+    assert book_css_block() in text, (
+        "_assets/book.css is out of date: run `python -m booktools.widgets`"
+    )
+
+
+def test_write_book_css_replaces_only_its_block(tmp_path):
+    css = tmp_path / "book.css"
+    css.write_text("a{color:red}\n")
+    assert write_book_css(str(css)) is True
+    assert write_book_css(str(css)) is False  # idempotent
+    text = css.read_text()
+    assert text.startswith("a{color:red}\n") and text.count(CSS_BEGIN) == 1
