@@ -394,6 +394,10 @@ def test_repo2docker_would_install_binders_requirements_with_python_311():
     assert (
         '-r "requirements.txt"' not in text
     )  # the root file (test tooling) is ignored
+    # binder/apt.txt: Graphviz's dot, for the backward-pass stepper's layout
+    assert re.search(
+        r"apt-get install --yes --no-install-recommends graphviz", text
+    ), "repo2docker would not install Graphviz (binder/apt.txt)"
 
 
 # -- pytest from anywhere

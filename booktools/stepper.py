@@ -1,0 +1,1052 @@
+"""The backward-pass stepper: the graph vjplib records, walked forward and
+then backward one step at a time, on a page that needs no script.
+
+``backward_stepper(f, X, names=["X", "Y", "z"])`` traces f with vjplib, walks
+the recorded graph itself (vjplib's ``toposort``, each node's ``vjp`` rule,
+cotangents accumulated in a dict keyed by node, as ``vjplib.backward`` does)
+and keeps every cotangent it meets, so each can be shown:
+
+* forward: one node per step, highlighted, with its value (the numbers when
+  it has at most 4 entries, else its shape and norm);
+* backward: the seed ``z̄ = 1``, then each op node in reverse topological
+  order: its VJP, the cotangent written on the edge it travels and, at a
+  node used more than once, the sum ``ā = ā₁ + ā₂``;
+* the last step: the gradient.
+
+When the stepper is built it checks, in float64, that every node's cotangent
+equals the one vjplib's own backward pass gives (``vjplib.vjp`` of the rest
+of the graph as a function of that node) and that the gradient equals
+``torch.autograd.grad``; a mismatch raises AssertionError.
+
+Graphviz's ``dot`` lays the graph out (the PyPI ``graphviz`` package runs
+it); the stepper draws the SVG itself from dot's coordinates, with an id and
+classes on every node and edge. Its ``text/html`` is HTML and CSS only: one
+radio input per step, labels "Back"/"Next" for the neighbouring radios, and
+CSS ``:has(:checked)`` rules that highlight the current step's node and
+edges and show its caption. It works with JavaScript off, in JupyterLab, in
+print (every caption, the final state of the graph) and by keyboard (the
+arrow keys move between the radios). Every number dot computes sits after a
+``data-layout=""`` attribute, so ``nbval_sanitize.cfg`` can mask the layout,
+which differs between Graphviz versions, and nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import itertools
+import json
+import re
+import unicodedata
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import torch
+
+import vjplib
+import vjplib.function
+from vjplib.box import Box, as_primal, new_trace
+from vjplib.graph import Node, Traced, toposort
+
+__all__ = ["backward_stepper", "BackwardStepper"]
+
+MAX_NODES = 30  # a graph a reader can step through on one screen
+_IDS = itertools.count(1)
+_MACRON = "\u0304"
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_DEFAULT_NAMES = "abcdefghpqrsuvw"
+
+
+# -- text: numbers, names, rules ------------------------------------------
+def _num(v: float, scale: float = 0.0) -> str:
+    """v to 3 significant digits, Unicode minus; a rounding residue (below
+    1e-12 of the tensor's largest entry) is 0, so every CPU prints the
+    same."""
+    if abs(v) <= 1e-12 * max(scale, 1e-300) or v == 0:
+        return "0"
+    return f"{v:.3g}".replace("-", "−")
+
+
+def _fmt(t: torch.Tensor) -> str:
+    """A value or cotangent as text: its entries when it has at most 4 (as
+    nested lists), else its shape and Frobenius norm."""
+    t = t.detach()
+    scale = t.abs().max().item() if t.numel() else 0.0
+    if t.numel() <= 4 and t.ndim <= 2:
+        if t.ndim == 0:
+            return _num(t.item(), scale)
+
+        def rows(x):
+            if x.ndim == 0:
+                return _num(x.item(), scale)
+            return "[" + ", ".join(rows(r) for r in x) + "]"
+
+        return rows(t)
+    shape = "×".join(str(s) for s in t.shape) or "scalar"
+    return f"{shape}, ‖·‖ = {_num(torch.linalg.vector_norm(t).item())}"
+
+
+def _bar(name: str) -> str:
+    """The cotangent's symbol: a macron on the first letter (ā, X̄, v̄1),
+    precomposed where Unicode has the letter (ā, Ȳ), which fonts draw
+    better than a combining mark."""
+    return unicodedata.normalize("NFC", name[:1] + _MACRON + name[1:])
+
+
+def _sub(k: int) -> str:
+    return str(k).translate(_SUBSCRIPT)
+
+
+def _op_name(fn) -> str:
+    """Inv → inv, BroadcastTo → broadcast_to."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", fn.__name__).lower()
+
+
+_SYMBOL = re.compile(r"(?<![A-Za-z0-9_])([A-Za-z])(?=_bar|[^A-Za-z0-9_]|$)")
+
+
+def _is_name(text: str) -> bool:
+    return bool(re.match(r"[A-Za-z_]", text))
+
+
+def _rule(fn, out: str | None = None, args: Sequence = ()) -> str:
+    """The VJP rule the op's docstring states, in the book's symbols
+    (``X_bar = -Yᵀ Y_bar Yᵀ`` → ``X̄ = −Yᵀ Ȳ Yᵀ``); "" when it states none.
+
+    With `out` (the output's name) and `args` (a name per argument, None
+    for one that has none), the docstring's letters become the graph's
+    names when its forward formula (``y = a b``) names one letter per
+    argument: mul(a, a) with output c gives ``ā = c̄ a, ā = c̄ a``. Else the
+    rule keeps the op's letters and says which formula they belong to.
+    """
+    doc = " ".join((fn.__doc__ or "").split())
+    m = re.search(r"VJP:\s*(.*?)(?:\.\s+JVP:|\s+JVP:|\.\s*$|\.\s+\()", doc)
+    if not m:
+        return ""
+    rule = m.group(1)
+    forward = re.match(r"\s*([A-Za-z])\s*=\s*(.*?)(?:[,.]\s|\s\(|\s\s|$)", doc)
+    mapping = None
+    if forward and out is not None:
+        letters = list(dict.fromkeys(_SYMBOL.findall(forward.group(2))))
+        named = [a for a in args if a is not None]
+        if len(letters) == len(named):
+            mapping = dict(zip(letters, named))
+            mapping[forward.group(1)] = out
+    if mapping:
+        # a constant gets no cotangent: drop its clause ("b_bar = …")
+        consts = {k for k, v in mapping.items() if not _is_name(v)}
+        rule = ", ".join(
+            c
+            for c in rule.split(", ")
+            if not re.match(r"([A-Za-z])_bar\b", c)
+            or re.match(r"([A-Za-z])_bar\b", c).group(1) not in consts
+        )
+        rule = _SYMBOL.sub(lambda g: mapping.get(g.group(1), g.group(1)), rule)
+    elif forward:
+        rule = f"for {forward.group(1)} = {forward.group(2)}: {rule}"
+    rule = re.sub(r"(\w+?)_bar", lambda g: _bar(g.group(1)), rule)
+    return rule.replace("-", "−")
+
+
+# -- tracing ---------------------------------------------------------------
+@contextmanager
+def _recording():
+    """Record each node vjplib makes, with its output value and arguments.
+
+    vjplib's nodes keep no values (an intermediate nobody references is
+    freed at once), but the stepper must show them: while it traces, the
+    Node constructor the ops call is wrapped to remember them.
+    """
+    made: dict = {}
+    original = vjplib.function.Node
+
+    def node(fn, ctx, args, out, trace, name=None):
+        n = original(fn, ctx, args, out, trace, name)
+        made[n] = (out, args)
+        return n
+
+    vjplib.function.Node = node
+    try:
+        yield made
+    finally:
+        vjplib.function.Node = original
+
+
+@dataclass
+class Step:
+    """One step: its phase, its caption (HTML), a text alternative for the
+    picture, and the nodes and edges it highlights."""
+
+    phase: str  # "forward", "backward" or "result"
+    caption: str
+    alt: str
+    nodes: set = field(default_factory=set)
+    edges: set = field(default_factory=set)
+
+
+class BackwardStepper:
+    """See `backward_stepper`."""
+
+    def __init__(self, f, *inputs, names=None, y_bar=None, saved=False):
+        who = "backward_stepper"
+        if not callable(f):
+            raise TypeError(
+                f"{who}: f must be a function of tensors, got "
+                f"{type(f).__name__}"
+            )
+        if not inputs:
+            raise TypeError(
+                f"{who}: give at least one input tensor after f, e.g. "
+                "backward_stepper(f, X)"
+            )
+        for i, x in enumerate(inputs):
+            if isinstance(x, Box):
+                raise TypeError(
+                    f"{who}: input {i} is a vjplib {type(x).__name__} value; "
+                    "pass a plain torch.Tensor (the stepper cannot run "
+                    "inside another transformation)"
+                )
+            if not isinstance(x, (torch.Tensor, float, list, tuple)):
+                raise TypeError(
+                    f"{who}: input {i} is a {type(x).__name__}, not a tensor;"
+                    " pass a floating-point torch.Tensor, e.g. "
+                    "torch.tensor(2.0, dtype=torch.float64)"
+                )
+        # float64 throughout: the checks compare to rounding, not to float32
+        xs = [
+            as_primal(x, who, i).detach().to(torch.float64)
+            for i, x in enumerate(inputs)
+        ]
+        self.f, self.saved = f, saved
+        self._trace(f, xs, names, who)
+        self._check_names(names, who)
+        self._set_seed(y_bar, who)
+        self._walk()
+        self.checked = self._check(xs)
+        self.steps = self._steps()
+        self.id = (
+            f"bs{next(_IDS)}-"
+            + hashlib.sha1(
+                "".join(s.caption for s in self.steps).encode()
+            ).hexdigest()[:6]
+        )
+        self.layout = _layout(self)
+
+    # -- the graph
+    def _trace(self, f, xs, names, who):
+        with new_trace("vjp") as trace, _recording() as made:
+            traced = [Traced(x, trace) for x in xs]
+            out = f(*traced)
+        if not (isinstance(out, Traced) and out.trace is trace):
+            what = (
+                "a constant tensor"
+                if isinstance(out, torch.Tensor)
+                else type(out).__name__
+            )
+            raise ValueError(
+                f"{who}: f returned {what}, which does not depend on its "
+                "inputs, so vjplib recorded no graph to step through. Compute"
+                " the output from the inputs with vjplib ops (vjplib.inv, "
+                "vjplib.norm, +, *, @ …)."
+            )
+        self.leaves = [t.node for t in traced]
+        self.end = out.node
+        order = toposort(self.end)  # vjplib's own order, inputs included
+        if len(order) > MAX_NODES:
+            raise ValueError(
+                f"{who}: the graph has {len(order)} nodes; a stepper shows "
+                f"at most {MAX_NODES}. Step through a smaller example."
+            )
+        # every input is shown, even one the output does not use
+        self.order = [n for n in self.leaves if n not in order] + order
+        self.values = {t.node: x for t, x in zip(traced, xs)}
+        self.args = {}
+        for n in order:
+            if n.fn is not None:
+                self.values[n], self.args[n] = made[n]
+        self.output = out.primal
+        # names: the inputs in order, then the ops in the order f made them
+        made_order = [n for n in made if n in self.values]
+        self.names = {}
+        given = list(names or [])
+        try:
+            import inspect
+
+            params = [
+                p.name
+                for p in inspect.signature(f).parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            ]
+        except (TypeError, ValueError):
+            params = []
+        for i, n in enumerate(self.leaves + made_order):
+            if i < len(given):
+                self.names[n] = str(given[i])
+            elif i < len(self.leaves) and i < len(params):
+                self.names[n] = params[i]
+        free = iter(
+            [c for c in _DEFAULT_NAMES if c not in self.names.values()]
+            + [f"v{i}" for i in range(1, 100)]
+        )
+        for n in self.leaves + made_order:
+            if n not in self.names:
+                self.names[n] = next(free)
+        self.made_order = made_order
+
+    def _check_names(self, names, who):
+        if names is None:
+            return
+        if isinstance(names, str) or not isinstance(names, Sequence):
+            raise TypeError(
+                f"{who}: names must be a list of strings (the inputs' names, "
+                f"then the ops' in the order f computes them), got {names!r}"
+            )
+        n = len(self.leaves) + len(self.made_order)
+        if len(names) > n:
+            raise ValueError(
+                f"{who}: {len(names)} names for a graph of {n} nodes "
+                f"({len(self.leaves)} inputs, {len(self.made_order)} ops)"
+            )
+        if len(set(self.names.values())) != len(self.names):
+            raise ValueError(f"{who}: names must differ, got {names!r}")
+
+    def _set_seed(self, y_bar, who):
+        y = self.output
+        if y_bar is None:
+            if y.ndim != 0:
+                raise ValueError(
+                    f"{who}: f returns shape {tuple(y.shape)}, not a scalar, "
+                    "so there is no seed 1 to start from; pass y_bar=, a "
+                    "cotangent of that shape (the backward pass computes "
+                    "Jᵀ y_bar)"
+                )
+            y_bar = torch.ones((), dtype=torch.float64)
+            self.seeded = True
+        else:
+            if not isinstance(y_bar, torch.Tensor):
+                raise TypeError(
+                    f"{who}: y_bar must be a tensor, got "
+                    f"{type(y_bar).__name__}"
+                )
+            if tuple(y_bar.shape) != tuple(y.shape):
+                raise ValueError(
+                    f"{who}: y_bar has shape {tuple(y_bar.shape)}, the "
+                    f"output has shape {tuple(y.shape)}: give it the "
+                    "output's shape"
+                )
+            y_bar = y_bar.detach().to(torch.float64)
+            self.seeded = False
+        self.y_bar = y_bar
+
+    # -- the walk, one VJP at a time (vjplib.graph.backward, unrolled)
+    def _walk(self):
+        #: per node: the contributions that arrived, in order, as
+        #: (edge, cotangent); an edge is (consumer node, input position)
+        self.arrived = {self.end: [(None, self.y_bar)]}
+        self.cotangent = {}  # per node: the sum of what arrived
+        self.vjp_order = []
+        for node in reversed(toposort(self.end)):
+            if node not in self.arrived:
+                continue
+            parts = [c for _, c in self.arrived[node]]
+            total = parts[0]
+            for c in parts[1:]:
+                total = total + c
+            self.cotangent[node] = total
+            if node.fn is None:
+                continue
+            self.vjp_order.append(node)
+            x_bars = node.fn.vjp(node.ctx, total)
+            x_bars = x_bars if isinstance(x_bars, tuple) else (x_bars,)
+            for i, (a, x_bar) in enumerate(zip(node.inputs, x_bars)):
+                if x_bar is None or not isinstance(a, Node):
+                    continue
+                self.arrived.setdefault(a, []).append(((node, i), x_bar))
+        for leaf in self.leaves:
+            if leaf not in self.cotangent:
+                self.cotangent[leaf] = torch.zeros_like(self.values[leaf])
+
+    def _replay(self, v, t):
+        """The output recomputed with vjplib ops from node v's value t (the
+        nodes that do not depend on v keep their recorded values)."""
+        vals = {v: t}
+        for u in self.order:
+            if u in vals or u.fn is None:
+                continue
+            if any(isinstance(a, Node) and a in vals for a in u.inputs):
+                args = [
+                    vals.get(a, self.values[a]) if isinstance(a, Node) else r
+                    for a, r in zip(u.inputs, self.args[u])
+                ]
+                vals[u] = u.fn.apply(*args)
+        return vals.get(self.end, self.output)
+
+    def _check(self, xs) -> int:
+        """Every node's cotangent against vjplib's backward pass, the
+        gradient against torch.autograd; the number of nodes checked."""
+        for v in self.order:
+            if v not in self.arrived and v.fn is not None:
+                continue
+            _, pull = vjplib.vjp(
+                lambda t, v=v: self._replay(v, t), self.values[v]
+            )
+            (expected,) = pull(self.y_bar)
+            _assert_close(
+                self.cotangent[v],
+                expected,
+                f"the cotangent of {self.names[v]}",
+                "vjplib's backward pass",
+            )
+        leaves = [x.clone().requires_grad_() for x in xs]
+        y = self.f(*leaves)
+        if not (isinstance(y, torch.Tensor) and y.requires_grad):
+            raise AssertionError(
+                "backward_stepper: f on plain tensors built no torch graph, "
+                "so its gradient cannot be checked against torch.autograd"
+            )
+        grads = torch.autograd.grad(y, leaves, self.y_bar, allow_unused=True)
+        for leaf, g, x in zip(self.leaves, grads, xs):
+            _assert_close(
+                self.cotangent[leaf],
+                torch.zeros_like(x) if g is None else g,
+                f"the gradient {_bar(self.names[leaf])}",
+                "torch.autograd.grad",
+            )
+        return len(self.order)
+
+    # -- the steps
+    def _expr(self, v) -> str:
+        if v.fn is None:
+            return self.names[v]
+        parts = []
+        for a in v.inputs:
+            if isinstance(a, Node):
+                parts.append(self.names[a])
+            elif hasattr(a, "shape") and hasattr(a, "value"):  # Constant
+                parts.append("const" if a.value is None else _fmt(a.value))
+            elif isinstance(a, (int, float)) and not isinstance(a, bool):
+                parts.append(f"{a:g}")
+        return f"{self.names[v]} = {_op_name(v.fn)}({', '.join(parts)})"
+
+    def _arg_names(self, v) -> list:
+        """A name per argument of v's op: a node's name, a number as text,
+        None for anything else."""
+        names = []
+        for a in v.inputs:
+            if isinstance(a, Node):
+                names.append(self.names[a])
+            elif isinstance(a, (int, float)) and not isinstance(a, bool):
+                names.append(f"{a:g}")
+            elif getattr(a, "value", None) is not None:  # a small Constant
+                names.append(_fmt(a.value))
+            else:
+                names.append(None)
+        return names
+
+    def _saved_text(self, v) -> str:
+        saved = getattr(v.ctx, "saved_tensors", ()) or ()
+        words = []
+        for s in saved:
+            if s is None:
+                continue
+            if s is self.values[v]:
+                words.append(f"{self.names[v]} (its output)")
+                continue
+            for a in v.inputs:
+                if isinstance(a, Node) and s is self.values[a]:
+                    words.append(f"{self.names[a]} (its input)")
+                    break
+            else:
+                shape = "×".join(map(str, s.shape)) or "scalar"
+                words.append(f"a {shape} tensor")
+        return ", ".join(words)
+
+    def _label(self, edge) -> str:
+        """The symbol of the cotangent an edge carries: ā, or ā₂ when a
+        receives more than one."""
+        node, i = edge
+        a = node.inputs[i]
+        parts = self.arrived[a]
+        k = [e for e, _ in parts].index(edge)
+        return _bar(self.names[a]) + (_sub(k + 1) if len(parts) > 1 else "")
+
+    def _sum_text(self, v) -> str:
+        parts = self.arrived[v]
+        b = _bar(self.names[v])
+        labels = [self._label(e) for e, _ in parts]
+        text = f"{b} = " + " + ".join(labels)
+        if all(c.numel() == 1 for _, c in parts):
+            text += " = " + " + ".join(_fmt(c) for _, c in parts)
+        return text + f" = {_fmt(self.cotangent[v])}"
+
+    def _steps(self) -> list[Step]:
+        esc = html.escape
+        steps = []
+        for v in self.order:
+            if v.fn is None:
+                value = esc(_fmt(self.values[v]))
+                cap = f"{esc(self.names[v])} is an input: {value}."
+            else:
+                cap = f"{esc(self._expr(v))} = {esc(_fmt(self.values[v]))}."
+                if self.saved:
+                    what = self._saved_text(v)
+                    cap += (
+                        f" {_op_name(v.fn)} saves {esc(what)} for the "
+                        "backward pass."
+                        if what
+                        else f" {_op_name(v.fn)} saves nothing."
+                    )
+            if v is self.end:
+                cap += " This is the output."
+            steps.append(
+                Step(
+                    "forward",
+                    cap,
+                    f"node {self.names[v]} is highlighted; it has just been "
+                    "computed",
+                    {v},
+                )
+            )
+        zb = _bar(self.names[self.end])
+        if self.seeded:
+            cap = (
+                f"The seed: {esc(zb)} = ∂{esc(self.names[self.end])}/"
+                f"∂{esc(self.names[self.end])} = 1."
+            )
+        else:
+            cap = (
+                f"The seed is the given cotangent {esc(zb)} = "
+                f"{esc(_fmt(self.y_bar))}."
+            )
+        steps.append(
+            Step(
+                "backward",
+                cap,
+                f"the output node {self.names[self.end]} is highlighted "
+                f"with its cotangent {zb}",
+                {self.end},
+            )
+        )
+        for v in self.vjp_order:
+            parts = self.arrived[v]
+            edges = {e for e, _ in parts if e is not None}
+            cap = ""
+            if len(parts) > 1:
+                cap = (
+                    f"{esc(self._sum_text(v))}: {esc(self.names[v])} is "
+                    "used more than once, so the cotangents add. "
+                )
+            sent = [
+                (e, c)
+                for a, parts_a in self.arrived.items()
+                for e, c in parts_a
+                if e is not None and e[0] is v
+            ]
+            sent.sort(key=lambda ec: ec[0][1])
+            rule = _rule(v.fn, self.names[v], self._arg_names(v))
+            op = _op_name(v.fn)
+            sends = "; ".join(
+                f"{esc(self._label(e))} = {esc(_fmt(c))} to "
+                f"{esc(self.names[e[0].inputs[e[1]]])}"
+                for e, c in sent
+            )
+            cap += f"The VJP of {op}" + (
+                f" (rule: {esc(rule)})" if rule else ""
+            )
+            cap += f" sends {sends}." if sends else " sends nothing back."
+            if self.saved:
+                what = self._saved_text(v)
+                cap += (
+                    f" It reads the saved {esc(what)}, then frees "
+                    + ("them." if "," in what else "it.")
+                    if what
+                    else " It needs no saved tensor."
+                )
+            out_edges = {e for e, _ in sent}
+            steps.append(
+                Step(
+                    "backward",
+                    cap,
+                    f"node {self.names[v]} is highlighted; "
+                    + (
+                        "the edges into it carry "
+                        + ", ".join(self._label(e) for e, _ in sent)
+                        + " back"
+                        if sent
+                        else "nothing is sent back"
+                    ),
+                    {v},
+                    out_edges | (edges if len(parts) > 1 else set()),
+                )
+            )
+        grads = []
+        edges = set()
+        for leaf in self.leaves:
+            name = esc(self.names[leaf])
+            parts = self.arrived.get(leaf, [])
+            edges |= {e for e, _ in parts if e is not None}
+            if len(parts) > 1:
+                text = esc(self._sum_text(leaf))
+            else:
+                text = esc(
+                    f"{_bar(self.names[leaf])} = {_fmt(self.cotangent[leaf])}"
+                )
+            if self.seeded:
+                text += f" = ∂{esc(self.names[self.end])}/∂{name}"
+            grads.append(text)
+        what = "gradient" if self.seeded else "VJP (Jᵀȳ)"
+        cap = (
+            f"The {what}: "
+            + "; ".join(grads)
+            + ". torch.autograd.grad gives the same (checked when this "
+            "stepper was built)."
+        )
+        steps.append(
+            Step(
+                "result",
+                cap,
+                "the input nodes are highlighted with their cotangents, the "
+                "gradient",
+                set(self.leaves),
+                edges,
+            )
+        )
+        return steps
+
+    # -- display
+    @property
+    def n_steps(self) -> int:
+        return len(self.steps)
+
+    def __repr__(self) -> str:
+        n = len(self.order)
+        return (
+            f"BackwardStepper(nodes={n}, steps={self.n_steps}, "
+            f"checked={self.checked}/{n})"
+        )
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/html": self.to_html(), "text/plain": repr(self)}
+
+    def to_html(self, step: int = 1) -> str:
+        """The stepper as HTML and CSS; `step` (1-based) is shown first."""
+        if not 1 <= step <= self.n_steps:
+            raise ValueError(
+                f"BackwardStepper.to_html: step {step} is not in 1 … "
+                f"{self.n_steps}"
+            )
+        return _html(self, step)
+
+
+def backward_stepper(f, *inputs, names=None, y_bar=None, saved=False):
+    """Trace f at `inputs` with vjplib and return a stepper through its
+    forward and backward pass (shown as HTML in a notebook).
+
+    names: the nodes' names: the inputs first, then the ops in the order f
+    computes them (``["X", "Y", "z"]`` for z = ‖X⁻¹‖_F); missing names
+    default to f's parameter names for the inputs and letters for the rest.
+    y_bar: the cotangent of a non-scalar output (default: the seed 1 of a
+    scalar output). saved: also say, per step, which tensors each op saves
+    for the backward pass and when the walk reads and frees them.
+
+    Every cotangent is checked against vjplib's backward pass and the
+    gradient against torch.autograd, in float64, when the stepper is built.
+
+    >>> import torch, vjplib
+    >>> x = torch.tensor(0.5, dtype=torch.float64)
+    >>> backward_stepper(lambda a: a * a + vjplib.sin(a), x)
+    BackwardStepper(nodes=4, steps=8, checked=4/4)
+    """
+    return BackwardStepper(f, *inputs, names=names, y_bar=y_bar, saved=saved)
+
+
+def _assert_close(a, b, what, reference):
+    if tuple(a.shape) != tuple(b.shape) or not torch.allclose(
+        a, b, rtol=1e-9, atol=1e-12
+    ):
+        diff = (
+            (a - b).abs().max().item()
+            if tuple(a.shape) == tuple(b.shape)
+            else "shapes differ"
+        )
+        raise AssertionError(
+            f"backward_stepper: {what} does not match {reference} "
+            f"(largest difference {diff})"
+        )
+
+
+# -- layout: Graphviz's dot --------------------------------------------------
+FONT = 12  # points, in dot and in the SVG
+LINE = 14  # the SVG's line height
+
+
+def _node_lines(s: BackwardStepper, v) -> list[str]:
+    expr = s._expr(v)
+    return [
+        expr,
+        _fmt(s.values[v]),
+        f"{_bar(s.names[v])} = {_fmt(s.cotangent[v])}",
+    ]
+
+
+def _layout(s: BackwardStepper) -> dict:
+    """dot's layout of the graph: node centres and sizes, edge splines and
+    label positions, in points with y pointing down."""
+    try:
+        import graphviz
+    except ImportError as e:
+        raise ImportError(
+            "backward_stepper needs the graphviz package: pip install "
+            "'graphviz>=0.20' (binder/requirements.txt has it)"
+        ) from e
+    g = graphviz.Digraph(
+        graph_attr={"rankdir": "TB", "nodesep": "0.3", "ranksep": "0.35"},
+        node_attr={
+            "shape": "box",
+            "fontname": "Helvetica",
+            "fontsize": str(FONT),
+            "margin": "0.12,0.08",
+        },
+        edge_attr={"fontname": "Helvetica", "fontsize": str(FONT)},
+    )
+    index = {v: i for i, v in enumerate(s.order)}
+    for v, i in index.items():
+        g.node(f"n{i}", label="\n".join(_node_lines(s, v)))
+    edges = []
+    for v in s.order:
+        for i, a in enumerate(v.inputs or ()):
+            if isinstance(a, Node):
+                e = (v, i)
+                label = _edge_text(s, e)
+                g.edge(
+                    f"n{index[a]}",
+                    f"n{index[v]}",
+                    label=" " + label + " " if label else "",
+                    id=f"e{len(edges)}",
+                )
+                edges.append(e)
+    try:
+        out = json.loads(g.pipe(format="json0", encoding="utf-8"))
+    except graphviz.ExecutableNotFound as e:
+        raise RuntimeError(
+            "backward_stepper: Graphviz's dot is not installed; install the "
+            "Debian package graphviz (scripts/setup.sh does; Binder reads "
+            "binder/apt.txt)"
+        ) from e
+    bb = [float(c) for c in out["bb"].split(",")]
+    height = bb[3]
+
+    def pt(text):
+        x, y = (float(c) for c in text.split(","))
+        return round(x, 1), round(height - y, 1)
+
+    nodes = {}
+    for o in out["objects"]:
+        i = int(o["name"][1:])
+        nodes[s.order[i]] = (
+            pt(o["pos"]),
+            round(float(o["width"]) * 72, 1),
+            round(float(o["height"]) * 72, 1),
+        )
+    lines = {}
+    for o in out.get("edges", []):
+        e = edges[int(o["id"][1:])]
+        parts = o["pos"].split()
+        end = None
+        if parts[0].startswith("e,"):
+            end = pt(parts[0][2:])
+            parts = parts[1:]
+        if parts and parts[0].startswith("s,"):
+            parts = parts[1:]
+        points = [pt(p) for p in parts]
+        lines[e] = (points, end, pt(o["lp"]) if "lp" in o else None)
+    return {
+        "width": round(bb[2], 1),
+        "height": round(height, 1),
+        "nodes": nodes,
+        "edges": edges,
+        "lines": lines,
+    }
+
+
+def _edge_text(s: BackwardStepper, e) -> str:
+    a = e[0].inputs[e[1]]
+    for edge, c in s.arrived.get(a, []):
+        if edge == e:
+            return f"{s._label(e)} = {_fmt(c)}"
+    return ""
+
+
+# -- HTML and CSS -------------------------------------------------------------
+# Colours: the book's light palette (4.5:1 or more on white and on the light
+# panel, #CED6DD, that pydata-sphinx-theme's dark mode keeps behind cell
+# output, so the book's dark mode needs no palette of its own); JupyterLab's
+# dark theme draws output on its dark background and gets the dark palette.
+_CSS = """
+.backward-stepper { --bs-fg: #111827; --bs-muted: #4B5563; --bs-bg: #FFFFFF;
+  --bs-line: #6B7280; --bs-fwd: #92400E; --bs-fwd-bg: #FEF3C7;
+  --bs-bwd: #9F1239; --bs-bwd-bg: #FFE4E6; --bs-focus: #1D4ED8;
+  position: relative; border-left: 3px solid #9F1239;
+  padding: 0.25em 0 0.25em 0.75em; margin: 0.5em 0; max-width: 100%;
+  color: var(--bs-fg); }
+body[data-jp-theme-light="false"] .backward-stepper {
+  --bs-fg: #E5E7EB; --bs-muted: #9CA3AF; --bs-bg: #1F2937;
+  --bs-line: #9CA3AF; --bs-fwd: #FBBF24; --bs-fwd-bg: #422006;
+  --bs-bwd: #FB7185; --bs-bwd-bg: #4C0519; --bs-focus: #93C5FD; }
+.backward-stepper .bs-figure { margin: 0; overflow-x: auto;
+  --bs-hi: var(--bs-bwd); --bs-hi-bg: var(--bs-bwd-bg); }
+.backward-stepper:has(.bs-rf:checked) .bs-figure { --bs-hi: var(--bs-fwd);
+  --bs-hi-bg: var(--bs-fwd-bg); }
+.backward-stepper .bs-caps { text-align: left; color: var(--bs-fg);
+  font-size: inherit; padding: 0; }
+.backward-stepper svg { display: block; width: 100%; height: auto;
+  margin: 0 auto; }
+.backward-stepper svg text { font-family: Helvetica, Arial, sans-serif;
+  font-size: 12px; fill: var(--bs-fg); text-anchor: middle; }
+.backward-stepper .bs-node rect { fill: var(--bs-bg); stroke: var(--bs-line);
+  stroke-width: 1; }
+.backward-stepper .bs-node .bs-bar, .backward-stepper .bs-elabel {
+  fill: var(--bs-bwd); }
+.backward-stepper .bs-edge path { fill: none; stroke: var(--bs-line);
+  stroke-width: 1.2; }
+.backward-stepper .bs-edge polygon { fill: var(--bs-line);
+  stroke: var(--bs-line); }
+.backward-stepper .bs-cap, .backward-stepper .bs-alt,
+.backward-stepper .bs-nav, .backward-stepper .bs-status > span {
+  display: none; }
+.backward-stepper .bs-cap { margin: 0.4em 0; line-height: 1.5;
+  overflow-wrap: anywhere; }
+.backward-stepper .bs-phase { font-weight: 700; }
+.backward-stepper .bs-controls { position: relative; display: flex;
+  flex-wrap: wrap; align-items: center; gap: 0.5em; }
+.backward-stepper .bs-radio { position: absolute; left: 0; top: 0;
+  width: 1px; height: 1px; margin: 0; opacity: 0; pointer-events: none; }
+.backward-stepper .bs-nav { gap: 0.5em; }
+.backward-stepper .bs-btn { display: inline-block; padding: 0.2em 0.8em;
+  border: 1px solid var(--bs-line); border-radius: 4px; cursor: pointer;
+  user-select: none; background: var(--bs-bg); color: var(--bs-fg); }
+.backward-stepper .bs-btn:hover { border-color: var(--bs-bwd); }
+.backward-stepper .bs-btn.bs-off { cursor: default; opacity: 0.55; }
+.backward-stepper .bs-back::before { content: "◀ "; }
+.backward-stepper .bs-next::after { content: " ▶"; }
+.backward-stepper .bs-status { margin: 0; color: var(--bs-muted); }
+.backward-stepper .bs-keys { display: none; color: var(--bs-muted);
+  font-size: 0.9em; }
+.backward-stepper:has(.bs-radio:focus-visible) .bs-controls {
+  outline: 2px solid var(--bs-focus); outline-offset: 2px; }
+.backward-stepper:has(.bs-radio:focus-visible) .bs-keys { display: inline; }
+.backward-stepper .bs-hidden { position: absolute; width: 1px; height: 1px;
+  overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+@media print {
+  .backward-stepper .bs-controls { display: none; }
+  .backward-stepper .bs-caps { display: block; }
+  .backward-stepper .bs-cap { display: list-item; margin-left: 1.5em; }
+  .backward-stepper .bs-caps { counter-reset: none; }
+}
+"""
+
+
+def _step_css(n: int) -> str:
+    """The rules that show step k: its caption, controls and text
+    alternative, its highlighted nodes and edges, and the values and
+    cotangents known by then (screen only: print shows the final state)."""
+    rules = []
+    for k in range(1, n + 1):
+        on = f".backward-stepper:has(.bs-r{k}:checked)"
+        rules.append(
+            f"{on} :is(.bs-cap, .bs-alt, .bs-status > span).bs-k{k} "
+            "{ display: block; }"
+        )
+        rules.append(f"{on} .bs-nav.bs-k{k} {{ display: flex; }}")
+        rules.append(
+            f".backward-stepper:has(.bs-radio:checked ~ .bs-r{k}) "
+            f".bs-from{k} {{ visibility: hidden; }}"
+        )
+    return "@media screen {\n" + "\n".join(rules) + "\n}"
+
+
+def _n(x: float) -> str:
+    return f"{x:g}"
+
+
+def _svg(s: BackwardStepper) -> str:
+    """One SVG: the nodes and edges with their step classes; every number
+    dot computed sits after data-layout="" (see nbval_sanitize.cfg)."""
+    L = s.layout
+    sid = s.id
+    index = {v: i for i, v in enumerate(s.order)}
+    at: dict = {}
+    for k, step in enumerate(s.steps, 1):
+        for v in step.nodes:
+            at.setdefault(("n", v), []).append(k)
+        for e in step.edges:
+            at.setdefault(("e", e), []).append(k)
+    fwd_step = {v: k for k, v in enumerate(s.order, 1)}
+    n_fwd = len(s.order)
+    bar_step = {s.end: n_fwd + 1}
+    for k, v in enumerate(s.vjp_order, n_fwd + 2):
+        bar_step.setdefault(v, k)
+    edge_step = {}
+    for k, v in enumerate(s.vjp_order, n_fwd + 2):
+        for e in L["edges"]:
+            if e[0] is v:
+                edge_step[e] = k
+    last = s.n_steps
+    out = []
+    graph = " → ".join(s._expr(v) for v in s.order if v.fn is not None)
+    inputs = ", ".join(s.names[v] for v in s.leaves)
+    label = (
+        f"The graph vjplib recorded: inputs {inputs}; "
+        f"{graph or 'no ops'}. The caption below says what each step shows."
+    )
+    out.append(
+        f'<svg class="bs-graph" role="img" aria-label="{html.escape(label)}"'
+        f' data-layout="" viewBox="0 0 {_n(L["width"])} {_n(L["height"])}"'
+        f' style="max-width: {_n(round(L["width"] * 1.3))}px">'
+    )
+    for e in L["edges"]:
+        j = L["edges"].index(e)
+        points, end, lp = L["lines"].get(e, ([], None, None))
+        if not points:
+            continue
+        cls = " ".join(f"bs-at{k}" for k in at.get(("e", e), []))
+        d = f"M{_n(points[0][0])},{_n(points[0][1])}"
+        for q in range(1, len(points) - 2, 3):
+            d += "C" + " ".join(
+                f"{_n(x)},{_n(y)}" for x, y in points[q : q + 3]
+            )
+        out.append(
+            f'<g class="bs-edge {cls}" id="{sid}-e{j}">'
+            f'<path data-layout="" d="{d}"/>'
+        )
+        if end is not None:
+            (x0, y0), (x1, y1) = points[-1], end
+            dx, dy = x1 - x0, y1 - y0
+            norm = max((dx * dx + dy * dy) ** 0.5, 1e-9)
+            px, py = -dy / norm * 3.5, dx / norm * 3.5
+            tri = " ".join(
+                f"{_n(round(x, 1))},{_n(round(y, 1))}"
+                for x, y in ((x1, y1), (x0 + px, y0 + py), (x0 - px, y0 - py))
+            )
+            out.append(f'<polygon data-layout="" points="{tri}"/>')
+        if lp is not None:
+            k = edge_step.get(e, last)
+            out.append(
+                f'<text class="bs-elabel bs-from{k}" data-layout=""'
+                f' x="{_n(lp[0])}" y="{_n(lp[1] + 4)}">'
+                f"{html.escape(_edge_text(s, e))}</text>"
+            )
+        out.append("</g>")
+    for v in s.order:
+        (cx, cy), w, h = L["nodes"][v]
+        cls = " ".join(f"bs-at{k}" for k in at.get(("n", v), []))
+        lines = _node_lines(s, v)
+        froms = [None, fwd_step[v], bar_step.get(v, last)]
+        kinds = ["bs-expr", "bs-val", "bs-bar"]
+        out.append(
+            f'<g class="bs-node {cls}" id="{sid}-n{index[v]}">'
+            f'<rect data-layout="" x="{_n(round(cx - w / 2, 1))}"'
+            f' y="{_n(round(cy - h / 2, 1))}" width="{_n(w)}"'
+            f' height="{_n(h)}" rx="4"/>'
+        )
+        for j, (text, k, kind) in enumerate(zip(lines, froms, kinds)):
+            fc = f" bs-from{k}" if k else ""
+            y = round(cy + (j - 1) * LINE + 0.35 * FONT, 1)
+            out.append(
+                f'<text class="{kind}{fc}" data-layout="" x="{_n(cx)}"'
+                f' y="{_n(y)}">{html.escape(text)}</text>'
+            )
+        out.append("</g>")
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _html(s: BackwardStepper, checked: int) -> str:
+    sid, n = s.id, s.n_steps
+    phase_class = {
+        "forward": "bs-fwd",
+        "backward": "bs-bwd",
+        "result": "bs-res",
+    }
+    phase_word = {
+        "forward": "Forward.",
+        "backward": "Backward.",
+        "result": "Result.",
+    }
+    caps, alts, navs, status, radios = [], [], [], [], []
+    for k, step in enumerate(s.steps, 1):
+        rf = " bs-rf" if step.phase == "forward" else ""
+        radios.append(
+            f'<input type="radio" class="bs-radio bs-r{k}{rf}" name="{sid}"'
+            f' id="{sid}-r{k}" aria-label="Step {k} of {n}"'
+            + (" checked" if k == checked else "")
+            + ">"
+        )
+        caps.append(
+            f'<div class="bs-cap bs-k{k} {phase_class[step.phase]}">'
+            f'<span class="bs-phase">{phase_word[step.phase]}</span> '
+            f"{step.caption}</div>"
+        )
+        alts.append(
+            f'<p class="bs-alt bs-hidden bs-k{k}">Picture, step {k} of {n}: '
+            f"{html.escape(step.alt)}.</p>"
+        )
+        back = (
+            f'<label class="bs-btn bs-back" for="{sid}-r{k - 1}">Back</label>'
+            if k > 1
+            else '<span class="bs-btn bs-back bs-off" aria-disabled="true">'
+            "Back</span>"
+        )
+        nxt = (
+            f'<label class="bs-btn bs-next" for="{sid}-r{k + 1}">Next</label>'
+            if k < n
+            else '<span class="bs-btn bs-next bs-off" aria-disabled="true">'
+            "Next</span>"
+        )
+        start = (
+            f' <label class="bs-btn bs-start" for="{sid}-r1">Start over'
+            "</label>"
+            if k > 2
+            else ""
+        )
+        navs.append(f'<span class="bs-nav bs-k{k}">{back} {nxt}{start}</span>')
+        status.append(f'<span class="bs-k{k}">Step {k} of {n}</span>')
+    # the highlight colour follows the phase of the step shown: amber
+    # while the forward pass runs (its radios have the class bs-rf), rose
+    # for the backward pass
+    hi = []
+    for k in range(1, n + 1):
+        on = f".backward-stepper:has(.bs-r{k}:checked)"
+        hi.append(
+            f"{on} .bs-node.bs-at{k} rect {{ stroke: var(--bs-hi);"
+            " fill: var(--bs-hi-bg); stroke-width: 3; }"
+        )
+        hi.append(
+            f"{on} .bs-edge.bs-at{k} :is(path, polygon) {{"
+            " stroke: var(--bs-bwd); stroke-width: 3; }"
+        )
+        hi.append(
+            f"{on} .bs-edge.bs-at{k} polygon {{ fill: var(--bs-bwd); }}"
+            f" {on} .bs-edge.bs-at{k} text {{ font-weight: 700; }}"
+        )
+    phase_css = "@media screen {\n" + "\n".join(hi) + "\n}"
+    return (
+        f'<div class="backward-stepper" id="{sid}">'
+        f"<style>{_CSS}{_step_css(n)}\n{phase_css}</style>"
+        '<figure class="bs-figure">'
+        + _svg(s)
+        + "".join(alts)
+        + '<figcaption class="bs-caps">'
+        + "".join(caps)
+        + "</figcaption></figure>"
+        + '<div class="bs-controls" role="group" aria-label="Steps of the '
+        'backward pass">'
+        + "".join(radios)
+        + "".join(navs)
+        + '<p class="bs-status" aria-live="polite">'
+        + "".join(status)
+        + "</p>"
+        + '<span class="bs-keys">← → to step</span>'
+        + "</div></div>"
+    )
