@@ -156,10 +156,12 @@ def grad_naive(X):
 
 def item1(sizes, repeats, out):
     print(
-        "1. z = ||X^-1||_F, gradient: vjplib.grad vs torch.autograd   (target: time <= 1.10x at n >= 500)"
+        "1. z = ||X^-1||_F, gradient: vjplib.grad vs torch.autograd   "
+        "(target: time <= 1.10x at n >= 500)"
     )
     print(
-        f"   {'n':>5} {'torch ms':>10} {'vjplib ms':>10} {'time x':>7} {'torch MB':>9} {'vjplib MB':>10} {'memory x':>9}"
+        f"   {'n':>5} {'torch ms':>10} {'vjplib ms':>10} {'time x':>7} "
+        f"{'torch MB':>9} {'vjplib MB':>10} {'memory x':>9}"
     )
     grad_vl = vl.grad(z_vjplib)
     for n in sizes:
@@ -175,7 +177,8 @@ def item1(sizes, repeats, out):
         )
         ratio = median_ratio(t, "vjplib", "torch")
         print(
-            f"   {n:>5} {ms(t, 'torch'):>10.2f} {ms(t, 'vjplib'):>10.2f} {ratio:>7.3f} "
+            f"   {n:>5} {ms(t, 'torch'):>10.2f} {ms(t, 'vjplib'):>10.2f} "
+            f"{ratio:>7.3f} "
             f"{m_torch:>9.2f} {m_vl:>10.2f} {m_vl / m_torch:>9.3f}"
         )
         out.append(
@@ -193,7 +196,8 @@ def item1(sizes, repeats, out):
 
 def item2(n, repeats, out):
     print(
-        f"\n2. cheap gradient at n = {n}: gradient time / forward time   (target: <= 3)"
+        f"\n2. cheap gradient at n = {n}: gradient time / forward time   "
+        "(target: <= 3)"
     )
     X = well_conditioned(n)
     grad_vl = vl.grad(z_vjplib)
@@ -210,7 +214,8 @@ def item2(n, repeats, out):
         median_ratio(t, "torch", "forward"),
     )
     print(
-        f"   forward {ms(t, 'forward'):.1f} ms | vjplib.grad {ms(t, 'vjplib'):.1f} ms -> {r_vl:.2f}x"
+        f"   forward {ms(t, 'forward'):.1f} ms | vjplib.grad "
+        f"{ms(t, 'vjplib'):.1f} ms -> {r_vl:.2f}x"
         f" | torch.autograd {ms(t, 'torch'):.1f} ms -> {r_torch:.2f}x"
     )
     out.append(
@@ -226,11 +231,13 @@ def item2(n, repeats, out):
 
 def item3(sizes, repeats, out):
     print(
-        "\n3. Jacobian of f(X) = X^-1 (shape n,n,n,n): batched jacrev vs torch.func.jacrev vs loop"
+        "\n3. Jacobian of f(X) = X^-1 (shape n,n,n,n): batched jacrev vs "
+        "torch.func.jacrev vs loop"
         "   (target: batched <= 1.5x torch.func)"
     )
     print(
-        f"   {'n':>5} {'torch.func ms':>14} {'batched ms':>11} {'loop ms':>9} {'batched/torch.func':>19} {'loop/batched':>13}"
+        f"   {'n':>5} {'torch.func ms':>14} {'batched ms':>11} "
+        f"{'loop ms':>9} {'batched/torch.func':>19} {'loop/batched':>13}"
     )
     jac_vl, jac_loop = vl.jacrev(vl.inv), vl.jacrev_loop(vl.inv)
     jac_torch = torch.func.jacrev(torch.linalg.inv)
@@ -250,8 +257,8 @@ def item3(sizes, repeats, out):
             median_ratio(t, "loop", "batched"),
         )
         print(
-            f"   {n:>5} {ms(t, 'torch'):>14.2f} {ms(t, 'batched'):>11.2f} {ms(t, 'loop'):>9.1f} "
-            f"{r:>19.3f} {r_loop:>13.1f}"
+            f"   {n:>5} {ms(t, 'torch'):>14.2f} {ms(t, 'batched'):>11.2f} "
+            f"{ms(t, 'loop'):>9.1f} {r:>19.3f} {r_loop:>13.1f}"
         )
         out.append(
             dict(
@@ -268,10 +275,12 @@ def item3(sizes, repeats, out):
 
 def item4(sizes, repeats, out):
     print(
-        "\n4. naive route (J1, n^2 x n^2, and J2, 1 x n^2, built explicitly, then J2 @ J1) vs the VJP (vjplib.grad)"
+        "\n4. naive route (J1, n^2 x n^2, and J2, 1 x n^2, built "
+        "explicitly, then J2 @ J1) vs the VJP (vjplib.grad)"
     )
     print(
-        f"   {'n':>5} {'naive ms':>9} {'vjp ms':>8} {'time x':>8} {'naive MB':>9} {'vjp MB':>8} {'memory x':>9}"
+        f"   {'n':>5} {'naive ms':>9} {'vjp ms':>8} {'time x':>8} "
+        f"{'naive MB':>9} {'vjp MB':>8} {'memory x':>9}"
     )
     grad_vl = vl.grad(z_vjplib)
     rows = []
@@ -293,7 +302,8 @@ def item4(sizes, repeats, out):
         )
         rows.append((n, ms(t, "naive"), ms(t, "vjp"), m_naive, m_vjp))
         print(
-            f"   {n:>5} {ms(t, 'naive'):>9.2f} {ms(t, 'vjp'):>8.2f} {median_ratio(t, 'naive', 'vjp'):>8.1f} "
+            f"   {n:>5} {ms(t, 'naive'):>9.2f} {ms(t, 'vjp'):>8.2f} "
+            f"{median_ratio(t, 'naive', 'vjp'):>8.1f} "
             f"{m_naive:>9.3f} {m_vjp:>8.3f} {m_naive / m_vjp:>9.1f}"
         )
         out.append(
@@ -315,9 +325,13 @@ def item4(sizes, repeats, out):
         vjp_memory=slope(4),
     )
     print(
-        f"   fitted growth (log-log slope over n = {sizes[0]}..{sizes[-1]}): time naive ~ n^{exps['naive_time']:.2f}, "
-        f"vjp ~ n^{exps['vjp_time']:.2f}; memory naive ~ n^{exps['naive_memory']:.2f}, "
-        f"vjp ~ n^{exps['vjp_memory']:.2f}   (theory at large n: time n^4 vs n^3, memory n^4 vs n^2; at these n the VJP time is mostly fixed per-op overhead)"
+        "   fitted growth (log-log slope over n = "
+        f"{sizes[0]}..{sizes[-1]}): time naive ~ "
+        f"n^{exps['naive_time']:.2f}, vjp ~ n^{exps['vjp_time']:.2f}; "
+        f"memory naive ~ n^{exps['naive_memory']:.2f}, "
+        f"vjp ~ n^{exps['vjp_memory']:.2f}   (theory at large n: time n^4 "
+        "vs n^3, memory n^4 vs n^2; at these n the VJP time is mostly fixed "
+        "per-op overhead)"
     )
     out.append(dict(item=4, exponents=exps))
 
@@ -355,10 +369,12 @@ def logistic(d, m=256, lam=1e-3, seed=4):
 
 def item5(repeats, out):
     print(
-        "\n5. constant operands (W, A need no derivative): vjplib vs torch.func"
+        "\n5. constant operands (W, A need no derivative): vjplib vs "
+        "torch.func"
     )
     print(
-        f"   {'case':<40} {'torch.func ms':>14} {'vjplib ms':>10} {'time x':>7}"
+        f"   {'case':<40} {'torch.func ms':>14} {'vjplib ms':>10} "
+        f"{'time x':>7}"
     )
     cases = []
     for n_in, n_out in ((2048, 8), (8, 2048)):
@@ -388,7 +404,8 @@ def item5(repeats, out):
         )
         ratio = median_ratio(t, "vjplib", "torch")
         print(
-            f"   {name:<40} {ms(t, 'torch'):>14.2f} {ms(t, 'vjplib'):>10.2f} {ratio:>7.2f}"
+            f"   {name:<40} {ms(t, 'torch'):>14.2f} "
+            f"{ms(t, 'vjplib'):>10.2f} {ratio:>7.2f}"
         )
         out.append(
             dict(
@@ -525,9 +542,7 @@ def item7(batches, d, n, repeats, out):
     loss = lambda w, x, y: vl.softplus(-y * vl.matmul(x, w))
     loss_torch = lambda w, x, y: torch.nn.functional.softplus(-y * (x @ w))
     ours = vl.vmap(vl.grad(loss), in_dims=(None, 0, 0))
-    theirs = torch.func.vmap(
-        torch.func.grad(loss_torch), in_dims=(None, 0, 0)
-    )
+    theirs = torch.func.vmap(torch.func.grad(loss_torch), in_dims=(None, 0, 0))
     g = vl.grad(loss)
     for B in batches:
         w, X, y = per_example_data(B, d)
@@ -611,13 +626,16 @@ def main():
     torch.set_num_threads(args.threads)
     q = args.quick
     print(
-        f"vjplib benchmark: torch {torch.__version__}, {args.threads} thread(s), float64, CPU"
+        f"vjplib benchmark: torch {torch.__version__}, {args.threads} "
+        "thread(s), float64, CPU"
     )
     print(
-        "times: median of interleaved repeats; 'x' columns: median of per-repeat ratios (vjplib / rival)"
+        "times: median of interleaved repeats; 'x' columns: median of "
+        "per-repeat ratios (vjplib / rival)"
     )
     print(
-        "peak memory: high-water mark of live CPU tensor bytes during one call (torch.profiler allocation events)\n"
+        "peak memory: high-water mark of live CPU tensor bytes during one "
+        "call (torch.profiler allocation events)\n"
     )
     out = []
     eager_sizes = [100, 300] if q else [100, 500, 1000]

@@ -278,7 +278,9 @@ EXERCISES = {
 
 
 def check_exercise(k: int, grad_fn) -> bool:
-    """Check ``grad_fn`` against exercise ``k``; print and return the verdict."""
+    """Check ``grad_fn`` against exercise ``k``; print and return the
+    verdict.
+    """
     if k not in EXERCISES:
         raise ValueError(
             f"check_exercise: no exercise {k!r}; chapter 1 has "

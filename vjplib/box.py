@@ -8,8 +8,8 @@ a ``Batched`` value for ``vmap`` (every example's value, stacked). Every
 running transformation is a ``Trace`` with a *level*: its depth in the stack
 of nested transformations. An op applied to boxes of several levels works on
 the highest level first and hands the primals, one level down, to the next
-(as JAX's autodidax does). That keeps ``grad(grad(f))`` free of perturbation confusion: the inner ``grad`` sees
-the outer one's boxes as constants.
+(as JAX's autodidax does). That keeps ``grad(grad(f))`` free of perturbation
+confusion: the inner ``grad`` sees the outer one's boxes as constants.
 """
 
 import math
@@ -63,9 +63,10 @@ def top_box(args, who):
         if isinstance(a, Box):
             if not a.trace.active:
                 raise RuntimeError(
-                    f"{who}: got a value traced by a {a.trace.kind} that has already returned "
-                    f"(level {a.trace.level}); it escaped, e.g. through a global or a closure. "
-                    "Pass it as an argument of the function you transform instead."
+                    f"{who}: got a value traced by a {a.trace.kind} that "
+                    f"has already returned (level {a.trace.level}); it "
+                    "escaped, e.g. through a global or a closure. Pass it "
+                    "as an argument of the function you transform instead."
                 )
             if top is None or a.trace.level > top.trace.level:
                 top = a
@@ -223,16 +224,18 @@ class Box:
             return arithmetic[func](*args)
         name = torch_name(func)
         raise TypeError(
-            f"torch function {name!r} was called on a vjplib {cls.__name__} value; torch cannot "
-            f"differentiate through vjplib's trace. Inside a function given to a vjplib "
+            f"torch function {name!r} was called on a vjplib "
+            f"{cls.__name__} value; torch cannot differentiate through "
+            "vjplib's trace. Inside a function given to a vjplib "
             f"transformation, {vjplib_hint(name)}."
         )
 
     def _leave(self, *_):
         raise TypeError(
-            f"a vjplib {type(self).__name__} value cannot become a Python number, a "
-            "bool or a numpy array: the result would be cut off from the derivative. "
-            "Keep computing with vjplib ops, or read .primal after the transformation."
+            f"a vjplib {type(self).__name__} value cannot become a Python "
+            "number, a bool or a numpy array: the result would be cut off "
+            "from the derivative. Keep computing with vjplib ops, or read "
+            ".primal after the transformation."
         )
 
     __bool__ = __float__ = __int__ = __index__ = __array__ = item = tolist = (
@@ -243,7 +246,8 @@ class Box:
         if name.startswith("__"):
             raise AttributeError(name)
         raise AttributeError(
-            f"{type(self).__name__} has no attribute {name!r}: {vjplib_hint(name)}."
+            f"{type(self).__name__} has no attribute {name!r}: "
+            f"{vjplib_hint(name)}."
         )
 
 
@@ -260,23 +264,25 @@ def as_primal(x, who, i):
         t = x
     elif isinstance(x, (bool, int)):
         raise TypeError(
-            f"{who}: argument {i} is the {type(x).__name__} {x!r}; differentiation "
-            f"needs floating point: pass {float(x)!r} or a floating-point tensor."
+            f"{who}: argument {i} is the {type(x).__name__} {x!r}; "
+            f"differentiation needs floating point: pass {float(x)!r} or a "
+            "floating-point tensor."
         )
     else:
         try:
             t = torch.as_tensor(x)
         except (TypeError, ValueError, RuntimeError):
             raise TypeError(
-                f"{who}: argument {i} is a {type(x).__name__}, not a tensor; pass a "
-                "floating-point torch.Tensor."
+                f"{who}: argument {i} is a {type(x).__name__}, not a "
+                "tensor; pass a floating-point torch.Tensor."
             ) from None
         if t.is_floating_point() and isinstance(x, (float, list, tuple)):
             t = torch.as_tensor(x, dtype=torch.float64)
     if not t.dtype.is_floating_point:
         raise TypeError(
-            f"{who}: argument {i} has dtype {t.dtype}; differentiation needs a real "
-            "floating-point tensor. Convert it first, e.g. x.to(torch.float64)."
+            f"{who}: argument {i} has dtype {t.dtype}; differentiation "
+            "needs a real floating-point tensor. Convert it first, e.g. "
+            "x.to(torch.float64)."
         )
     return t
 

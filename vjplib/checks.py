@@ -52,9 +52,10 @@ def assert_close(actual, expected, *, what="value", rtol=1e-7, atol=1e-10):
         )
         ae, ee = a.reshape(-1)[flat].item(), e.reshape(-1)[flat].item()
         raise AssertionError(
-            f"{what}: {int(bad.sum())} of {a.numel()} entries differ (shape {tuple(a.shape)}); "
-            f"worst at index {where}: got {ae:.10g}, expected {ee:.10g}, abs error "
-            f"{abs(ae - ee):.3g}, rel error {abs(ae - ee) / max(abs(ee), 1e-300):.3g} "
+            f"{what}: {int(bad.sum())} of {a.numel()} entries differ "
+            f"(shape {tuple(a.shape)}); worst at index {where}: got "
+            f"{ae:.10g}, expected {ee:.10g}, abs error {abs(ae - ee):.3g}, "
+            f"rel error {abs(ae - ee) / max(abs(ee), 1e-300):.3g} "
             f"(rtol={rtol:g}, atol={atol:g})"
         )
 
@@ -85,9 +86,10 @@ def dot_product_test(f, *primals, seed=0, rtol=1e-9, atol=1e-12):
     name = getattr(f, "__qualname__", repr(f))
     if not abs(lhs - rhs) <= atol + rtol * scale:
         raise AssertionError(
-            f"dot-product test failed for {name}: <y_bar, J x_dot> = {lhs.item():.12g} but "
-            f"<J^T y_bar, x_dot> = {rhs.item():.12g} (abs diff {abs(lhs - rhs).item():.3g}, "
-            f"relative to the terms {(abs(lhs - rhs) / scale).item():.3g}); the VJP and JVP rules "
+            f"dot-product test failed for {name}: <y_bar, J x_dot> = "
+            f"{lhs.item():.12g} but <J^T y_bar, x_dot> = {rhs.item():.12g} "
+            f"(abs diff {abs(lhs - rhs).item():.3g}, relative to the terms "
+            f"{(abs(lhs - rhs) / scale).item():.3g}); the VJP and JVP rules "
             "do not describe the same Jacobian"
         )
     return lhs, rhs

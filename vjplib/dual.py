@@ -1,4 +1,6 @@
-"""Dual numbers: forward mode carries a tangent x_dot next to every primal x."""
+"""Dual numbers: forward mode carries a tangent x_dot next to every primal
+x.
+"""
 
 from dataclasses import dataclass, field
 
@@ -33,7 +35,8 @@ class Dual(Box):
         for what, v in (("primal", self.primal), ("tangent", self.tangent)):
             if not isinstance(v, (torch.Tensor, Box)):
                 raise TypeError(
-                    f"Dual: the {what} must be a tensor, got {type(v).__name__}"
+                    f"Dual: the {what} must be a tensor, got "
+                    f"{type(v).__name__}"
                 )
         x, x_dot = self.primal, self.tangent
         if (
@@ -41,15 +44,19 @@ class Dual(Box):
             or x_dot.ndim < x.ndim
         ):
             raise ValueError(
-                f"Dual: tangent of shape {tuple(x_dot.shape)} does not fit primal of "
-                f"shape {tuple(x.shape)}; it must be x.shape, or batch + x.shape"
+                f"Dual: tangent of shape {tuple(x_dot.shape)} does not fit "
+                f"primal of shape {tuple(x.shape)}; it must be x.shape, or "
+                "batch + x.shape"
             )
         if x_dot.dtype != x.dtype:
             raise ValueError(
-                f"Dual: tangent dtype {x_dot.dtype} differs from primal dtype {x.dtype}"
+                f"Dual: tangent dtype {x_dot.dtype} differs from primal "
+                f"dtype {x.dtype}"
             )
 
     @property
     def batch_shape(self):
-        """The leading dimensions of the tangent that the primal does not have."""
+        """The leading dimensions of the tangent that the primal does not
+        have.
+        """
         return tuple(self.tangent.shape[: self.tangent.ndim - self.ndim])

@@ -192,9 +192,10 @@ def _lift(fn, ctx, lower, y, args, out):
         if s is None:
             return None
         raise RuntimeError(
-            f"{fn.__name__}.forward saved a tensor that is neither an input nor the output, so "
-            "its rules cannot be differentiated again (grad of grad, hessian, hvp). Save only "
-            "inputs and the output, and recompute the rest in vjp/jvp with vjplib ops."
+            f"{fn.__name__}.forward saved a tensor that is neither an input "
+            "nor the output, so its rules cannot be differentiated again "
+            "(grad of grad, hessian, hvp). Save only inputs and the output, "
+            "and recompute the rest in vjp/jvp with vjplib ops."
         )
 
     lifted = copy.copy(ctx)

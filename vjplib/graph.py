@@ -272,7 +272,8 @@ def print_graph(f, *primals, file=None):
             format_graph(out)
             if isinstance(out, Traced) and out.trace is trace
             else (
-                f"(the output does not depend on the inputs: {type(out).__name__})"
+                "(the output does not depend on the inputs: "
+                f"{type(out).__name__})"
             )
         )
     print(text, file=file)

@@ -795,8 +795,9 @@ class Inv(Function):
         # (meta tensors, vmap's and linearize's shapes-only run, skip this)
         if not X.is_meta and (info.any() or not torch.isfinite(Y).all()):
             raise torch.linalg.LinAlgError(
-                f"inv: the matrix of shape {tuple(X.shape)} is singular (or holds inf/nan), so it "
-                "has no inverse. Keep it away from singular points, e.g. X + eps * I."
+                f"inv: the matrix of shape {tuple(X.shape)} is singular (or "
+                "holds inf/nan), so it has no inverse. Keep it away from "
+                "singular points, e.g. X + eps * I."
             )
         ctx.save_for_backward(Y)
         return Y
@@ -910,8 +911,9 @@ def _operands(name, a, b):
         and b.dtype.is_floating_point
     ):
         raise TypeError(
-            f"{name}: operands have dtypes {a.dtype} and {b.dtype}; convert one "
-            "explicitly (e.g. .to(torch.float64)) so the derivative keeps one dtype"
+            f"{name}: operands have dtypes {a.dtype} and {b.dtype}; convert "
+            "one explicitly (e.g. .to(torch.float64)) so the derivative keeps "
+            "one dtype"
         )
     return a, b, boxed
 
@@ -989,7 +991,8 @@ def pow(x, c):
     """x ** c for a constant number c."""
     if not isinstance(c, (int, float)) or isinstance(c, bool):
         raise TypeError(
-            f"pow: the exponent must be a Python number, got {type(c).__name__}; "
+            "pow: the exponent must be a Python number, got "
+            f"{type(c).__name__}; "
             "for a tensor exponent write exp(c * log(x))"
         )
     return Pow.apply(x, c)
@@ -1075,7 +1078,8 @@ def inv(X):
     """X⁻¹ for a square matrix (or a stack of them, shape (..., n, n))."""
     if X.ndim < 2 or X.shape[-1] != X.shape[-2]:
         raise ValueError(
-            f"inv: needs square matrices (..., n, n), got shape {tuple(X.shape)}"
+            "inv: needs square matrices (..., n, n), got shape "
+            f"{tuple(X.shape)}"
         )
     return Inv.apply(X)
 
@@ -1098,7 +1102,8 @@ def matmul(A, B):
     B = reshape(B, tuple(B.shape) + (1,)) if vec_b else B
     if A.shape[-1] != B.shape[-2]:
         raise ValueError(
-            f"matmul: shapes {tuple(A.shape)} and {tuple(B.shape)} do not chain"
+            f"matmul: shapes {tuple(A.shape)} and {tuple(B.shape)} do not "
+            "chain"
         )
     Y = Matmul.apply(*_broadcast(A, B, 2, 2))
     out_shape = (
@@ -1119,8 +1124,8 @@ def conv1d(x, k, mode="full"):
     x, k, boxed = _operands("conv1d", x, k)
     if x.ndim == 0 or k.ndim == 0 or x.shape[-1] == 0 or k.shape[-1] == 0:
         raise ValueError(
-            f"conv1d: needs non-empty 1-D operands, got shapes {tuple(x.shape)} "
-            f"and {tuple(k.shape)}"
+            "conv1d: needs non-empty 1-D operands, got shapes "
+            f"{tuple(x.shape)} and {tuple(k.shape)}"
         )
     if (
         mode == "valid" and k.shape[-1] > x.shape[-1]

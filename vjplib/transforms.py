@@ -115,7 +115,8 @@ def value_and_grad(f, argnums=0):
         y, vjp_fn = _vjp(_wrt(f, args, nums), [args[i] for i in nums], "grad")
         if y.ndim != 0:
             raise ValueError(
-                f"grad: f must return a scalar (shape ()), got shape {tuple(y.shape)}. "
+                "grad: f must return a scalar (shape ()), got shape "
+                f"{tuple(y.shape)}. "
                 "For a non-scalar output use vjplib.vjp(f, x) and pull back a "
                 "cotangent, or vjplib.jacrev(f)(x) for the whole Jacobian."
             )
@@ -126,7 +127,9 @@ def value_and_grad(f, argnums=0):
 
 
 def grad(f, argnums=0):
-    """The gradient x -> ∇f(x) = Jᵀ·1 of a scalar-valued f (one reverse pass)."""
+    """The gradient x -> ∇f(x) = Jᵀ·1 of a scalar-valued f (one reverse
+    pass).
+    """
     value_and_grad_f = value_and_grad(f, argnums)
 
     @functools.wraps(f)
@@ -148,7 +151,8 @@ def jvp(f, primals, tangents, *, batched=False):
         tangents, (tuple, list)
     ):
         raise TypeError(
-            "jvp: primals and tangents must be tuples, e.g. jvp(f, (x,), (x_dot,))"
+            "jvp: primals and tangents must be tuples, e.g. "
+            "jvp(f, (x,), (x_dot,))"
         )
     if len(primals) != len(tangents):
         raise ValueError(
