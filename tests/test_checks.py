@@ -166,3 +166,13 @@ def test_assert_close_reports_position_shape_and_errors():
             torch.tensor([inf, 1.0], dtype=F64),
             torch.tensor([1e300, 1.0], dtype=F64),
         )
+
+
+def test_graph_bytes_with_a_torch_func_vjp_alive():
+    """A torch.func vjp_fn alive elsewhere holds functorch wrappers, which
+    have no storage of their own; the meters must skip them, not crash."""
+    x = torch.randn(3, dtype=torch.float64)
+    _, keep = torch.func.vjp(torch.sin, x)  # alive during the measurement
+    assert vl.graph_bytes(vl.sin, x) > 0
+    assert vl.torch_graph_bytes(torch.sin, x) > 0
+    del keep
