@@ -44,9 +44,9 @@ MAX_ANNOTATED = (
 )
 
 
-# --------------------------------------------------------------------------------------------
+# -----------------------------------------------------------------------------
 # shapes
-# --------------------------------------------------------------------------------------------
+# -----------------------------------------------------------------------------
 
 
 def _to_numpy(J) -> np.ndarray:
@@ -145,9 +145,9 @@ def _axis_label(kind: str, shape) -> str:
     return f"{kind} index"
 
 
-# --------------------------------------------------------------------------------------------
+# -----------------------------------------------------------------------------
 # one Jacobian
-# --------------------------------------------------------------------------------------------
+# -----------------------------------------------------------------------------
 
 
 def plot_jacobian(
@@ -166,17 +166,25 @@ def plot_jacobian(
 ):
     """Draw a Jacobian as a heatmap; return ``(fig, ax)``.
 
-    Parameters ---------- J : torch.Tensor or array-like Of shape ``out.shape +
-    in.shape`` or ``(out.numel(), in.numel())``.  A 1-D ``J`` is read as the
-    gradient of a scalar (one row). out_shape, in_shape : tuple, optional
-    Shapes of the output and input.  Needed when ``J`` is already flattened and
-    the blocks should be drawn, or when the split of ``J.shape`` is ambiguous
-    (an odd number of dims). ax : matplotlib Axes, optional Draw into this
-    axes; a new figure is made otherwise. annotate : bool Write each entry's
-    value into its cell (for small Jacobians). fmt : str Format of the
-    annotations, ``fmt.format(value)``. halfrange : float, optional
-        The colour scale runs from ``-halfrange`` to ``+halfrange``; default ``max |J|``.
-        Pass the same value to several plots to make their colours comparable.
+    Parameters
+    ----------
+    J : torch.Tensor or array-like
+        Of shape ``out.shape + in.shape`` or ``(out.numel(), in.numel())``.
+        A 1-D ``J`` is read as the gradient of a scalar (one row).
+    out_shape, in_shape : tuple, optional
+        Shapes of the output and input. Needed when ``J`` is already
+        flattened and the blocks should be drawn, or when the split of
+        ``J.shape`` is ambiguous (an odd number of dims).
+    ax : matplotlib Axes, optional
+        Draw into this axes; a new figure is made otherwise.
+    annotate : bool
+        Write each entry's value into its cell (for small Jacobians).
+    fmt : str
+        Format of the annotations, ``fmt.format(value)``.
+    halfrange : float, optional
+        The colour scale runs from ``-halfrange`` to ``+halfrange``; default
+        ``max |J|``. Pass the same value to several plots to make their
+        colours comparable.
     colorbar, grid : bool
         Draw the colour bar / the block separator lines.
     """
@@ -274,9 +282,9 @@ def _set_ticks(axis, size: int, shape) -> None:
         axis.set_major_locator(MaxNLocator(nbins="auto", integer=True))
 
 
-# --------------------------------------------------------------------------------------------
+# -----------------------------------------------------------------------------
 # several Jacobians side by side
-# --------------------------------------------------------------------------------------------
+# -----------------------------------------------------------------------------
 
 
 def _per_panel(value, k: int, name: str) -> list:
@@ -355,9 +363,9 @@ def plot_jacobians(
     return fig, axes
 
 
-# --------------------------------------------------------------------------------------------
+# -----------------------------------------------------------------------------
 # measured costs
-# --------------------------------------------------------------------------------------------
+# -----------------------------------------------------------------------------
 
 
 def fit_slope(

