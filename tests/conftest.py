@@ -182,24 +182,14 @@ class PageVisit:
                             && s.previousElementSibling.childElementCount)""",
             timeout=20_000,
         )
-        self.page.wait_for_function(
-            "() => window.MathJax && MathJax.startup"
-            " && MathJax.startup.promise"
-            " && MathJax.typesetPromise !== undefined",
-            timeout=20_000,
-        )
-        self.page.evaluate("() => MathJax.startup.promise")
         self.settle()
 
     def settle(self):
-        """Wait until every typesetting request, the page's and the widgets',
-        has finished."""
-        self.page.evaluate(
-            "() => Promise.all([MathJax.startup.promise,"
-            " window.vjpbookTypeset"
-            " ? window.vjpbookTypeset(document.createElement('div'))"
-            " : null])"
-        )
+        """Wait until the page's fonts (MathJax's among them) have loaded,
+        so what is measured is laid out as the reader sees it. The math is
+        typeset when the book is built (_ext/typeset_math.py): there is no
+        typesetting to wait for."""
+        self.page.evaluate("() => document.fonts.ready.then(() => true)")
 
     def weight(self) -> tuple[int, int, dict[str, int]]:
         """Bytes the page transferred: (uncompressed, gzipped, by URL).

@@ -83,8 +83,7 @@ def _toggle_pages() -> list[str]:
     return [
         path
         for path in PAGES
-        if "application/vnd.jupyter.widget-view+json"
-        in (HTML / path).read_text(encoding="utf-8")
+        if 'class="step-toggle' in (HTML / path).read_text(encoding="utf-8")
     ]
 
 
@@ -142,14 +141,14 @@ def test_page_weight(opened, path, capsys):
             f"{packed / 1e6:.2f} MB, {len(by_url)} requests; "
             f"drawn and typeset in {v.ready_seconds:.1f} s"
         )
-    widget_js = [
-        u for u in by_url if "/html-manager/" in u or "step-toggle.js" in u
-    ]
-    if not widgets:
-        assert not widget_js, (
-            f"{path} holds no widget but loads the widget JavaScript: "
-            f"{widget_js}"
-        )
+    # the toggles and explorers are HTML and CSS: no widget manager, no
+    # saved widget state (step-toggle.js, 5 kB, only enhances)
+    widget_js = [u for u in by_url if "/html-manager/" in u]
+    assert not widget_js, f"{path} loads a widget manager: {widget_js}"
+    html = (HTML / path).read_text(encoding="utf-8")
+    assert "application/vnd.jupyter.widget-state+json" not in html, (
+        f"{path} holds saved widget state (see _ext/book_html.py)"
+    )
     budget = BUDGET_WIDGETS if widgets else BUDGET_PLAIN
     biggest = sorted(by_url.items(), key=lambda kv: -kv[1])[:5]
     assert raw <= budget, (
@@ -180,6 +179,23 @@ def test_math_is_typeset(opened, path):
     assert not raw, f"{path}: raw TeX left on the page: " + str(
         [t[:200] for t in raw]
     )
+    # typeset when the book was built (_ext/typeset_math.py): the page runs
+    # no typesetter, and each formula has MathML for screen readers
+    typesetter = v.page.evaluate(
+        """() => [window.MathJax !== undefined, window.katex !== undefined,
+                  ...[...document.scripts].map(s => s.src)
+                     .filter(u => /mathjax|katex/i.test(u))]"""
+    )
+    assert typesetter == [False, False], (
+        f"{path} loads a typesetting script: {typesetter}"
+    )
+    unspoken = v.page.evaluate(
+        """() => [...document.querySelectorAll('mjx-container')]
+            .filter(m => !m.querySelector('mjx-assistive-mml > math')
+                         || !m.querySelector('mjx-math[aria-hidden="true"]'))
+            .length"""
+    )
+    assert not unspoken, f"{path}: {unspoken} formulas without MathML"
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -273,8 +289,8 @@ def test_equations_are_not_tab_stops(opened, path):
     found = opened(path).page.evaluate(SCROLLING_MATH)
     stops = sum(m["stop"] and not m["scrolls"] for m in found)
     assert stops == 0, (
-        f"{path}: {stops} equations are Tab stops (MathJax menuOptions "
-        "inTabOrder should be false, see mathjax3_config in _config.yml)"
+        f"{path}: {stops} equations that do not scroll are Tab stops "
+        "(only scroll-regions.js may put an equation in the tab order)"
     )
 
 
@@ -326,7 +342,7 @@ def test_axe_finds_nothing_serious(opened, path):
 # -- step toggles -------------------------------------------------------
 def test_some_page_has_step_toggles():
     assert TOGGLE_PAGES, (
-        "no built page holds a widget: the step toggles are missing"
+        "no built page holds a .step-toggle: the step toggles are missing"
     )
 
 
@@ -338,7 +354,7 @@ def test_every_toggle_has_its_static_view(opened, path):
               const all = t.querySelector('details.step-toggle-all');
               if (all) all.open = true;
               return {
-                steps: t.querySelectorAll('.step-jump button').length,
+                steps: t.querySelectorAll('.step-radio').length,
                 all: !!all,
                 rows: all ? all.querySelectorAll('mjx-mtr, mjx-mlabeledtr')
                              .length : 0,
@@ -346,7 +362,7 @@ def test_every_toggle_has_its_static_view(opened, path):
               };
             })"""
     )
-    assert report, f"{path}: widgets are embedded but no .step-toggle drawn"
+    assert report, f"{path}: no .step-toggle on the page"
     v.settle()
     for t, r in enumerate(report):
         assert r["all"], f"{path}: toggle {t} has no .step-toggle-all"
@@ -363,24 +379,37 @@ def test_every_toggle_has_its_static_view(opened, path):
 
 
 @pytest.mark.parametrize("path", TOGGLE_PAGES)
-def test_toggle_buttons_say_what_they_do(opened, path):
+def test_toggle_controls_say_what_they_do(opened, path):
+    """The radios are named "Step k of n" by their labels; with the page's
+    script, Next/Back/Start over are buttons named "Next: go to step k of
+    n" (their visible text first)."""
     v = opened(path)
-    names = v.page.evaluate(
-        """() => [...document.querySelectorAll('.step-toggle button')]
-            .filter(b => b.offsetParent !== null)
-            .map(b => [b.textContent.trim(), b.getAttribute('aria-label')])"""
+    radios = v.page.evaluate(
+        """() => [...document.querySelectorAll('.step-toggle .step-radio')]
+            .map(r => r.labels[0] ? r.labels[0].textContent.trim() : '')"""
     )
-    assert names, f"{path}: no visible toggle buttons"
+    assert radios and all(
+        re.fullmatch(r"Step \d+ of \d+", name) for name in radios
+    ), f"{path}: radios whose label does not say the step: {radios[:6]}"
+    names = v.page.evaluate(
+        """() => [...document.querySelectorAll('.step-toggle .step-nav label')]
+            .filter(b => b.offsetParent !== null)
+            .map(b => [b.textContent.trim(), b.getAttribute('aria-label'),
+                       b.getAttribute('role'), b.tabIndex])"""
+    )
+    assert names, f"{path}: no visible Next/Back controls"
     bad = [
         n
         for n in names
         if not n[1]
-        or not re.search(r"step \d+ of \d+", n[1], re.I)
-        or n[0].strip("◀▶⟲∎ ").split(" ")[0] not in n[1]
+        or not re.search(r"go to step \d+ of \d+", n[1])
+        or not n[1].startswith(n[0] + ":")
+        or n[2] != "button"
+        or n[3] != 0
     ]
     assert not bad, (
-        f"{path}: buttons (label, accessible name) whose name does not say "
-        f"what they do: {bad[:6]}"
+        f"{path}: controls (text, accessible name, role, tabindex) that do "
+        f"not say what they do: {bad[:6]}"
     )
     regions = v.page.evaluate(
         """() => [...document.querySelectorAll('.step-toggle')].map(t =>
@@ -474,21 +503,26 @@ _FOCUS = """() => {
   const toggle = a && a.closest('.step-toggle');
   const all = [...document.querySelectorAll('.step-toggle')];
   const live = toggle && toggle.querySelector('[role=status]');
-  const shown = toggle && toggle.querySelector(
-      '.step-page .step-nav button.mod-active');
+  const shown = toggle && toggle.querySelector('.step-radio:checked');
   return {toggle: all.indexOf(toggle), nav: !!(a && a.closest('.step-nav')),
           name: a && a.getAttribute('aria-label'),
-          shown: shown ? shown.textContent.trim() : null,
+          shown: shown ? +shown.dataset.k : null,
           live: live ? live.textContent.trim() : null};
 }"""
 
 
-_SHOWN = """([t, k]) => (document.querySelectorAll('.step-toggle')[t]
-    .querySelector('.step-page .step-nav button.mod-active')?.textContent
-    || '').startsWith('Step ' + k + ' of')"""
+_SHOWN = """([t, k]) => +(document.querySelectorAll('.step-toggle')[t]
+    .querySelector('.step-radio:checked')?.dataset.k) === k"""
 _SAID = """([t, k]) => (document.querySelectorAll('.step-toggle')[t]
-    .querySelector('[role=status]')?.textContent || '')
+    .querySelector('[role=status]')?.innerText || '').trim()
     .startsWith('Step ' + k + ' of')"""
+
+
+def _visible_page(toggle):
+    """The one step page the CSS shows, and its step (1-based)."""
+    shown = [p for p in toggle.locator(".step-page").all() if p.is_visible()]
+    assert len(shown) == 1, f"{len(shown)} step pages shown"
+    return shown[0], int(shown[0].get_attribute("data-k"))
 
 
 @pytest.mark.parametrize("path", TOGGLE_PAGES)
@@ -498,7 +532,7 @@ def test_keyboard_steps_keep_focus(opened, path):
     v = opened(path, tag="clicks")
     sizes = v.page.evaluate(
         """() => [...document.querySelectorAll('.step-toggle')]
-            .map(t => t.querySelectorAll('.step-jump button').length)"""
+            .map(t => t.querySelectorAll('.step-radio').length)"""
     )
     # the first toggle with three steps or more (Enter, Space, Back)
     t = next((i for i, n in enumerate(sizes) if n >= 3), None)
@@ -506,24 +540,22 @@ def test_keyboard_steps_keep_focus(opened, path):
         pytest.skip(f"{path}: no toggle of 3 steps or more: {sizes}")
     n = sizes[t]
     toggle = v.page.locator(".step-toggle").nth(t)
-    toggle.locator(".step-jump button").first.focus()
-    for _ in range(n + 3):
+    toggle.locator(".step-radio:checked").focus()
+    for _ in range(4):
         v.page.keyboard.press("Tab")
         state = v.page.evaluate(_FOCUS)
         if (state["name"] or "").startswith("Next:"):
             break
     else:
         pytest.fail(
-            f"{path}: {n + 3} Tabs from the jump row did not reach "
-            f"Next; focus is on {state}"
+            f"{path}: 4 Tabs from the jump row did not reach Next; focus "
+            f"is on {state}"
         )
     assert state["toggle"] == t, f"{path}: Tab left the toggle: {state}"
 
     def press(key, k):
         v.page.keyboard.press(key)
         v.page.wait_for_function(_SHOWN, arg=[t, k], timeout=5000)
-        v.page.wait_for_timeout(100)  # the focus moves when the page draws
-        v.settle()
         v.page.wait_for_function(_SAID, arg=[t, k], timeout=5000)
         return v.page.evaluate(_FOCUS)
 
@@ -538,13 +570,17 @@ def test_keyboard_steps_keep_focus(opened, path):
             f"{path}: after {key}, focus should be on {expected[:-1]}: {state}"
         )
     # Back by keyboard keeps focus too
-    toggle.locator(
-        ".step-page .step-nav button:visible", has_text="Back"
+    _visible_page(toggle)[0].get_by_role(
+        "button", name=re.compile("^Back")
     ).focus()
     state = press("Enter", 2)
     assert state["toggle"] == t and (state["name"] or "").startswith(
         "Back:"
     ), f"{path}: after Back, focus is on {state}"
+    # the radios step by keyboard with no script: the arrows
+    toggle.locator(".step-radio:checked").focus()
+    v.page.keyboard.press("ArrowRight")
+    assert _visible_page(toggle)[1] == 3, f"{path}: ArrowRight"
     assert not v.errors, f"{path}: console errors: {v.errors}"
 
 
@@ -553,27 +589,26 @@ def test_step_toggles_click_through(opened, path):
     v = opened(path, tag="clicks")  # after test_keyboard_steps_keep_focus
     toggles = v.page.locator(".step-toggle")
     n_toggles = toggles.count()
-    assert n_toggles > 0, f"{path}: widgets embedded, no .step-toggle drawn"
+    assert n_toggles > 0, f"{path}: no .step-toggle"
     SHOTS.mkdir(parents=True, exist_ok=True)
     for t in range(n_toggles):
         toggle = toggles.nth(t)
         toggle.scroll_into_view_if_needed()
-        n_steps = toggle.locator(".step-jump button").count()
-        assert n_steps >= 1, f"{path}: toggle {t} has no jump buttons"
-        toggle.locator(".step-jump button").first.click()  # step 1
+        jump = toggle.locator(".step-jump label")
+        n_steps = jump.count()
+        assert n_steps >= 1, f"{path}: toggle {t} has no jump row"
+        jump.first.click()  # step 1
         seen = []
         for k in range(n_steps):
-            v.settle()
-            page = toggle.locator(".step-page")
-            assert page.count() == 1, (
-                f"{path}: toggle {t} shows {page.count()} pages at step "
-                f"{k + 1}"
-            )
-            active = page.locator(".step-nav button.mod-active")
-            shown = active.inner_text().strip()
-            assert shown.startswith(f"Step {k + 1} of {n_steps}"), (
+            page, shown = _visible_page(toggle)
+            assert shown == k + 1, (
                 f"{path}: toggle {t} should show step {k + 1} of "
-                f"{n_steps}, shows {shown!r}"
+                f"{n_steps}, shows {shown}"
+            )
+            assert (
+                page.locator(".step-pos")
+                .inner_text()
+                .startswith(f"Step {k + 1} of {n_steps}")
             )
             math = page.locator(".step-math")
             assert math.locator("mjx-container").count() > 0, (
@@ -588,21 +623,17 @@ def test_step_toggles_click_through(opened, path):
             if k < n_steps - 1:
                 visible = [
                     b.strip()
-                    for b in page.locator(
-                        ".step-nav button:visible"
-                    ).all_inner_texts()
+                    for b in page.locator(".step-nav label").all_inner_texts()
                 ]
-                assert "Next ▶" in visible, (
+                assert "Next" in visible, (
                     f"{path}: toggle {t}, step {k + 1}: no Next in {visible}"
                 )
                 if k >= 1:
-                    assert "◀ Back" in visible, (
+                    assert "Back" in visible, (
                         f"{path}: toggle {t}, step {k + 1}: no Back in "
                         f"{visible}"
                     )
-                page.locator(
-                    ".step-nav button:visible", has_text="Next ▶"
-                ).click()
+                page.get_by_role("button", name=re.compile("^Next")).click()
         assert len(set(seen)) == n_steps, (
             f"{path}: toggle {t}: some steps showed the same formula"
         )
@@ -611,32 +642,19 @@ def test_step_toggles_click_through(opened, path):
         )
 
         def shown():
-            return (
-                toggle.locator(".step-page .step-nav button.mod-active")
-                .inner_text()
-                .strip()
-            )
+            return _visible_page(toggle)[1]
 
         # start over, jump to the last step with the jump row, back one
         if n_steps > 2:
-            toggle.locator(
-                ".step-page .step-nav button:visible", has_text="Start over"
+            _visible_page(toggle)[0].get_by_text(
+                "Start over", exact=True
             ).click()
-            assert shown().startswith("Step 1 of"), (
-                f"{path}: Start over went to {shown()!r}"
-            )
-            toggle.locator(".step-jump button").nth(n_steps - 1).click()
-            assert shown().startswith(f"Step {n_steps} of"), (
-                f"{path}: the jump row went to {shown()!r}"
-            )
+            assert shown() == 1, f"{path}: Start over went to {shown()}"
+            jump.nth(n_steps - 1).click()
+            assert shown() == n_steps, f"{path}: the jump row: {shown()}"
         if n_steps > 1:
-            toggle.locator(
-                ".step-page .step-nav button:visible", has_text="Back"
-            ).click()
-            assert shown().startswith(f"Step {n_steps - 1} of"), (
-                f"{path}: Back went to {shown()!r}"
-            )
-    v.settle()
+            _visible_page(toggle)[0].get_by_text("Back", exact=True).click()
+            assert shown() == n_steps - 1, f"{path}: Back went to {shown()}"
     assert not v.errors, f"{path}: console errors while clicking: {v.errors}"
     assert not v.failed, f"{path}: failed requests while clicking: {v.failed}"
 
@@ -654,9 +672,9 @@ def test_print_shows_every_derivation(opened, path):
                        .filter(r => r.getClientRects().length
                                     && r.getBoundingClientRect().height > 0)
                        .length,
-                  steps: t.querySelectorAll('.step-jump button').length,
+                  steps: t.querySelectorAll('.step-radio').length,
                   interactive: [...t.querySelectorAll(
-                      '.step-jump, .step-stack')]
+                      '.step-jump, .step-pages')]
                       .filter(e => e.getClientRects().length).length}))"""
         )
     finally:
