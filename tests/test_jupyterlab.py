@@ -26,6 +26,16 @@ STEPS = [
 ]
 
 
+STEPPER_CELL = """import torch, vjplib
+from booktools.stepper import backward_stepper
+
+def twice(x):
+    a = 3 * x
+    return a + a
+
+backward_stepper(twice, torch.tensor(0.7, dtype=torch.float64))"""
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab")
@@ -43,6 +53,9 @@ def lab(tmp_path_factory):
         "language": "python",
     }
     nbformat.write(nb, root / "toggle.ipynb")
+    stepper = nbformat.v4.new_notebook(metadata=nb.metadata)
+    stepper.cells = [nbformat.v4.new_code_cell(STEPPER_CELL)]
+    nbformat.write(stepper, root / "stepper.ipynb")
     with jupyterlab(root) as url:
         yield url
 
@@ -119,3 +132,48 @@ def _run_and_click_through(page):
     assert toggle.locator(".step-page .step-note").count() == 0, (
         "the last step has no note"
     )
+
+
+def _run_first_cell(page, wait_for):
+    page.locator(".jp-Notebook .jp-Cell .jp-InputArea-editor").first.wait_for(
+        timeout=60_000
+    )
+    page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(
+        timeout=60_000
+    )
+    target = page.locator(wait_for)
+    for _ in range(12):
+        page.locator(".jp-Cell").first.click()
+        page.locator(
+            '[data-command="notebook:run-cell-and-select-next"]'
+        ).first.click()
+        try:
+            target.wait_for(timeout=5_000)
+            break
+        except playwright_api.TimeoutError:
+            continue
+    target.wait_for(timeout=30_000)
+    return target
+
+
+def test_backward_stepper_steps_in_jupyterlab(lab, browser):
+    """The stepper's output is HTML and CSS only: once its cell has run (the
+    output is then trusted), JupyterLab shows it with its style, and Next
+    and Back step it, with the status line following."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{lab}/lab/tree/stepper.ipynb", wait_until="load")
+    stepper = _run_first_cell(page, ".backward-stepper")
+    status = stepper.locator(".bs-status")
+    first = status.inner_text().strip()
+    assert first.startswith("Step 1 of "), first
+    n = int(first.split(" of ")[1].split()[0])
+    for k in range(2, n + 1):
+        stepper.locator("label.bs-next:visible").first.click()
+        assert status.inner_text().strip().startswith(f"Step {k} of {n}")
+    assert stepper.locator("label.bs-next:visible").count() == 0
+    stepper.locator("label.bs-back:visible").first.click()
+    assert status.inner_text().strip().startswith(f"Step {n - 1} of {n}")
+    page.close()
+    assert not errors, f"JavaScript errors in JupyterLab: {errors}"
