@@ -83,27 +83,7 @@ def test_step_toggle_is_typeset_and_clickable_in_jupyterlab(lab, browser):
 
 
 def _run_and_click_through(page):
-    page.locator(".jp-Notebook .jp-Cell .jp-InputArea-editor").first.wait_for(
-        timeout=60_000
-    )
-    # the kernel is up when the status bar says so
-    page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(
-        timeout=60_000
-    )
-    # Run the cell with the kernel (the toolbar's run button; retried while the
-    # kernel connects).
-    toggle = page.locator(".step-toggle")
-    for _ in range(12):
-        page.locator(".jp-Cell").first.click()
-        page.locator(
-            '[data-command="notebook:run-cell-and-select-next"]'
-        ).first.click()
-        try:
-            toggle.wait_for(timeout=5_000)
-            break
-        except playwright_api.TimeoutError:
-            continue
-    toggle.wait_for(timeout=30_000)
+    toggle = _run_first_cell(page, ".step-toggle")
     # the live widget (its view outranks the static text/html in Jupyter)
     assert "widget-vbox" in (toggle.get_attribute("class") or ""), (
         "JupyterLab shows the static HTML, not the live widget"
@@ -135,7 +115,9 @@ def _run_and_click_through(page):
 
 
 def _run_first_cell(page, wait_for):
-    page.locator(".jp-Notebook .jp-Cell .jp-InputArea-editor").first.wait_for(
+    """Run the notebook's first cell with the kernel (the toolbar's run
+    button, retried while the kernel connects); return what it shows."""
+    page.locator(".jp-Cell:visible .jp-InputArea-editor").first.wait_for(
         timeout=60_000
     )
     page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(
@@ -143,9 +125,9 @@ def _run_first_cell(page, wait_for):
     )
     target = page.locator(wait_for)
     for _ in range(12):
-        page.locator(".jp-Cell").first.click()
+        page.locator(".jp-Cell:visible").first.click()
         page.locator(
-            '[data-command="notebook:run-cell-and-select-next"]'
+            '[data-command="notebook:run-cell-and-select-next"]:visible'
         ).first.click()
         try:
             target.wait_for(timeout=5_000)
