@@ -16,17 +16,34 @@
 
   var SELECTOR = '.bd-article mjx-container[display="true"]';
 
-  function mark() {
-    document.querySelectorAll(SELECTOR).forEach(function (m) {
-      var scrolls = m.clientWidth > 0 && m.scrollWidth > m.clientWidth + 1;
-      if (scrolls && !m.hasAttribute("data-scrolls")) {
+  // Equations are measured a few at a time, one short task each, so a
+  // long chapter never holds the page still while it is being read (Total
+  // Blocking Time); within a batch every width is read before any
+  // attribute is written: a write between two reads would make the
+  // browser lay the page out again for each equation.
+  var BATCH = 25;
+  function markFrom(all, start) {
+    var batch = all.slice(start, start + BATCH);
+    var scrolls = batch.map(function (m) {
+      return m.clientWidth > 0 && m.scrollWidth > m.clientWidth + 1;
+    });
+    batch.forEach(function (m, i) {
+      if (scrolls[i] && !m.hasAttribute("data-scrolls")) {
         m.setAttribute("data-scrolls", "");
         m.tabIndex = 0;
-      } else if (!scrolls && m.hasAttribute("data-scrolls")) {
+      } else if (!scrolls[i] && m.hasAttribute("data-scrolls")) {
         m.removeAttribute("data-scrolls");
         m.removeAttribute("tabindex");
       }
     });
+    if (start + BATCH < all.length) {
+      setTimeout(function () { markFrom(all, start + BATCH); }, 0);
+    }
+  }
+
+  function mark() {
+    markFrom(Array.prototype.slice.call(document.querySelectorAll(SELECTOR)),
+             0);
   }
 
   var pending = null;

@@ -17,6 +17,10 @@ extension).
 * Weight: pydata-sphinx-theme loads ``fontawesome.js`` (1.5 MB) on every
   page "so that users can add custom icons"; the book adds none, and the
   theme's own icons come from its CSS web font. The script tag is dropped.
+* First paint: `lighten` inlines documentation_options.js, defers the
+  head's other scripts, drops the search, thebe and sphinx-design files a
+  page does not use, and gives cell-output images their size in
+  pixels, fetched last (tests/test_lighthouse.py measures what this buys).
 * Names: two buttons whose accessible name hid their visible text (see
   `_FIXES`) lose the aria-label that did it.
 """
@@ -263,15 +267,113 @@ _FIXES = [
 ]
 
 
+# -- first paint: what the head makes the browser wait for ----------------
+# Lighthouse (tests/test_lighthouse.py) found every classic <script src> in
+# the head holding up the first paint of a phone on slow 4G, one round trip
+# each, and every image of the page competing with it for bandwidth. So:
+# * documentation_options.js (13 lines) is written into the page;
+# * every other script of the head is deferred: it runs, in the same order,
+#   once the page is parsed (Sphinx's, the theme's and myst-nb's scripts
+#   all wait for DOMContentLoaded anyway);
+# * Sphinx's search scripts and search index (searchtools.js, language_
+#   data.js, searchindex.js), which pydata-sphinx-theme puts on every page
+#   for its search-as-you-type, are dropped from the pages that do not use
+#   it (search_as_you_type is off: the search box opens search.html, which
+#   loads them itself);
+# * thebe and sphinx-design, which Jupyter Book adds to every page, are
+#   dropped from pages that use neither (no thebe button, no sd- class);
+# * content images are fetched after what the first screen needs
+#   (fetchpriority="low", decoding="async"; not loading="lazy":
+#   tests/test_browser.py wants every image loaded without scrolling) and
+#   carry their size in pixels, so the page does not move when they arrive.
+_HEAD_SCRIPT = re.compile(r'<script src="([^"]+)"></script>')
+_SEARCH_SCRIPTS = re.compile(
+    r'[ \t]*<script src="[^"]*(?:_static/searchtools|_static/language_data|'
+    r'searchindex)\.js"></script>\n?'
+)
+_THEBE = re.compile(
+    r'[ \t]*(?:<link rel="stylesheet" type="text/css" href="[^"]*_static/'
+    r'sphinx-thebe\.css[^"]*"\s*/?>|<script async="async" src="[^"]*_static/'
+    r'sphinx-thebe\.js[^"]*"></script>|<script>const THEBE_JS_URL[^<]*'
+    r"</script>)\n?"
+)
+_DESIGN = re.compile(
+    r'[ \t]*(?:<link rel="stylesheet" type="text/css" href="[^"]*_static/'
+    r'sphinx-design\.min\.css[^"]*"\s*/?>|<script [^>]*src="[^"]*_static/'
+    r'design-tabs\.js[^"]*"></script>)\n?'
+)
+_IMG = re.compile(
+    r"<img (?![^>]*\b(?:loading|fetchpriority)=)"
+    r'([^>]*?src="([^"]+\.png)"[^>]*?)\s*(/?)>'
+)
+
+
+def _png_size(path: Path) -> tuple[int, int] | None:
+    head = path.read_bytes()[:24] if path.is_file() else b""
+    if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(
+        head[20:24], "big"
+    )
+
+
+def lighten(page: str, where: Path, options: str | None) -> str:
+    """The page's HTML with less for the browser to wait for (see above).
+
+    `where` is the page's folder (to read its images' sizes); `options` is
+    the text of _static/documentation_options.js (None: leave it).
+    """
+    head, sep, body = page.partition("</head>")
+    if not sep:
+        return page
+    if "DOCUMENTATION_OPTIONS.pagename = 'search'" in head:
+        return page  # the search page needs its search scripts, in order
+    if "search_as_you_type = false" in head:
+        head = _SEARCH_SCRIPTS.sub("", head)
+    if "thebe-launch-button" not in body:
+        head = _THEBE.sub("", head)
+    if 'class="sd-' not in body and " sd-" not in body:
+        head = _DESIGN.sub("", head)
+
+    def script(m):
+        if options is not None and "documentation_options.js" in m.group(1):
+            return "<script>" + options.strip() + "</script>"
+        return f'<script defer src="{m.group(1)}"></script>'
+
+    head = _HEAD_SCRIPT.sub(script, head)
+
+    def image(m):
+        attrs, src = m.group(1), m.group(2)
+        extra = ' fetchpriority="low" decoding="async"'
+        size = None
+        if not re.search(r"\b(?:width|height)=", attrs) and "://" not in src:
+            size = _png_size(where / html.unescape(src))
+        if size:
+            extra += f' width="{size[0]}" height="{size[1]}"'
+        return f"<img {attrs}{extra}{m.group(3)}>"
+
+    # the logos of the launch buttons sit in the header: left as they are
+    body = _IMG.sub(
+        lambda m: m.group(0) if "_static/images/" in m.group(2) else image(m),
+        body,
+    )
+    return head + sep + body
+
+
 def _fix_pages(app, exception):
     if exception is not None or app.builder.format != "html":
         return
+    options_js = Path(app.outdir) / "_static" / "documentation_options.js"
+    options = (
+        options_js.read_text(encoding="utf-8") if options_js.exists() else None
+    )
     for page in Path(app.outdir).rglob("*.html"):
         if "_static" in page.parts:
             continue
         text = fixed = page.read_text(encoding="utf-8")
         for pattern, replacement in _FIXES:
             fixed = pattern.sub(replacement, fixed)
+        fixed = lighten(fixed, page.parent, options)
         if fixed != text:
             page.write_text(fixed, encoding="utf-8")
 

@@ -214,7 +214,8 @@ class PageVisit:
 
 @pytest.fixture
 def visit(browser, server):
-    """visit(path, **PageVisit options): a fresh page, closed after the test."""
+    """visit(path, **PageVisit options): a fresh page, closed after the
+    test."""
     opened = []
 
     def _visit(path, **options):
@@ -298,3 +299,16 @@ def jupyterlab(root: Path):
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@pytest.fixture(autouse=True)
+def _default_dtype_left_alone():
+    """A test that sets torch's default dtype (float64, as the chapters do)
+    must put it back: later tests check dtype errors against float32."""
+    import torch
+
+    yield
+    assert torch.get_default_dtype() == torch.float32, (
+        "this test changed torch's default dtype and did not restore it; "
+        "use a fixture that sets it and puts the old one back"
+    )

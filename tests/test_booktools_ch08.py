@@ -12,7 +12,15 @@ matplotlib.use("Agg")
 import vjplib  # noqa: E402
 from booktools import ch08  # noqa: E402
 
-torch.set_default_dtype(torch.float64)
+
+@pytest.fixture(autouse=True)
+def float64():
+    """Every check in float64, as in the chapter; the default dtype is put
+    back after each test, so other test files keep torch's float32."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
 
 
 def rev_cumsum(v):

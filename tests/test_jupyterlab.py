@@ -64,7 +64,7 @@ def test_step_toggle_is_typeset_and_clickable_in_jupyterlab(lab, browser):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{lab}/lab/tree/toggle.ipynb", wait_until="load")
+    page.goto(f"{lab}/lab/tree/toggle.ipynb?reset", wait_until="load")
     try:
         _run_and_click_through(page)
     except Exception as exc:
@@ -115,21 +115,18 @@ def _run_and_click_through(page):
 
 
 def _run_first_cell(page, wait_for):
-    """Run the notebook's first cell with the kernel (the toolbar's run
-    button, retried while the kernel connects); return what it shows."""
-    page.locator(".jp-Cell:visible .jp-InputArea-editor").first.wait_for(
-        timeout=60_000
-    )
+    """Run the notebook's first cell with the kernel (Shift+Enter in its
+    editor, retried while the kernel connects); return what it shows."""
+    editor = page.locator(".jp-Cell:visible .jp-InputArea-editor").first
+    editor.wait_for(timeout=60_000)
     page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(
         timeout=60_000
     )
     target = page.locator(wait_for)
     for _ in range(12):
-        page.locator(".jp-Cell:visible").first.click()
-        page.locator(
-            '[data-command="notebook:run-cell-and-select-next"]:visible'
-        ).first.click()
         try:
+            editor.click(timeout=5_000)
+            page.keyboard.press("Shift+Enter")
             target.wait_for(timeout=5_000)
             break
         except playwright_api.TimeoutError:
@@ -145,7 +142,7 @@ def test_backward_stepper_steps_in_jupyterlab(lab, browser):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{lab}/lab/tree/stepper.ipynb", wait_until="load")
+    page.goto(f"{lab}/lab/tree/stepper.ipynb?reset", wait_until="load")
     stepper = _run_first_cell(page, ".backward-stepper")
     status = stepper.locator(".bs-status")
     first = status.inner_text().strip()
