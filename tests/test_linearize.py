@@ -601,3 +601,20 @@ def test_a_new_linear_op_of_vjplib_appears_in_the_error_message():
 def test_x_times_x_is_refused_with_the_reason():
     with pytest.raises(TypeError, match=r"both depend on the input"):
         vl.linear_transpose(lambda x: x * x, rand(3))
+
+
+def test_linear_program_of_two_inputs_and_of_a_zero_map():
+    a, b = rand(3), rand(3, seed=1)
+    program = vl.linear_program(lambda a, b: a - 2.0 * b, a, b)
+    assert str(program).splitlines()[:2] == [
+        "in   x1_dot: (3,)",
+        "in   x2_dot: (3,)",
+    ]
+    assert_close(program(a, b), a - 2.0 * b)
+    zero = vl.linear_program(lambda a: torch.zeros(2, dtype=F64), a)
+    assert len(zero) == 0 and str(zero).splitlines()[-1] == "out  0"
+    assert torch.equal(zero(a), torch.zeros(2, dtype=F64))
+    with pytest.raises(ValueError, match="one name per input"):
+        vl.linear_program(vl.neg, a, names=["u", "v"])
+    with pytest.raises(TypeError, match="exp is not linear"):
+        vl.linear_program(vl.exp, a)
