@@ -490,3 +490,131 @@ def test_a_custom_function_without_transpose_rule_is_refused():
     # its JVP rule is linear (2 * x_dot), so linearize and transposition work
     _, jvp_fn = vl.linearize(Twice.apply, x)
     assert_close(vl.linear_transpose(jvp_fn, x)(x)[0], 2 * x)
+
+
+# ------------------------------------------ linear_program and linear_ops
+
+LIN = __import__("sys").modules["vjplib.linearize"]
+
+
+def z_vl(X):
+    return vl.norm(vl.inv(X))
+
+
+def test_linear_program_of_z_is_six_linear_ops_with_the_residuals():
+    X = well_conditioned(4, seed=3)
+    z, jvp_fn = vl.linearize(z_vl, X)
+    program = vl.linear_program(jvp_fn, X, names=["X_dot"])
+    assert [fn.__name__ for _, fn, _ in program.equations] == [
+        "Matmul", "Matmul", "Neg", "Mul", "Sum", "Mul",
+    ]  # fmt: skip
+    Y = torch.linalg.inv(X)
+    assert len(program.constants) == 2
+    assert_close(program.constants[0], Y)  # X⁻¹, once for all its uses
+    assert_close(program.constants[1], 1 / torch.linalg.norm(Y))
+    X_dot = rand(4, 4, seed=4)
+    _, z_dot = torch.func.jvp(
+        lambda X: torch.linalg.norm(torch.linalg.inv(X)), (X,), (X_dot,)
+    )
+    assert_close(program(X_dot), z_dot, rtol=RTOL, atol=ATOL)
+    text = str(program)
+    assert text.splitlines()[0] == "in   X_dot: (4, 4)"
+    assert "t1 = matmul(c1, X_dot): (4, 4)" in text
+    assert text.splitlines()[-1] == "out  t6"
+
+
+def test_linear_program_of_a_transpose_runs_the_vjp():
+    X = well_conditioned(3, seed=5)
+    z, jvp_fn = vl.linearize(z_vl, X)
+    f_T = vl.linear_transpose(jvp_fn, X)
+    program = vl.linear_program(f_T, z, names=["z_bar"])
+    names = [fn.__name__ for _, fn, _ in program.equations]
+    assert "Transpose" in names and "BroadcastTo" in names
+    ref = torch.func.grad(lambda X: torch.linalg.norm(torch.linalg.inv(X)))
+    assert_close(program(torch.tensor(1.0, dtype=F64)), ref(X))
+
+
+def test_linear_program_of_an_elementwise_op_is_one_multiply():
+    """Every one-input elementwise op's linear piece: x_dot times the
+    constant f'(x), compared with torch's derivative."""
+    x = rand(5, positive=True)
+    for cls in OP_CLASSES:
+        if not issubclass(cls, ops.Elementwise):
+            continue
+        args = EXAMPLES[cls][0][0]
+        y, jvp_fn = vl.linearize(lambda x: cls.apply(x, *args[1:]), x)
+        program = vl.linear_program(jvp_fn, x)
+        assert [fn for _, fn, _ in program.equations] == [ops.Mul], cls
+        torch_f = EXAMPLES[cls][0][1]
+        slope = torch.func.vmap(
+            torch.func.grad(lambda t: torch_f(t, *args[1:]))
+        )(x)
+        assert_close(program.constants[0], slope, rtol=RTOL, atol=ATOL)
+
+
+def test_linear_ops_are_read_from_the_op_classes():
+    kinds = vl.linear_ops()
+    assert kinds["one at a time"] == ["mul", "matmul", "conv1d"]
+    assert set(kinds["together"]) == {"add", "sub"}
+    for name in ("neg", "div", "broadcast_to", "movedim", "reshape", "sum"):
+        assert name in kinds["first"]
+    # every op class with linear_in and a transpose rule, none other
+    listed = {n for names in kinds.values() for n in names}
+    with_rules = {
+        LIN._op_name(c)
+        for c in OP_CLASSES
+        if getattr(c, "linear_in", ()) and hasattr(c, "transpose")
+    }
+    assert listed >= with_rules
+    assert "inv" not in listed and "sin" not in listed
+
+
+def test_a_new_linear_op_of_vjplib_appears_in_the_error_message():
+    import gc
+
+    class Double(Function):
+        """y = 2 x (a stand-in for an op added to vjplib later)."""
+
+        linear_in = (0,)
+
+        @staticmethod
+        def forward(ctx, x):
+            return 2 * x
+
+        @staticmethod
+        def transpose(ctx, y_bar):
+            return 2 * y_bar
+
+    Double.__module__ = "vjplib.later"
+    try:
+        assert "double" in vl.linear_ops()["first"]
+        with pytest.raises(TypeError, match="double") as e:
+            vl.linear_transpose(vl.exp, rand(3))
+        assert "broadcast_to" in str(e.value)
+        assert "movedim" in str(e.value)
+    finally:
+        del Double
+        gc.collect()
+    assert "double" not in vl.linear_ops()["first"]
+
+
+def test_x_times_x_is_refused_with_the_reason():
+    with pytest.raises(TypeError, match=r"both depend on the input"):
+        vl.linear_transpose(lambda x: x * x, rand(3))
+
+
+def test_linear_program_of_two_inputs_and_of_a_zero_map():
+    a, b = rand(3), rand(3, seed=1)
+    program = vl.linear_program(lambda a, b: a - 2.0 * b, a, b)
+    assert str(program).splitlines()[:2] == [
+        "in   x1_dot: (3,)",
+        "in   x2_dot: (3,)",
+    ]
+    assert_close(program(a, b), a - 2.0 * b)
+    zero = vl.linear_program(lambda a: torch.zeros(2, dtype=F64), a)
+    assert len(zero) == 0 and str(zero).splitlines()[-1] == "out  0"
+    assert torch.equal(zero(a), torch.zeros(2, dtype=F64))
+    with pytest.raises(ValueError, match="one name per input"):
+        vl.linear_program(vl.neg, a, names=["u", "v"])
+    with pytest.raises(TypeError, match="exp is not linear"):
+        vl.linear_program(vl.exp, a)

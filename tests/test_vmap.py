@@ -262,3 +262,107 @@ def test_a_custom_function_without_batching_rule():
         NotImplementedError, match="Twice has no batching rule"
     ):
         vl.vmap(Twice.apply)(rand(3))
+
+
+# ------------------------------ torch.func.vmap's signature, side by side
+
+
+def test_signature_matches_torch_func_vmap():
+    import inspect
+
+    ours = inspect.signature(vl.vmap).parameters
+    theirs = inspect.signature(torch.func.vmap).parameters
+    assert list(ours)[1:] == list(theirs)[1:]  # f: torch calls it func
+    for name in ("in_dims", "out_dims", "randomness", "chunk_size"):
+        assert ours[name].default == theirs[name].default, name
+        assert ours[name].kind == theirs[name].kind, name
+
+
+def test_out_dims_none_returns_an_unbatched_output_as_torch():
+    c = rand(2)
+
+    def f_ours(v):
+        return c * 2.0, vl.sum(v)
+
+    def f_torch(v):
+        return c * 2.0, v.sum()
+
+    x = rand(4, 2)
+    got = vl.vmap(f_ours, out_dims=(None, 0))(x)
+    ref = torch.func.vmap(f_torch, out_dims=(None, 0))(x)
+    assert got[0].shape == ref[0].shape == (2,)
+    assert_close(got[0], ref[0])
+    assert_close(got[1], ref[1])
+
+
+def test_out_dims_none_on_a_varying_output_errors_as_torch():
+    x = rand(4, 2)
+    with pytest.raises(ValueError, match="out_dim is None") as ours:
+        vl.vmap(vl.exp, out_dims=None)(x)
+    with pytest.raises(ValueError, match="out_dim is None") as theirs:
+        torch.func.vmap(torch.exp, out_dims=None)(x)
+    assert "can not return a BatchedTensor" in str(ours.value)
+    assert "can not return a BatchedTensor" in str(theirs.value)
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 3, 5, 100])
+def test_chunk_size_gives_the_same_result_as_torch(chunk_size):
+    X = rand(5, 3, 2)
+    C = rand(2, 4)
+
+    def f_ours(X, C):
+        return vl.matmul(vl.tanh(X), C), vl.norm(X)
+
+    def f_torch(X, C):
+        return torch.tanh(X) @ C, torch.linalg.norm(X)
+
+    kw = dict(in_dims=(2, None), out_dims=(1, 0), chunk_size=chunk_size)
+    got = vl.vmap(f_ours, **kw)(X.movedim(0, 2), C)
+    ref = torch.func.vmap(f_torch, **kw)(X.movedim(0, 2), C)
+    for g, r in zip(got, ref):
+        assert g.shape == r.shape
+        assert_close(g, r, rtol=RTOL, atol=ATOL)
+
+
+def test_chunk_size_runs_f_once_per_chunk():
+    calls = []
+
+    def f(v):
+        calls.append(v.value.shape[0])
+        return v * 2.0
+
+    vl.vmap(f, chunk_size=2)(rand(5, 3))
+    assert calls == [2, 2, 1]
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True])
+def test_bad_chunk_size(bad):
+    with pytest.raises(ValueError, match="chunk_size should be None or"):
+        vl.vmap(vl.exp, chunk_size=bad)(rand(3))
+
+
+def test_randomness_accepts_torchs_values_only():
+    x = rand(3, 2)
+    for value in ("error", "different", "same"):
+        assert_close(vl.vmap(vl.exp, randomness=value)(x), torch.exp(x))
+        torch.func.vmap(torch.exp, randomness=value)(x)
+    with pytest.raises(RuntimeError, match="Only allowed values for rand"):
+        vl.vmap(vl.exp, randomness="foo")(x)
+    with pytest.raises(RuntimeError, match="Only allowed values for rand"):
+        torch.func.vmap(torch.exp, randomness="foo")(x)
+
+
+def test_chunk_size_inside_another_transformation_is_refused():
+    x = rand(4, 3)
+
+    def loss(w):
+        return vl.sum(vl.vmap(lambda v: v * w, chunk_size=2)(x))
+
+    with pytest.raises(NotImplementedError, match="outputs must be plain"):
+        vl.grad(loss)(rand(3))
+
+    def loss_of_input(v):
+        return vl.sum(vl.vmap(vl.exp, chunk_size=2)(v))
+
+    with pytest.raises(NotImplementedError, match="chunk_size needs plain"):
+        vl.grad(loss_of_input)(rand(4))

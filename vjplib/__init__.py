@@ -24,7 +24,13 @@ from .checks import (
 from .dual import Dual
 from .function import Context, Function
 from .graph import Node, Traced, backward, format_graph, print_graph, toposort
-from .linearize import linear_transpose, linearize
+from .linearize import (
+    LinearProgram,
+    linear_ops,
+    linear_program,
+    linear_transpose,
+    linearize,
+)
 from .ops import (
     add,
     broadcast_to,
@@ -107,6 +113,9 @@ __all__ = [
     "hessian",
     "linearize",
     "linear_transpose",
+    "linear_program",
+    "linear_ops",
+    "LinearProgram",
     "vmap",
     "hvp",
     "jacobian_fd",

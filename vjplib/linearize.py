@@ -14,6 +14,12 @@ op (ops.py): ⟨y_bar, L x_dot⟩ = ⟨Lᵀ y_bar, x_dot⟩. For any f,
     linear_transpose(linearize(f, x)[1], x)(y_bar) == vjp(f, x)[1](y_bar)
 
 (JAX's autodidax, part 4: reverse mode is forward mode plus transposition).
+
+``linear_program(f_lin, *primals)`` records a linear function (a
+``jvp_fn``, or the ``f_T`` of linear_transpose) and returns it as a
+straight-line program, one linear op per line, as ``jax.make_jaxpr`` shows
+JAX's. ``linear_ops()`` lists the ops linearize accepts, read from the op
+classes themselves (their ``linear_in``).
 """
 
 import copy
@@ -22,7 +28,7 @@ import torch
 
 from .box import Box, Trace, as_primal, new_trace
 from .dual import Dual
-from .function import _lift, forward_on_shapes
+from .function import Function, _lift, forward_on_shapes
 from .graph import check_like, toposort
 from .transforms import _output
 
@@ -119,10 +125,8 @@ def check_linear(fn, args, linear, who):
             raise TypeError(
                 f"{who}: {name} is not linear in {where}, so the "
                 f"function is not linear in its input: {who} takes "
-                "functions built from linear ops only (matmul, mul or div by "
-                "a constant, add, sub, neg, sum, cumsum, flip, reshape, "
-                f"transpose, conv1d with one constant operand).{custom} "
-                + _WAY_OUT
+                f"functions built from linear ops only ({_linear_list()})."
+                f"{custom} " + _WAY_OUT
             )
     if getattr(fn, "bilinear", False) and sum(linear) > 1:
         raise TypeError(
@@ -138,6 +142,64 @@ def check_linear(fn, args, linear, who):
                     "and a constant is affine, not linear (f(0) ≠ 0): drop "
                     "the constant term. " + _WAY_OUT
                 )
+
+
+def _op_classes(cls=Function):
+    """Every op class of vjplib (Function subclasses defined in vjplib's
+    modules), in the order they were defined, each once."""
+    found = []
+    for sub in cls.__subclasses__():
+        if sub.__module__.startswith("vjplib.") and sub not in found:
+            found.append(sub)
+        found.extend(c for c in _op_classes(sub) if c not in found)
+    return found
+
+
+def linear_ops():
+    """The linear ops, read from the op classes (their ``linear_in`` and
+    ``bilinear`` attributes and a ``transpose`` rule), as three lists of
+    names: ``"one at a time"`` (linear in each argument while the other is
+    a constant: mul, matmul, conv1d), ``"together"`` (linear in all their
+    arguments together: add, sub) and ``"first"`` (linear in their first
+    argument, the others constants or settings: neg, div by a constant,
+    sum, reshape, ...). An op added later appears here by itself."""
+    kinds = {"one at a time": [], "together": [], "first": []}
+    for cls in _op_classes():
+        linear_in = tuple(getattr(cls, "linear_in", ()))
+        if not linear_in or not callable(getattr(cls, "transpose", None)):
+            continue
+        name = _op_name(cls)
+        if getattr(cls, "bilinear", False):
+            kinds["one at a time"].append(name)
+        elif len(linear_in) > 1:
+            kinds["together"].append(name)
+        else:
+            kinds["first"].append(name)
+    return kinds
+
+
+def _op_name(cls):
+    """The op's name as users call it: BroadcastTo -> broadcast_to."""
+    return "".join(
+        ("_" + c.lower()) if c.isupper() and i else c.lower()
+        for i, c in enumerate(cls.__name__)
+    )
+
+
+def _linear_list():
+    kinds = linear_ops()
+    parts = []
+    if kinds["one at a time"]:
+        parts.append(
+            ", ".join(kinds["one at a time"]) + " with one constant operand"
+        )
+    if kinds["together"]:
+        parts.append(", ".join(kinds["together"]))
+    if kinds["first"]:
+        parts.append(
+            "and in their first argument only " + ", ".join(kinds["first"])
+        )
+    return "; ".join(parts)
 
 
 def _inputs(primals, trace):
@@ -195,6 +257,124 @@ def transpose_pass(end, inputs, y_bar):
             check_like(x_bar, a, (), f"{v.fn.__name__}.transpose: input {i}")
             cotangents[a] = cotangents[a] + x_bar if a in cotangents else x_bar
     return [cotangents.get(x) for x in inputs]
+
+
+class LinearProgram:
+    """A recorded linear map as a straight-line program (``str()`` prints
+    it, one op per line, as ``jax.make_jaxpr`` prints a jaxpr).
+
+    ``inputs``: the input LinearVars; ``equations``: one ``(out, fn,
+    args)`` per op in the order they run, ``out`` the LinearVar it makes,
+    ``args`` its arguments; ``constants``: the constant tensors the ops
+    read (the residuals of the forward pass), in order of first use;
+    ``outputs``: the LinearVars returned.
+    """
+
+    def __init__(self, inputs, outputs, names, returned):
+        self.inputs, self.outputs = list(inputs), list(outputs)
+        self._returned = returned  # what f_lin returned (for a zero output)
+        ends = [o for o in self.outputs if o is not None]
+        seen, order = set(), []
+        for end in ends:
+            for v in toposort(end):
+                if v not in seen:
+                    seen.add(v)
+                    order.append(v)
+        self.equations = [(v, v.fn, v.args) for v in order if v.fn]
+        self.constants = []
+        for _, _, args in self.equations:
+            for a in args:
+                is_constant = isinstance(a, torch.Tensor) and not isinstance(
+                    a, Box
+                )
+                if is_constant and not any(a is c for c in self.constants):
+                    self.constants.append(a)
+        self._names = dict(zip(self.inputs, names))
+        for k, (v, _, _) in enumerate(self.equations, 1):
+            self._names.setdefault(v, f"t{k}")
+
+    def __len__(self):
+        return len(self.equations)
+
+    def __call__(self, *values):
+        """Run the program on numbers (one value per input): its outputs,
+        a tuple when there are several."""
+        if len(values) != len(self.inputs):
+            raise ValueError(
+                f"linear_program: the program takes {len(self.inputs)} "
+                f"inputs, got {len(values)}"
+            )
+        outs = tuple(
+            _zeros(zero) if o is None else evaluate(o, self.inputs, values)
+            for o, zero in zip(self.outputs, self._returned)
+        )
+        return outs[0] if len(outs) == 1 else outs
+
+    def _name(self, a):
+        if isinstance(a, LinearVar):
+            return self._names.get(a, "?")
+        if isinstance(a, torch.Tensor) and not isinstance(a, Box):
+            k = next(i for i, c in enumerate(self.constants) if c is a)
+            return f"c{k + 1}"
+        return repr(a)
+
+    def lines(self):
+        """The program's lines: inputs, one line per op, the constants with
+        their shapes, the outputs."""
+
+        def shape(v):
+            return str(tuple(v.shape))
+
+        rows = [f"in   {self._name(x)}: {shape(x)}" for x in self.inputs]
+        for v, fn, args in self.equations:
+            call = f"{_op_name(fn)}({', '.join(map(self._name, args))})"
+            rows.append(f"{self._name(v):>4} = {call}: {shape(v)}")
+        if self.constants:
+            rows.append(
+                "with "
+                + ", ".join(
+                    f"c{k}: {shape(c)}"
+                    for k, c in enumerate(self.constants, 1)
+                )
+            )
+        outs = ["0" if o is None else self._name(o) for o in self.outputs]
+        rows.append(f"out  {', '.join(outs)}")
+        return rows
+
+    def __str__(self):
+        return "\n".join(self.lines())
+
+    def __repr__(self):
+        return f"LinearProgram({len(self)} ops)"
+
+
+def linear_program(f_lin, *primals, names=None):
+    """The linear function f_lin (a ``jvp_fn`` from linearize, an ``f_T``
+    from linear_transpose, or any function built from linear ops) recorded
+    as a ``LinearProgram``, as ``jax.make_jaxpr(f_lin)(*primals)``:
+    f_lin runs once on inputs that hold no numbers, shaped like `primals`
+    (their values are not used). ``names``: one name per input for the
+    printout (default x1_dot, x2_dot, ... or x_dot for one input).
+    """
+    who = "linear_program"
+    primals = [as_primal(p, who, i) for i, p in enumerate(primals)]
+    if names is None:
+        names = (
+            ["x_dot"]
+            if len(primals) == 1
+            else [f"x{i + 1}_dot" for i in range(len(primals))]
+        )
+    if len(names) != len(primals):
+        raise ValueError(
+            f"{who}: {len(names)} names for {len(primals)} inputs; give one "
+            "name per input"
+        )
+    with new_trace("linear", LinearTrace, who=who) as lin:
+        xs = _inputs(primals, lin)
+        out = f_lin(*xs)
+        outs = out if isinstance(out, tuple) else (out,)
+        ends = [_result(o, lin, who) for o in outs]
+    return LinearProgram(xs, ends, names, outs)
 
 
 def _zeros(like):

@@ -7,11 +7,13 @@ values runs its batching rule, ``fn.vmap(info, in_dims, *args)`` (torch's
 signature, in each op's class in ops.py): elementwise ops, sums, flips and
 cumsums over dims counted from the right, inv and matmul run on the stack as
 they are; reshape and broadcast_to put the batch in front of the new shape;
-norm reduces each example's dims only. As in JAX's autodidax (part 1), the
-batch dim is carried beside the value, and vmap composes with the other
-transformations: ``vmap(grad(f))`` gives per-example gradients,
-``vmap(vjp_fn)`` over the rows of the identity the Jacobian (jacrev), and
-``vmap`` of a JVP over the basis tangents its columns (jacfwd).
+norm reduces each example's dims only. JAX's autodidax (part 1) and torch
+carry a (value, bdim) pair and move the batch dim only when a rule needs
+it; vjplib keeps it at dim 0 always (a rule may return it elsewhere, and
+vmap moves it back), which keeps every rule short. vmap composes with the
+other transformations: ``vmap(grad(f))`` gives per-example gradients,
+``vmap(vjp_fn)`` over the rows of the identity the Jacobian (as jacrev),
+and ``vmap`` of a JVP over the basis tangents its columns (as jacfwd).
 """
 
 import functools
@@ -193,41 +195,68 @@ def _batch_size(args, dims):
     return sizes[0]
 
 
-def _unbatch(out, trace, size, out_dim, i):
+def _unbatch(out, trace, size, out_dim, i, f):
     """The result for one output of f: the stack, its batch dim at
-    out_dim. An output that does not vary over the batch is expanded."""
-    if isinstance(out, Batched) and out.trace is trace:
+    out_dim. An output that does not vary over the batch is expanded, or
+    with out_dim None returned as it is (as torch does)."""
+    varies = isinstance(out, Batched) and out.trace is trace
+    if varies:
         y = out.value
-    elif isinstance(out, (torch.Tensor, Box)):
-        y = broadcast_to(out, (size,) + tuple(out.shape))
-    else:
+    elif not isinstance(out, (torch.Tensor, Box)):
         raise TypeError(
             f"vmap: f must return a tensor or a tuple of tensors, got "
             f"{type(out).__name__} (output {i})"
         )
+    elif out_dim is None:
+        return out
+    else:
+        y = broadcast_to(out, (size,) + tuple(out.shape))
     if out_dim is None:
+        name = getattr(f, "__name__", "f")
         raise _error(
-            "out_dims=None needs an output that does not vary over the "
-            "batch; give out_dims an int"
+            f"`{name}` can not return a BatchedTensor when out_dim is None: "
+            f"its output {i} varies over the batch; give out_dims an int "
+            "(where the batch dim goes)"
         )
     return _move(y, 0, _normalize(out_dim, y.ndim, "out_dim"))
 
 
-def vmap(f, in_dims=0, out_dims=0):
-    """f mapped over a batch dim of its inputs, as torch.func.vmap: f runs
-    once, on Batched values.
+_RANDOMNESS = ("error", "different", "same")
+
+
+def vmap(f, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
+    """f mapped over a batch dim of its inputs, with torch.func.vmap's
+    signature: f runs once, on Batched values.
 
     ``in_dims``: the batch dim of each input (an int for all, or a tuple
     with an int or None per input; None: the input is the same for every
-    example). ``out_dims``: where the batch dim goes in each output. f
-    returns a tensor or a tuple of tensors. vmap nests (``vmap(vmap(f))``)
-    and composes with grad, vjp, jvp, linearize.
+    example). ``out_dims``: where the batch dim goes in each output; None
+    returns an output that does not vary over the batch as it is (a
+    varying one is an error, as in torch). f returns a tensor or a tuple of
+    tensors. ``randomness``: torch's 'error', 'different' or 'same' are
+    accepted and change nothing, since no vjplib op draws random numbers.
+    ``chunk_size``: run f once per chunk of that many examples (less
+    memory, more calls), then concatenate; for plain tensor inputs only
+    (vjplib has no op to slice a value traced by another transformation).
+    vmap nests (``vmap(vmap(f))``) and composes with grad, vjp, jvp,
+    linearize.
     """
+    if randomness not in _RANDOMNESS:
+        raise RuntimeError(
+            "Only allowed values for randomness are 'error', 'different', "
+            f"or 'same'. Got {randomness}"
+        )
+    if chunk_size is not None and (
+        not isinstance(chunk_size, int)
+        or isinstance(chunk_size, bool)
+        or chunk_size <= 0
+    ):
+        raise ValueError(
+            "vmap: chunk_size should be None or greater than 0. "
+            f"(got {chunk_size!r})"
+        )
 
-    @functools.wraps(f)
-    def vmapped(*args):
-        dims = _per_input(in_dims, len(args), "in_dims")
-        size = _batch_size(args, dims)
+    def run(args, dims, size):
         with new_trace("vmap", BatchTrace, size=size) as trace:
             boxed = [
                 a
@@ -242,9 +271,56 @@ def vmap(f, in_dims=0, out_dims=0):
             outs = (out,) if single else out
             odims = _per_input(out_dims, len(outs), "out_dims")
             results = tuple(
-                _unbatch(o, trace, size, d, i)
+                _unbatch(o, trace, size, d, i, f)
                 for i, (o, d) in enumerate(zip(outs, odims))
             )
+        return results, odims, single
+
+    @functools.wraps(f)
+    def vmapped(*args):
+        dims = _per_input(in_dims, len(args), "in_dims")
+        size = _batch_size(args, dims)
+        if chunk_size is None or chunk_size >= size:
+            results, _, single = run(args, dims, size)
+        else:
+            results, single = _chunked(run, args, dims, size, chunk_size)
         return results[0] if single else results
 
     return vmapped
+
+
+def _chunked(run, args, dims, size, chunk_size):
+    """run() on chunks of chunk_size examples, the outputs concatenated
+    along their out_dims (an unbatched output: the first chunk's)."""
+    if any(isinstance(a, Box) for a in args):
+        raise NotImplementedError(
+            "vmap: chunk_size needs plain tensor inputs; an input is traced "
+            "by another transformation, and vjplib has no op to slice it. "
+            "Leave chunk_size=None there"
+        )
+    chunks = []
+    for start in range(0, size, chunk_size):
+        n = min(chunk_size, size - start)
+        part = [
+            a
+            if d is None
+            else a.narrow(_normalize(d, a.ndim, "in_dim"), start, n)
+            for a, d in zip(args, dims)
+        ]
+        chunks.append(run(part, dims, n))
+    _, odims, single = chunks[0]
+    results = []
+    for i, d in enumerate(odims):
+        pieces = [c[0][i] for c in chunks]
+        if any(isinstance(p, Box) for p in pieces):
+            raise NotImplementedError(
+                "vmap: with chunk_size, f's outputs must be plain tensors "
+                "(vjplib has no op to concatenate traced values); leave "
+                "chunk_size=None"
+            )
+        if d is None:
+            results.append(pieces[0])
+        else:
+            axis = _normalize(d, pieces[0].ndim, "out_dim")
+            results.append(torch.cat(pieces, axis))
+    return tuple(results), single
