@@ -563,7 +563,7 @@ def _walk(outs, y_bars, inputs, retain_graph, create_graph):
     def after_vjp(node):  # free what this node saved, as soon as it is used
         saved = node.ctx._saved  # (a context that saved nothing stays open,
         if not retain_graph and any(s is not None for s in saved):  # torch)
-            node.ctx._saved, node.ctx._freed = (), True
+            node.ctx.free()
 
     with _GradMode(create_graph):
         return backward(
