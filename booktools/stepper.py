@@ -39,14 +39,12 @@ import json
 import re
 import unicodedata
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
 
 import vjplib
-import vjplib.function
-from vjplib.box import Box, as_primal, new_trace
+from vjplib.box import Box, Trace, as_primal, new_trace
 from vjplib.graph import Node, Traced, toposort
 
 __all__ = ["backward_stepper", "BackwardStepper"]
@@ -150,27 +148,19 @@ def _rule(fn, out: str | None = None, args: Sequence = ()) -> str:
 
 
 # -- tracing ---------------------------------------------------------------
-@contextmanager
-def _recording():
-    """Record each node vjplib makes, with its output value and arguments.
+class _Watching(Trace):
+    """A vjp trace that keeps each node's output value and arguments.
 
     vjplib's nodes keep no values (an intermediate nobody references is
-    freed at once), but the stepper must show them: while it traces, the
-    Node constructor the ops call is wrapped to remember them.
-    """
-    made: dict = {}
-    original = vjplib.function.Node
+    freed at once), but the stepper must show them: a node calls its
+    trace's ``on_node`` as it is made (vjplib/graph.py's hook)."""
 
-    def node(fn, ctx, args, out, trace, name=None):
-        n = original(fn, ctx, args, out, trace, name)
-        made[n] = (out, args)
-        return n
+    def __init__(self, kind, level):
+        super().__init__(kind, level)
+        self.made = {}
 
-    vjplib.function.Node = node
-    try:
-        yield made
-    finally:
-        vjplib.function.Node = original
+    def on_node(self, node, out, args):
+        self.made[node] = (out, args)
 
 
 @dataclass
@@ -237,9 +227,10 @@ class BackwardStepper:
 
     # -- the graph
     def _trace(self, f, xs, names, who):
-        with new_trace("vjp") as trace, _recording() as made:
+        with new_trace("vjp", _Watching) as trace:
             traced = [Traced(x, trace) for x in xs]
             out = f(*traced)
+        made = {n: v for n, v in trace.made.items() if n.fn is not None}
         if not (isinstance(out, Traced) and out.trace is trace):
             what = (
                 "a constant tensor"

@@ -38,7 +38,10 @@ class Node:
     and ``device`` describe its output. ``inputs`` has one entry per argument
     of the op: the argument's Node if it belongs to this graph, a Constant if
     it is another tensor, the argument itself if it is no tensor (a dim, a
-    mode). The output value itself is not kept here.
+    mode). The output value itself is not kept here; a trace that has an
+    ``on_node(node, out, args)`` method is told of each node as it is made,
+    with the output and the arguments (the backward-pass stepper shows
+    them that way).
     """
 
     __slots__ = (
@@ -67,6 +70,9 @@ class Node:
             else a
             for a in args
         )
+        watch = getattr(trace, "on_node", None)
+        if watch is not None:  # a trace that watches its nodes being made
+            watch(self, out, args)
 
     @property
     def parents(self):
