@@ -606,6 +606,10 @@ def test_grad_reads_as_a_torch_tensor():
     assert torch.allclose(g, gt) and torch.allclose(
         torch.abs(g).primal, gt.abs()
     )
+    close(g[1], gt[1])
+    assert len(g) == len(gt) == 4
+    with pytest.raises(TypeError, match="detach"):
+        X[0]
     g.zero_()  # in place, as optimizer.zero_grad(set_to_none=False) does
     assert X.grad.primal.abs().max() == 0 and g._version == 1
 

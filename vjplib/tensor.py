@@ -421,6 +421,20 @@ class Tensor(Traced):
             return on_values
         return super().__getattr__(name)
 
+    def __getitem__(self, index):
+        """Indexing reads the values of a Tensor that requires no grad
+        (``X.grad[0]``); vjplib has no indexing op to record."""
+        if self.requires_grad:
+            raise TypeError(
+                "indexing a vjplib Tensor that requires grad is not "
+                "recorded (vjplib has no indexing op): index .detach(), or "
+                "compute the piece with vjplib ops (reshape, sum, matmul)"
+            )
+        return _wrap_all(self.primal[_plain_all(index)])
+
+    def __len__(self):
+        return len(self.primal)
+
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):
         """torch functions on Tensors that require no grad run on their
