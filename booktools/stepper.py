@@ -11,7 +11,10 @@ and keeps every cotangent it meets, so each can be shown:
 * backward: the seed ``z̄ = 1``, then each op node in reverse topological
   order: its VJP, the cotangent written on the edge it travels and, at a
   node used more than once, the sum ``ā = ā₁ + ā₂``;
-* the last step: the gradient.
+* the last step: the gradient. With ``saved=True`` the steps also say what
+  each op saves and when the walk frees it, and two more end the stepper as
+  ``loss.backward()`` ends: ``.grad`` filled, then a second call on a new
+  forward pass accumulating (checked on vjplib's eager face and torch).
 
 When the stepper is built it checks, in float64, that every node's cotangent
 equals the one vjplib's own backward pass gives (``vjplib.vjp`` of the rest
