@@ -546,7 +546,7 @@ def _wrap_all(x):
     """torch tensors in a result wrapped as Tensors that require no grad."""
     if isinstance(x, torch.Tensor):
         return Tensor(x)
-    if isinstance(x, (list, tuple)) and not hasattr(x, "_fields"):
+    if type(x) in (list, tuple):  # (torch.Size and named results: as is)
         return type(x)(_wrap_all(v) for v in x)
     return x
 
