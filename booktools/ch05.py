@@ -3,6 +3,8 @@ figures and exercise checkers.
 
 * `error_line`: the stable first sentence of an error, as the chapter
   prints it for torch and vjplib side by side;
+* `freed`: whether a node (a torch ``grad_fn`` or a vjplib one) has
+  already dropped its saved tensors;
 * `kept_bytes`: bytes a forward pass keeps alive until backward(), with
   grad, under no_grad / inference_mode, and through detach, for vjplib and
   torch; `plot_kept` draws them;
@@ -23,6 +25,7 @@ import vjplib
 
 __all__ = [
     "error_line",
+    "freed",
     "kept_bytes",
     "plot_kept",
     "plot_grad_growth",
@@ -47,6 +50,26 @@ def error_line(err: BaseException, width: int = 72) -> str:
         subsequent_indent="    ",
         break_on_hyphens=False,
     )
+
+
+def freed(node) -> bool:
+    """True when `node` has freed what it saved: reading a saved tensor
+    raises torch's "already been freed" error. `node` is a vjplib node (its
+    ``ctx.saved_tensors``) or a torch ``grad_fn`` (its ``_saved_…``
+    attributes); a node that saved no tensor is never freed."""
+    if isinstance(node, vjplib.Node):
+        reads = [lambda: node.ctx.saved_tensors]
+    else:
+        names = [a for a in dir(node) if a.startswith("_saved_")]
+        reads = [lambda a=a: getattr(node, a) for a in names]
+    for read in reads:
+        try:
+            read()
+        except RuntimeError as e:
+            if "already been freed" in str(e):
+                return True
+            raise
+    return False
 
 
 def kept_bytes(f_vjplib, f_torch, X):

@@ -11,7 +11,10 @@ and keeps every cotangent it meets, so each can be shown:
 * backward: the seed ``z̄ = 1``, then each op node in reverse topological
   order: its VJP, the cotangent written on the edge it travels and, at a
   node used more than once, the sum ``ā = ā₁ + ā₂``;
-* the last step: the gradient.
+* the last step: the gradient. With ``saved=True`` the steps also say what
+  each op saves and when the walk frees it, and two more end the stepper as
+  ``loss.backward()`` ends: ``.grad`` filled, then a second call on a new
+  forward pass accumulating (checked on vjplib's eager face and torch).
 
 When the stepper is built it checks, in float64, that every node's cotangent
 equals the one vjplib's own backward pass gives (``vjplib.vjp`` of the rest
@@ -39,14 +42,12 @@ import json
 import re
 import unicodedata
 from collections.abc import Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
 
 import vjplib
-import vjplib.function
-from vjplib.box import Box, as_primal, new_trace
+from vjplib.box import Box, Trace, as_primal, new_trace
 from vjplib.graph import Node, Traced, toposort
 
 __all__ = ["backward_stepper", "BackwardStepper"]
@@ -150,27 +151,19 @@ def _rule(fn, out: str | None = None, args: Sequence = ()) -> str:
 
 
 # -- tracing ---------------------------------------------------------------
-@contextmanager
-def _recording():
-    """Record each node vjplib makes, with its output value and arguments.
+class _Watching(Trace):
+    """A vjp trace that keeps each node's output value and arguments.
 
     vjplib's nodes keep no values (an intermediate nobody references is
-    freed at once), but the stepper must show them: while it traces, the
-    Node constructor the ops call is wrapped to remember them.
-    """
-    made: dict = {}
-    original = vjplib.function.Node
+    freed at once), but the stepper must show them: a node calls its
+    trace's ``on_node`` as it is made (vjplib/graph.py's hook)."""
 
-    def node(fn, ctx, args, out, trace, name=None):
-        n = original(fn, ctx, args, out, trace, name)
-        made[n] = (out, args)
-        return n
+    def __init__(self, kind, level):
+        super().__init__(kind, level)
+        self.made = {}
 
-    vjplib.function.Node = node
-    try:
-        yield made
-    finally:
-        vjplib.function.Node = original
+    def on_node(self, node, out, args):
+        self.made[node] = (out, args)
 
 
 @dataclass
@@ -224,6 +217,8 @@ class BackwardStepper:
         self._set_seed(y_bar, who)
         self._walk()
         self.checked = self._check(xs)
+        if saved:
+            self._check_eager(xs)
         self.steps = self._steps()
         self.id = (
             f"bs{next(_IDS)}-"
@@ -235,9 +230,10 @@ class BackwardStepper:
 
     # -- the graph
     def _trace(self, f, xs, names, who):
-        with new_trace("vjp") as trace, _recording() as made:
+        with new_trace("vjp", _Watching) as trace:
             traced = [Traced(x, trace) for x in xs]
             out = f(*traced)
+        made = {n: v for n, v in trace.made.items() if n.fn is not None}
         if not (isinstance(out, Traced) and out.trace is trace):
             what = (
                 "a constant tensor"
@@ -414,6 +410,71 @@ class BackwardStepper:
                 "torch.autograd.grad",
             )
         return len(self.order)
+
+    def _check_eager(self, xs):
+        """What the captions of ``saved=True`` say about loss.backward(),
+        checked on vjplib's eager face: f on ``vjplib.tensor`` leaves, a
+        tensor hook on every op node (the engine's hooks) that notes which
+        contexts are already freed when the walk reaches it, then the
+        leaves' .grad after one call and after a second call on a new
+        forward pass (accumulated), against torch doing the same."""
+        leaves = [vjplib.tensor(x, requires_grad=True) for x in xs]
+        out = self.f(*leaves)
+        if not isinstance(out, vjplib.Tensor):
+            raise AssertionError(
+                "backward_stepper(saved=True): f on vjplib.tensor leaves "
+                "recorded no graph"
+            )
+        eager = [n for n in toposort(out.node) if n.fn is not None]
+        mine = [n for n in toposort(self.end) if n.fn is not None]
+        if [n.fn for n in eager] != [n.fn for n in mine]:
+            raise AssertionError(
+                "backward_stepper(saved=True): f recorded another graph on "
+                "vjplib.tensor leaves than under vjplib.vjp"
+            )
+        same = dict(zip(eager, mine))
+        freed_before = {}
+
+        def saves(n):
+            return any(s is not None for s in n.ctx._saved)
+
+        for n in eager:
+
+            def look(_, n=n):
+                freed_before[same[n]] = {
+                    same[m] for m in eager if m.ctx._freed
+                }
+
+            n.hooks = n.hooks + (look,)
+        seed = None if self.seeded else self.y_bar
+        out.backward(gradient=seed)
+        for k, v in enumerate(self.vjp_order):
+            earlier = {u for u in self.vjp_order[:k] if saves(u)}
+            if freed_before.get(v) != earlier:
+                raise AssertionError(
+                    "backward_stepper(saved=True): when the walk reached "
+                    f"{self.names[v]}, vjplib had freed "
+                    f"{sorted(self.names[u] for u in freed_before.get(v, ()))}"
+                    f", not {sorted(self.names[u] for u in earlier)}"
+                )
+        if any(saves(u) and not u.ctx._freed for u in eager):
+            raise AssertionError(
+                "backward_stepper(saved=True): a context is still saved "
+                "after backward()"
+            )
+        once = [t.grad.primal.clone() for t in leaves]
+        self.f(*leaves).backward(gradient=seed)  # a new forward pass
+        twice = [t.grad.primal.clone() for t in leaves]
+        ts = [x.clone().requires_grad_() for x in xs]
+        for _ in range(2):
+            self.f(*ts).backward(gradient=None if self.seeded else seed)
+        for leaf, t, a, b in zip(self.leaves, ts, once, twice):
+            name = self.names[leaf]
+            _assert_close(
+                a, self.cotangent[leaf], f"{name}.grad", "the walk's"
+            )
+            _assert_close(b, t.grad, f"{name}.grad after two calls", "torch's")
+        self.grad_once, self.grad_twice = once, twice
 
     # -- the steps
     def _expr(self, v) -> str:
@@ -602,6 +663,17 @@ class BackwardStepper:
             + ". torch.autograd.grad gives the same (checked when this "
             "stepper was built)."
         )
+        if self.saved:
+            out = esc(self.names[self.end])
+            cap += (
+                f" {out}.backward() adds it into each input's .grad, which"
+                " was None: "
+                + "; ".join(
+                    f"{esc(self.names[leaf])}.grad = {esc(_fmt(g))}"
+                    for leaf, g in zip(self.leaves, self.grad_once)
+                )
+                + ". Every saved tensor has been freed."
+            )
         steps.append(
             Step(
                 "result",
@@ -612,6 +684,28 @@ class BackwardStepper:
                 edges,
             )
         )
+        if self.saved:
+            out = esc(self.names[self.end])
+            cap = (
+                f"A second call, on a new forward pass ({out} recomputed, "
+                f"then {out}.backward()), adds again: "
+                + "; ".join(
+                    f"{esc(self.names[leaf])}.grad = {esc(_fmt(g))}"
+                    for leaf, g in zip(self.leaves, self.grad_twice)
+                )
+                + ", twice the gradient. .grad accumulates until you set "
+                "it to None (torch does the same, checked)."
+            )
+            steps.append(
+                Step(
+                    "result",
+                    cap,
+                    "the input nodes are highlighted: their .grad now holds "
+                    "the sum of two calls",
+                    set(self.leaves),
+                    edges,
+                )
+            )
         return steps
 
     # -- display
@@ -647,8 +741,12 @@ def backward_stepper(f, *inputs, names=None, y_bar=None, saved=False):
     computes them (``["X", "Y", "z"]`` for z = ‖X⁻¹‖_F); missing names
     default to f's parameter names for the inputs and letters for the rest.
     y_bar: the cotangent of a non-scalar output (default: the seed 1 of a
-    scalar output). saved: also say, per step, which tensors each op saves
-    for the backward pass and when the walk reads and frees them.
+    scalar output). saved: also say what loss.backward() on vjplib.tensor
+    leaves does around the walk: per step, which tensors each op saves for
+    the backward pass, and when the walk reads and frees them (each node's
+    right after its VJP); at the end, .grad filled, and a second call on a
+    new forward pass accumulating (all of it checked on vjplib's eager face
+    and against torch when the stepper is built).
 
     Every cotangent is checked against vjplib's backward pass and the
     gradient against torch.autograd, in float64, when the stepper is built.

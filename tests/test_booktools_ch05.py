@@ -131,3 +131,22 @@ def test_check_vjp_by_backward(capsys):
 
     with pytest.raises(AssertionError, match="a JVP"):
         ch05.check_vjp_by_backward(jvp)
+
+
+def test_freed_reads_both_libraries_nodes():
+    X0 = torch.eye(3, dtype=torch.float64) * 2
+    X = vjplib.tensor(X0, requires_grad=True)
+    Xt = X0.clone().requires_grad_()
+    z, zt = vjplib.norm(vjplib.inv(X)), torch.linalg.norm(torch.linalg.inv(Xt))
+    assert not ch05.freed(z.grad_fn) and not ch05.freed(zt.grad_fn)
+    z.backward(retain_graph=True)
+    zt.backward(retain_graph=True)
+    assert not ch05.freed(z.grad_fn) and not ch05.freed(zt.grad_fn)
+    z.backward()
+    zt.backward()
+    assert ch05.freed(z.grad_fn) and ch05.freed(zt.grad_fn)
+    s = X + 1  # add saves nothing: never freed, in torch as in vjplib
+    st = Xt + 1
+    s.sum().backward()
+    st.sum().backward()
+    assert not ch05.freed(s.grad_fn) and not ch05.freed(st.grad_fn)

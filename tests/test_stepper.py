@@ -212,6 +212,32 @@ def test_saved_tensors_are_named_per_step():
     assert "norm saves Y (its input), z (its output)" in caps[2]
     inv_step = next(c for c in caps if "VJP of inv" in c)
     assert "reads the saved Y (its output), then frees it" in inv_step
+    # it ends on .grad filled, then a second call accumulating
+    assert (
+        ".grad, which was None: X.grad = " in caps[-2] and "freed" in caps[-2]
+    )
+    assert "A second call" in caps[-1] and "X.grad = " in caps[-1]
+    X = _spd(2, 2)
+    once = vjplib.grad(chain)(X)
+    torch.testing.assert_close(s.grad_once[0], once)
+    torch.testing.assert_close(s.grad_twice[0], 2 * once)
+
+
+def test_saved_captions_fail_when_the_engine_frees_otherwise(monkeypatch):
+    """The freeing the captions describe is checked on the eager face: an
+    engine that frees nothing (retain_graph forced) makes the stepper
+    fail."""
+    import importlib
+
+    vt = importlib.import_module("vjplib.tensor")  # the module, not the fn
+    walk = vt._walk
+
+    def keep_all(outs, y_bars, inputs, retain_graph, create_graph):
+        return walk(outs, y_bars, inputs, True, create_graph)
+
+    monkeypatch.setattr(vt, "_walk", keep_all)
+    with pytest.raises(AssertionError, match="had freed"):
+        backward_stepper(chain, _spd(2, 2), saved=True)
 
 
 class _Tags(HTMLParser):

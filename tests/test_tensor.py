@@ -95,7 +95,10 @@ def test_flags_as_torch():
         assert (a.grad_fn is None) == (b.grad_fn is None)
     y.sum().backward()
     yt.sum().backward()
-    assert y.grad is None and c.grad is None
+    assert c.grad is None and ct.grad is None
+    for non_leaf in (y, yt):  # None, and a warning naming retain_grad
+        with pytest.warns(UserWarning, match=r"not a leaf.*retain_grad"):
+            assert non_leaf.grad is None
     close(x.grad, xt.grad)
     assert "grad_fn=<Mul>" in repr(y) and "requires_grad=True" in repr(x)
 
@@ -166,6 +169,50 @@ def test_saved_tensors_are_freed_after_backward():
     z.backward()
     with pytest.raises(RuntimeError, match="already been freed"):
         _ = node.ctx.saved_tensors
+
+
+def test_each_node_is_freed_as_soon_as_its_vjp_ran():
+    """A hook on Y runs before Inv's VJP, after Norm's: Norm's context is
+    already freed there, Inv's not yet; in torch as in vjplib."""
+    seen = {}
+    for who, X, inv, norm in (
+        ("vjplib", vl.tensor(matrix(), requires_grad=True), vl.inv, vl.norm),
+        (
+            "torch",
+            matrix().requires_grad_(),
+            torch.linalg.inv,
+            torch.linalg.norm,
+        ),
+    ):
+        Y = inv(X)
+        z = norm(Y)
+
+        def hook(Y_bar, who=who, z=z, Y=Y):
+            states = []
+            for node in (z.grad_fn, Y.grad_fn):
+                try:
+                    if who == "vjplib":
+                        _ = node.ctx.saved_tensors
+                    elif node is z.grad_fn:
+                        _ = node._saved_result
+                    else:
+                        _ = node._saved_inverse
+                    states.append("kept")
+                except RuntimeError as e:
+                    assert "already been freed" in str(e)
+                    states.append("freed")
+            seen[who] = states
+
+        Y.register_hook(hook)
+        z.backward()
+    assert seen["vjplib"] == seen["torch"] == ["freed", "kept"]
+
+
+def test_retain_graph_frees_nothing():
+    X = vl.tensor(matrix(), requires_grad=True)
+    z = z_vl(X)
+    z.backward(retain_graph=True)
+    assert len(z.grad_fn.ctx.saved_tensors) == 2
 
 
 def test_a_graph_that_saved_nothing_can_be_walked_twice():
@@ -496,3 +543,96 @@ def test_tensor_constructor():
     with pytest.raises(RuntimeError, match="detach"):
         vl.tensor([1.0], requires_grad=True).numpy()
     assert vl.tensor([1.0]).numpy().tolist() == [1.0]
+
+
+# ---------------------------------------------------------------- .grad
+
+
+def test_retain_grad_fills_a_non_leaf_and_accumulates():
+    x, xt = pair(vector())
+    (y, yt) = (x.exp(), xt.exp())
+    for t in (y, yt):
+        assert not t.retains_grad
+        t.retain_grad()
+        assert t.retains_grad
+    assert not x.retains_grad and not xt.retains_grad
+    x.retain_grad()  # a leaf: nothing to do
+    xt.retain_grad()
+    for _ in range(2):  # retain_graph: the second call accumulates
+        (y * y).sum().backward(retain_graph=True)
+        (yt * yt).sum().backward(retain_graph=True)
+        close(y.grad, yt.grad)
+        close(x.grad, xt.grad)
+    close(y.grad, 4 * yt.detach())
+
+
+def test_retain_grad_sees_the_hooked_cotangent():
+    """retain_grad's .grad is the cotangent after the tensor's hooks (torch
+    runs retains_grad hooks last)."""
+    x, xt = pair(vector())
+    y, yt = x.sin(), xt.sin()
+    for t in (y, yt):
+        t.retain_grad()
+        t.register_hook(lambda g: g * 3)
+    y.sum().backward()
+    yt.sum().backward()
+    close(y.grad, yt.grad)
+    close(x.grad, xt.grad)
+
+
+def test_retain_grad_needs_requires_grad():
+    raises_both(
+        lambda: vl.tensor(vector()).retain_grad(),
+        lambda: vector().retain_grad(),
+        RuntimeError,
+        "can't retain_grad on Tensor that has requires_grad=False",
+    )
+
+
+def test_grad_reads_as_a_torch_tensor():
+    X, Xt = pair(matrix())
+    z_vl(X).backward()
+    z_torch(Xt).backward()
+    g, gt = X.grad, Xt.grad
+    for name in ("norm", "sum", "abs", "max", "mean"):
+        a, b = getattr(g, name)(), getattr(gt, name)()
+        assert isinstance(a, vl.Tensor)
+        close(a, b)
+    assert g.sum().item() == pytest.approx(gt.sum().item(), rel=1e-12)
+    close(torch.from_numpy(g.numpy()), gt)
+    c = g.clone()
+    assert c.primal.data_ptr() != g.primal.data_ptr()
+    close(c, gt)
+    assert torch.allclose(g, gt) and torch.allclose(
+        torch.abs(g).primal, gt.abs()
+    )
+    close(g[1], gt[1])
+    assert len(g) == len(gt) == 4
+    with pytest.raises(TypeError, match="detach"):
+        X[0]
+    g.zero_()  # in place, as optimizer.zero_grad(set_to_none=False) does
+    assert X.grad.primal.abs().max() == 0 and g._version == 1
+
+
+def test_a_tensor_that_requires_grad_refuses_torch_methods():
+    X, Xt = pair(matrix())
+    raises_both(
+        lambda: X.numpy(),
+        lambda: Xt.numpy(),
+        RuntimeError,
+        "Use tensor.detach().numpy() instead",
+    )
+    with pytest.raises(AttributeError, match="vjplib"):
+        X.cumprod(0)  # no vjplib op: refused, not cut off from the graph
+    with pytest.raises(TypeError, match="vjplib"):
+        torch.cumprod(X, 0)
+
+
+def test_clone_is_differentiable():
+    x, xt = pair(vector())
+    y, yt = x.clone() * x, xt.clone() * xt
+    assert y.grad_fn is not None
+    y.sum().backward()
+    yt.sum().backward()
+    close(x.grad, xt.grad)
+    close(x.grad, 2 * xt.detach())

@@ -8,9 +8,11 @@ transformations keep apart), ``transforms.py`` (vjp, grad, jvp, jacrev, …) and
 ``checks.py`` (how we know it is right); ``linearize.py`` (reverse mode
 from forward mode: linearize, then transpose) and ``vmap.py`` (batching
 rules); then ``tensor.py``, the eager face (``vjplib.tensor``,
-``.backward()``, ``.grad``) on the same graph.
+``.backward()``, ``.grad``) on the same graph, and ``autograd.py``
+(``vjplib.autograd.grad``, which returns what backward() accumulates).
 """
 
+from . import autograd  # vjplib.autograd.grad: torch.autograd.grad
 from .box import Box
 from .checks import (
     assert_close,
@@ -135,4 +137,5 @@ __all__ = [
     "no_grad",
     "enable_grad",
     "is_grad_enabled",
+    "autograd",
 ]

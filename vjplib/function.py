@@ -42,11 +42,17 @@ class Context:
             raise RuntimeError(FREED)
         return self._saved
 
+    def free(self):
+        """Drop the saved tensors (backward does it once the node's VJP has
+        used them); ``saved_tensors`` then raises."""
+        self._saved, self._freed = (), True
+
 
 FREED = (
     "Trying to backward through the graph a second time (or directly access "
     "saved tensors after they have already been freed). Saved intermediate "
-    "values of the graph are freed when you call .backward(). Specify "
+    "values of the graph are freed when you call .backward() or "
+    "autograd.grad(). Specify "
     "retain_graph=True if you need to backward through the graph a second "
     "time or if you need to access saved tensors after calling backward."
 )

@@ -38,7 +38,10 @@ class Node:
     and ``device`` describe its output. ``inputs`` has one entry per argument
     of the op: the argument's Node if it belongs to this graph, a Constant if
     it is another tensor, the argument itself if it is no tensor (a dim, a
-    mode). The output value itself is not kept here.
+    mode). The output value itself is not kept here; a trace that has an
+    ``on_node(node, out, args)`` method is told of each node as it is made,
+    with the output and the arguments (the backward-pass stepper shows
+    them that way).
     """
 
     __slots__ = (
@@ -51,11 +54,13 @@ class Node:
         "trace",
         "name",
         "hooks",
+        "retains",
     )
 
     def __init__(self, fn, ctx, args, out, trace, name=None):
         self.fn, self.ctx, self.trace, self.name = fn, ctx, trace, name
         self.hooks = ()  # the eager face's Tensor.register_hook (tensor.py)
+        self.retains = None  # and its Tensor.retain_grad: the tensor, weakly
         self.shape, self.dtype, self.device = out.shape, out.dtype, out.device
         self.inputs = tuple(
             a.node
@@ -65,6 +70,9 @@ class Node:
             else a
             for a in args
         )
+        watch = getattr(trace, "on_node", None)
+        if watch is not None:  # a trace that watches its nodes being made
+            watch(self, out, args)
 
     @property
     def parents(self):
@@ -103,10 +111,11 @@ def _node(v):
 
 
 def toposort(end):
-    """Every node that `end` (a Traced value or a Node) depends on, each once,
-    parents before children (iterative DFS)."""
+    """Every node that `end` (a Traced value or a Node, or a list of them)
+    depends on, each once, parents before children (iterative DFS)."""
+    ends = end if isinstance(end, (list, tuple)) else [end]
     order, visited = [], set()
-    stack = [(_node(end), False)]
+    stack = [(_node(e), False) for e in reversed(ends)]
     while stack:
         node, parents_done = stack.pop()
         if parents_done:
@@ -144,7 +153,7 @@ def check_like(value, like, batch, what):
         )
 
 
-def backward(out, y_bar, inputs, before_vjp=None):
+def backward(out, y_bar, inputs, before_vjp=None, after_vjp=None):
     """Pull the cotangent y_bar of `out` back to each of `inputs`; None where
     nothing arrives.
 
@@ -152,22 +161,44 @@ def backward(out, y_bar, inputs, before_vjp=None):
     complete (every use has contributed) before its op's VJP runs. Cotangents
     accumulate in a dict keyed by node: a value used twice, as in ``a + a`` or
     a diamond, receives the sum of both contributions. `out` and `inputs` are
-    Traced values (or their nodes).
+    Traced values (or their nodes); an input may be any node of the graph,
+    not only a leaf. `out` may also be a list of outputs, with `y_bar` a
+    list of their cotangents (the walk then starts from all of them).
 
-    ``before_vjp(node, y_bar) -> (ctx, y_bar)``, when given, runs on each
-    node's complete cotangent before its VJP: the eager face (tensor.py)
-    checks the saved tensors there and runs the tensor hooks.
+    Two callbacks let a face add its bookkeeping without a walk of its own:
+    ``before_vjp(node, y_bar) -> (ctx, y_bar)`` runs on each node's complete
+    cotangent before its VJP (the eager face, tensor.py, checks the saved
+    tensors there and runs the tensor hooks); ``after_vjp(node)`` runs as
+    soon as the node's VJP has returned (the eager face frees the node's
+    saved tensors there, one node at a time, as torch does).
     """
-    end = _node(out)
-    batch = tuple(y_bar.shape[: y_bar.ndim - len(end.shape)])
-    cotangents = {end: y_bar}
-    for node in reversed(toposort(end)):
-        if node.fn is None or node not in cotangents:
+    outs = list(out) if isinstance(out, (list, tuple)) else [out]
+    y_bars = list(y_bar) if isinstance(out, (list, tuple)) else [y_bar]
+    ends = [_node(o) for o in outs]
+    batch = tuple(y_bars[0].shape[: y_bars[0].ndim - len(ends[0].shape)])
+    cotangents = {}
+    for end, e_bar in zip(ends, y_bars):
+        if e_bar is None:
+            continue
+        cotangents[end] = (
+            cotangents[end] + e_bar if end in cotangents else e_bar
+        )
+    wanted = {_node(x) for x in inputs}
+    found = {}
+    for node in reversed(toposort(ends)):
+        if node not in cotangents:
+            continue
+        if node.fn is None:
+            found[node] = cotangents[node]
             continue
         ctx, node_bar = node.ctx, cotangents.pop(node)
         if before_vjp is not None:
             ctx, node_bar = before_vjp(node, node_bar)
+        if node in wanted:
+            found[node] = node_bar
         x_bars = node.fn.vjp(ctx, node_bar)
+        if after_vjp is not None:
+            after_vjp(node)
         x_bars = x_bars if isinstance(x_bars, tuple) else (x_bars,)
         if len(x_bars) != len(node.inputs):
             raise ValueError(
@@ -185,7 +216,7 @@ def backward(out, y_bar, inputs, before_vjp=None):
                 f"{node.fn.__name__}.vjp: cotangent for input {i}",
             )
             cotangents[a] = cotangents[a] + x_bar if a in cotangents else x_bar
-    return [cotangents.get(_node(x)) for x in inputs]
+    return [found.get(_node(x)) for x in inputs]
 
 
 def format_graph(out):

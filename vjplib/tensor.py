@@ -17,8 +17,11 @@ around that walk:
 
 - ``.grad`` of a leaf *accumulates* across backward calls (``x.grad = None``
   resets it): the cotangent sum of a node used twice, spread over calls;
-- after a backward, the contexts' saved tensors are freed; a second backward
-  raises, unless the first said ``retain_graph=True``;
+- ``.grad`` is filled on leaves only: a non-leaf's ``.grad`` stays None (and
+  reading it warns, as torch does) unless ``retain_grad()`` asked for it;
+- the backward walk frees each context's saved tensors as soon as that
+  node's VJP has used them; a second backward raises, unless the first said
+  ``retain_graph=True``;
 - every Tensor has a version counter ``_version`` that in-place ops
   (``add_``, ``mul_``, ``sub_``, ``div_``) bump; a context remembers the
   versions of what it saved, and the backward pass refuses a saved tensor
@@ -26,17 +29,24 @@ around that walk:
 - ``no_grad()`` and ``detach()`` record nothing; ``create_graph=True``
   records the backward pass itself, so ``.grad`` can be differentiated again;
 - ``register_hook(fn)`` sees a tensor's cotangent (its complete sum) before
-  it flows on, and a returned tensor replaces it.
+  it flows on, and a returned tensor replaces it;
+- a Tensor that does not require grad (a ``.grad``, say) reads as the torch
+  tensor it holds: its torch methods (``.abs()``, ``.max()``, …) and torch
+  functions run on its values; one that requires grad takes vjplib ops only.
+
+``vjplib.autograd.grad`` (autograd.py) is torch.autograd.grad: the same walk,
+returning the cotangents instead of adding them into ``.grad``.
 """
 
 import copy
 import functools
+import warnings
 import weakref
 
 import torch
 
-from .box import Trace
-from .function import _apply
+from .box import Box, Trace
+from .function import Function, _apply
 from .graph import Node, Traced, backward, toposort
 
 
@@ -184,7 +194,7 @@ class Tensor(Traced):
     def __init__(self, primal, node=None, version=None):
         self.primal, self.trace, self.node = primal, EAGER, node
         self._vc = _Version() if version is None else version
-        self.grad = None
+        self._grad = None
 
     # ------------------------------------------------------------ state
     @property
@@ -206,6 +216,42 @@ class Tensor(Traced):
     @property
     def _version(self):
         return self._vc.n
+
+    @property
+    def grad(self):
+        """What backward() accumulated into this tensor: on a leaf that
+        requires grad, or on a tensor that called ``retain_grad()``; None
+        on any other (reading it on a non-leaf warns, as torch does)."""
+        if self._grad is None and not self.is_leaf and not self.retains_grad:
+            warnings.warn(NON_LEAF_GRAD, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None and not isinstance(value, Tensor):
+            value = Tensor(value.detach() if value.requires_grad else value)
+        self._grad = value
+
+    @property
+    def retains_grad(self):
+        """True when ``retain_grad()`` made this non-leaf keep its .grad."""
+        return (
+            not self.is_leaf
+            and self.node.retains is not None
+            and self.node.retains() is self
+        )
+
+    def retain_grad(self):
+        """Let backward() fill this non-leaf's ``.grad`` too (accumulating,
+        as a leaf's): its node adds its complete cotangent there, after the
+        tensor's hooks. On a leaf it does nothing (a leaf's .grad is
+        filled anyway)."""
+        if not self.requires_grad:
+            raise RuntimeError(
+                "can't retain_grad on Tensor that has requires_grad=False"
+            )
+        if not self.is_leaf:
+            self.node.retains = weakref.ref(self)
 
     def requires_grad_(self, requires_grad=True):
         if not self.is_leaf:
@@ -317,22 +363,9 @@ class Tensor(Traced):
             )
         gradient = _cotangent(self, gradient, create_graph)
         retain_graph = create_graph if retain_graph is None else retain_graph
-        order = toposort(self.node)
-        leaves = [n for n in order if n.fn is None]
-
-        def before_vjp(node, y_bar):
-            ctx = node.ctx
-            saved = ctx.saved_tensors  # raises once freed
-            for i, (s, v) in enumerate(zip(saved, ctx.versions)):
-                if v is not None and s._version != v:
-                    raise RuntimeError(_modified(node, i, s, v))
-            if not create_graph:  # the rules run on plain tensors
-                ctx = copy.copy(ctx)
-                ctx._saved = tuple(_plain(s) for s in saved)
-            return ctx, _run_hooks(node, y_bar, create_graph)
-
+        leaves = [n for n in toposort(self.node) if n.fn is None]
+        x_bars = _walk([self], [gradient], leaves, retain_graph, create_graph)
         with _GradMode(create_graph):
-            x_bars = backward(self.node, gradient, leaves, before_vjp)
             taken = {_ptr(gradient)}
             for leaf, x_bar in zip(leaves, x_bars):
                 tensor = leaf.tensor()
@@ -343,12 +376,6 @@ class Tensor(Traced):
                     x_bar = x_bar.clone()
                 taken.add(_ptr(x_bar))
                 _accumulate(tensor, x_bar, create_graph)
-        if not retain_graph:
-            for node in order:
-                if node.ctx is not None and any(
-                    s is not None for s in node.ctx._saved
-                ):
-                    node.ctx._saved, node.ctx._freed = (), True
 
     # ------------------------------------------------------------ reading
     def item(self):
@@ -362,6 +389,61 @@ class Tensor(Traced):
 
     def __bool__(self):
         return bool(self.primal)
+
+    def norm(self):
+        """‖self‖, the 2-norm of all entries (torch's ``Tensor.norm()``)."""
+        return _ops().norm(self)
+
+    def clone(self):
+        """A copy with its own storage; differentiable (the identity)."""
+        return Clone.apply(self)
+
+    def __getattr__(self, name):
+        """A torch method this class lacks, on a Tensor that requires no
+        grad: run it on the values (``X.grad.abs().max()``). On one that
+        requires grad: refuse, as a traced value does (box.py)."""
+        if (
+            not name.startswith("__")
+            and self.__dict__.get("node", True) is None
+            and callable(getattr(torch.Tensor, name, None))
+        ):
+            method = getattr(self.__dict__["primal"], name)
+
+            @functools.wraps(method)
+            def on_values(*args, **kwargs):
+                out = method(*_plain_all(args), **_plain_all(kwargs))
+                if name.endswith("_") and out is self.primal:  # in place
+                    self._vc.n += 1
+                    self._vc.op = name
+                    return self
+                return _wrap_all(out)
+
+            return on_values
+        return super().__getattr__(name)
+
+    def __getitem__(self, index):
+        """Indexing reads the values of a Tensor that requires no grad
+        (``X.grad[0]``); vjplib has no indexing op to record."""
+        if self.requires_grad:
+            raise TypeError(
+                "indexing a vjplib Tensor that requires grad is not "
+                "recorded (vjplib has no indexing op): index .detach(), or "
+                "compute the piece with vjplib ops (reshape, sum, matmul)"
+            )
+        return _wrap_all(self.primal[_plain_all(index)])
+
+    def __len__(self):
+        return len(self.primal)
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        """torch functions on Tensors that require no grad run on their
+        values (``torch.allclose(X.grad, G)``); with one that requires grad,
+        box.py turns arithmetic into vjplib ops and refuses the rest."""
+        kwargs = kwargs or {}
+        if any(_traced(a) for a in _flat(args) + _flat(kwargs.values())):
+            return super().__torch_function__(func, types, args, kwargs)
+        return _wrap_all(func(*_plain_all(args), **_plain_all(kwargs)))
 
     def numpy(self):
         if self.requires_grad:
@@ -400,6 +482,109 @@ def _ops():
     return ops
 
 
+class Clone(Function):
+    """y = a copy of x in new storage.   VJP: x_bar = y_bar.   JVP: y_dot =
+    x_dot (the identity, whose Jacobian is I)."""
+
+    linear_in = (0,)
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.clone()
+
+    @staticmethod
+    def vjp(ctx, y_bar):
+        return y_bar
+
+    @staticmethod
+    def jvp(ctx, x_dot):
+        return x_dot
+
+    @staticmethod
+    def transpose(ctx, y_bar):
+        return y_bar
+
+
+NON_LEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being "
+    "accessed. Its .grad attribute won't be populated during "
+    "autograd.backward(). If you indeed want the .grad field to be "
+    "populated for a non-leaf Tensor, use .retain_grad() on the non-leaf "
+    "Tensor. If you access the non-leaf Tensor by mistake, make sure you "
+    "access the leaf Tensor instead."
+)
+
+
+def _traced(a):
+    """A value that carries a derivative: a Tensor that requires grad, or a
+    box of a running transformation."""
+    if isinstance(a, Tensor):
+        return a.requires_grad
+    return isinstance(a, Box)
+
+
+def _flat(xs):
+    out = []
+    for x in xs:
+        out.extend(_flat(x) if isinstance(x, (list, tuple)) else [x])
+    return out
+
+
+def _plain_all(x):
+    """Tensors (that require no grad) replaced by their values, in nested
+    lists, tuples and dicts."""
+    if isinstance(x, Tensor):
+        return x.primal
+    if isinstance(x, (list, tuple)):
+        return type(x)(_plain_all(v) for v in x)
+    if isinstance(x, dict):
+        return {k: _plain_all(v) for k, v in x.items()}
+    return x
+
+
+def _wrap_all(x):
+    """torch tensors in a result wrapped as Tensors that require no grad."""
+    if isinstance(x, torch.Tensor):
+        return Tensor(x)
+    if type(x) in (list, tuple):  # (torch.Size and named results: as is)
+        return type(x)(_wrap_all(v) for v in x)
+    return x
+
+
+def _walk(outs, y_bars, inputs, retain_graph, create_graph):
+    """The eager face's walk from `outs` (Tensors) seeded with `y_bars`:
+    graph.backward with torch's bookkeeping. Before a node's VJP: check its
+    saved tensors' versions, run its tensor hooks, fill a retained .grad
+    (backward() and autograd.grad both do, as torch); right after
+    it: free its saved tensors (unless `retain_graph`). Returns the
+    cotangents of `inputs` (nodes)."""
+
+    def before_vjp(node, y_bar):
+        ctx = node.ctx
+        saved = ctx.saved_tensors  # raises once freed
+        for i, (s, v) in enumerate(zip(saved, ctx.versions)):
+            if v is not None and s._version != v:
+                raise RuntimeError(_modified(node, i, s, v))
+        if not create_graph:  # the rules run on plain tensors
+            ctx = copy.copy(ctx)
+            ctx._saved = tuple(_plain(s) for s in saved)
+        y_bar = _run_hooks(node, y_bar, create_graph)
+        kept = node.retains() if node.retains is not None else None
+        if kept is not None:
+            _accumulate(kept, y_bar, create_graph)
+        return ctx, y_bar
+
+    def after_vjp(node):  # free what this node saved, as soon as it is used
+        saved = node.ctx._saved  # (a context that saved nothing stays open,
+        if not retain_graph and any(s is not None for s in saved):  # torch)
+            node.ctx.free()
+
+    with _GradMode(create_graph):
+        return backward(
+            [o.node for o in outs], y_bars, inputs, before_vjp, after_vjp
+        )
+
+
 def _plain(v):
     return v.primal if isinstance(v, Tensor) else v
 
@@ -424,7 +609,7 @@ def _run_hooks(node, y_bar, create_graph):
 def _accumulate(tensor, x_bar, create_graph):
     """tensor.grad += x_bar: in place on plain values, recorded with
     create_graph (then .grad requires grad)."""
-    old = tensor.grad
+    old = tensor._grad
     if old is None:
         tensor.grad = _wrap(x_bar)
     elif create_graph or old.requires_grad or isinstance(x_bar, Tensor):
