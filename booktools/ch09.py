@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import vjplib
 from booktools.plot import plot_costs as _plot_costs
@@ -22,6 +23,7 @@ __all__ = [
     "time_per_call",
     "hvp_rev_rev",
     "measure_costs",
+    "batched_products",
     "plot_costs",
     "plot_cg_residuals",
     "plot_newton",
@@ -103,6 +105,35 @@ def measure_costs(
             lambda: torch.func.hessian(f_torch)(w),
         )
     return out
+
+
+class _BatchedProducts(TorchDispatchMode):
+    """Records the input shapes of every ``aten.bmm`` that runs under it."""
+
+    def __init__(self):
+        super().__init__()
+        self.shapes: set[tuple[tuple[int, ...], ...]] = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        if func is torch.ops.aten.bmm.default:
+            self.shapes.add(tuple(tuple(a.shape) for a in args))
+        return func(*args, **(kwargs or {}))
+
+
+def batched_products(fn: Callable) -> set[tuple[tuple[int, ...], ...]]:
+    """The input shapes of every batched matrix product (``aten.bmm``) that
+    ``fn()`` runs: a set of tuples of shapes, such as
+    ``{((8, 8, 256), (8, 256, 1))}`` for a batch of 8 products of an
+    8 × 256 matrix with a vector.
+
+    A `TorchDispatchMode` sees each aten op after torch.func's transforms
+    have batched it, with the shapes it really runs on: what torch does is
+    shown by running it. The chapter uses it to show the layout in which
+    torch.func and vjplib multiply a batch of tangents by a constant matrix.
+    """
+    with _BatchedProducts() as seen:
+        fn()
+    return seen.shapes
 
 
 def plot_costs(

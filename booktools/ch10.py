@@ -14,12 +14,12 @@
 
 from __future__ import annotations
 
+import decimal
 import functools
 import math
 import weakref
 
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 from matplotlib.ticker import NullFormatter
 
@@ -114,17 +114,30 @@ def peak_saved_bytes(fn, *args):
     return out, meter.peak
 
 
-def softplus_exact(x):
-    """softplus(x) and its derivative σ(x) in numpy's long double (80-bit on
-    x86-64), by the stable formulas, rounded to float64: a reference more
-    precise than any float64 computation."""
-    xl = x.detach().cpu().numpy().astype(np.longdouble)
-    e = np.exp(-np.abs(xl))  # ≤ 1, never overflows
-    value = np.maximum(xl, 0) + np.log1p(e)
-    sigma = np.where(xl >= 0, 1 / (1 + e), e / (1 + e))
+def softplus_exact(x, digits: int = 50):
+    """softplus(x) = log(1 + eˣ) and its derivative σ(x) = 1 / (1 + e⁻ˣ),
+    computed in decimal arithmetic with ``digits`` significant digits
+    (Python's `decimal`, whose exp and ln are correctly rounded) and rounded
+    to float64 once, at the end: a reference that is the same on every
+    machine and more precise than any float64 computation. (numpy's long
+    double is no such reference: on Windows and on Apple silicon it is
+    float64 itself.)"""
+    context = decimal.Context(prec=digits, Emin=-(10**6), Emax=10**6)
+    one = decimal.Decimal(1)
+    values, sigmas = [], []
+    for t in x.detach().cpu().to(torch.float64).tolist():
+        x_dec = decimal.Decimal(t)  # exact: every float64 is a decimal
+        e = context.exp(-abs(x_dec))  # e^(-|x|) ≤ 1
+        # log(1 + e) for a tiny e: 1 + e must keep e's digits, so the
+        # precision grows by the zeros after the point (log1p's job)
+        wide = decimal.Context(prec=digits - min(e.adjusted(), 0) + 5)
+        log1p_e = wide.ln(wide.add(one, e))
+        values.append(float(context.add(max(x_dec, 0), log1p_e)))
+        sigma = context.divide(one if t >= 0 else e, one + e)
+        sigmas.append(float(sigma))
     return (
-        torch.from_numpy(value.astype(np.float64)),
-        torch.from_numpy(sigma.astype(np.float64)),
+        torch.tensor(values, dtype=torch.float64),
+        torch.tensor(sigmas, dtype=torch.float64),
     )
 
 
@@ -307,8 +320,14 @@ def plot_softplus(xs, rel_value, rel_grad):
 
 def _plot_times(xs, costs, *, xlabel, ylabel, title, height):
     """Milliseconds against xs on log-log axes, one line per label."""
+    markers = "os^dvP"
+    if len(costs) > len(markers):
+        raise ValueError(
+            f"_plot_times: {len(costs)} lines but {len(markers)} markers; "
+            "add markers rather than drop lines"
+        )
     fig, ax = plt.subplots(figsize=(6, height), layout="constrained")
-    for (label, ts), marker in zip(costs.items(), "os^d"):
+    for (label, ts), marker in zip(costs.items(), markers):
         ax.loglog(xs, [1e3 * t for t in ts], marker + "-", label=label)
     _log_x_ticks(ax, xs)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
@@ -366,7 +385,7 @@ def plot_per_example(batches, costs):
         costs,
         xlabel="batch size B",
         ylabel="time for B gradients (ms)",
-        title="Per-example gradients of the logistic loss, d = 32",
+        title="Per-example gradients of the logistic loss, 32 weights",
         height=3.8,
     )
 

@@ -132,3 +132,30 @@ def test_plot_fd_errors_draws_the_curves_the_band_and_the_step():
     plt.close(fig)
     with pytest.raises(ValueError, match="one error per h"):
         ch01.plot_fd_errors(hs, forward[:-1], central)
+
+
+# -- the chapter's checks can fail --------------------------------------------
+
+
+def test_the_vjp_checks_of_the_takeaway_catch_a_wrong_cotangent_or_transpose():
+    # cell "y_bar = Y / z ...": x_bar is compared with torch's gradient of
+    # z, which knows nothing of the formula; the regrouped formula G was not
+    # a check (it is x_bar written another way)
+    g = torch.Generator().manual_seed(0)
+    n = 6
+    X = torch.randn(n, n, dtype=torch.float64, generator=g) + n * torch.eye(
+        n, dtype=torch.float64
+    )
+    X_leaf = X.clone().requires_grad_(True)
+    torch.linalg.norm(torch.linalg.inv(X_leaf)).backward()
+    G_autograd = X_leaf.grad
+    Y = torch.linalg.inv(X)
+    z = torch.linalg.norm(Y)
+
+    def pulled_back(y_bar):
+        return -Y.T @ y_bar @ Y.T
+
+    assert torch.allclose(pulled_back(Y / z), G_autograd)
+    assert not torch.allclose(pulled_back(Y), G_autograd)  # Y/z forgotten
+    y_bar = torch.randn(n, n, dtype=torch.float64, generator=g)
+    assert not torch.allclose(-Y @ y_bar @ Y, pulled_back(y_bar))  # the ᵀ

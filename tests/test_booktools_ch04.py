@@ -139,3 +139,23 @@ def test_first_mismatch_accepts_equal_and_rejects_close_but_wrong():
     b = a.clone()
     b[1, 2] += 1e-3
     assert "entry (1, 2)" in ch04.first_mismatch("x", b, a)
+
+
+# -- the chapter's checks can fail --------------------------------------------
+
+
+def test_the_forward_check_catches_a_forward_that_is_not_the_inverse():
+    # the page checks an op's forward by X Y = I, not against
+    # torch.linalg.inv (which its forward calls)
+    g = torch.Generator().manual_seed(5)
+    X = torch.randn(5, 5, dtype=torch.float64, generator=g) + 5 * torch.eye(
+        5, dtype=torch.float64
+    )
+    I = torch.eye(5, dtype=torch.float64)
+
+    def is_inverse(Y):
+        return torch.allclose(X @ Y, I) and torch.allclose(Y @ X, I)
+
+    assert is_inverse(torch.linalg.inv(X))
+    assert not is_inverse(torch.linalg.inv(X).T)  # a forgotten transpose
+    assert not is_inverse(torch.linalg.pinv(X.T))  # the wrong matrix

@@ -128,3 +128,33 @@ def test_steepest_checker_catches_a_slower_direction():
 
     with pytest.raises(AssertionError, match="is possible"):
         ch06.check_steepest(steepest)
+
+
+# -- the chapter's checks can fail --------------------------------------------
+
+
+def test_the_linearity_check_is_made_on_the_inverse_and_can_fail():
+    # the page checks linearity on what X ↦ X⁻¹ does (a central difference),
+    # not on the formula −Y Ẋ Y, which is linear as written
+    g = torch.Generator().manual_seed(1)
+    n = 3
+    X = torch.randn(n, n, dtype=torch.float64, generator=g) + n * torch.eye(
+        n, dtype=torch.float64
+    )
+    Y = torch.linalg.inv(X)
+    A, B = (torch.randn(n, n, dtype=torch.float64, generator=g) for _ in "ab")
+
+    def change(X_dot):
+        return torch.linalg.inv(X + X_dot) - Y
+
+    def first_order(X_dot, h=1e-6):
+        return (change(h * X_dot) - change(-h * X_dot)) / (2 * h)
+
+    def combines_linearly(f):
+        return torch.allclose(f(2 * A - 3 * B), 2 * f(A) - 3 * f(B))
+
+    assert combines_linearly(first_order)
+    assert not combines_linearly(change)  # the test can say no
+    assert not combines_linearly(lambda V: V @ V)  # nor a quadratic map
+    assert torch.allclose(first_order(A), -Y @ A @ Y)
+    assert not torch.allclose(first_order(A), -Y.T @ A @ Y.T)  # a wrong JVP

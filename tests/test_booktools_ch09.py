@@ -169,3 +169,49 @@ def test_check_newton_names_the_sign():
 def test_check_newton_catches_a_gradient_step():
     with pytest.raises(AssertionError, match="quadratic"):
         ch09.check_newton_step(lambda f, w: -vjplib.grad(f)(w))
+
+
+def test_batched_products_sees_a_bmm_and_its_shapes():
+    A = torch.randn(3, 4, 5, dtype=torch.float64)
+    B = torch.randn(3, 5, 2, dtype=torch.float64)
+    assert ch09.batched_products(lambda: torch.bmm(A, B)) == {
+        ((3, 4, 5), (3, 5, 2))
+    }
+    # an unbatched product is not a bmm
+    assert ch09.batched_products(lambda: A[0] @ B[0]) == set()
+
+
+# -- the chapter's checks can fail --------------------------------------------
+
+
+def test_the_curvature_checks_catch_an_hvp_of_the_transposed_direction():
+    # the page's old check (vᵀHv of 2v against 4 vᵀHv, both from the HVP)
+    # held for any HVP linear in v, a wrong one included; the new one
+    # compares with the second difference of z along 2v
+    def z_vjplib(X):
+        return vjplib.norm(vjplib.inv(X))
+
+    def z_torch(X):
+        return torch.linalg.norm(torch.linalg.inv(X))
+
+    g = torch.Generator().manual_seed(2)
+    X = torch.randn(5, 5, dtype=F64, generator=g) + 5 * torch.eye(5, dtype=F64)
+    V = torch.randn(
+        5, 5, dtype=F64, generator=torch.Generator().manual_seed(3)
+    )
+    h = 1e-4
+
+    def second_difference(V):
+        return (
+            z_torch(X + h * V) - 2 * z_torch(X) + z_torch(X - h * V)
+        ) / h**2
+
+    for hvp, right in (
+        (lambda V: vjplib.hvp(z_vjplib, X, V), True),
+        (lambda V: vjplib.hvp(z_vjplib, X, V.T), False),  # Vᵀ: wrong
+    ):
+        second = (V * hvp(V)).sum()
+        old = torch.allclose((2 * V * hvp(2 * V)).sum(), 4 * second)
+        new = torch.allclose(4 * second, second_difference(2 * V), rtol=1e-5)
+        assert old  # passes either way: it could not fail
+        assert new == right

@@ -195,6 +195,17 @@ def test_figures_draw():
         matplotlib.pyplot.close(f)
 
 
+def test_a_time_plot_draws_every_line_it_is_given():
+    ns = [1, 2, 4]
+    costs = {f"way {i}": [1e-3 * i, 2e-3 * i, 4e-3 * i] for i in range(1, 6)}
+    fig = ch10.plot_per_example(ns, costs)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == list(costs)  # five ways, five lines: none dropped
+    matplotlib.pyplot.close(fig)
+    with pytest.raises(ValueError, match="markers"):
+        ch10.plot_per_example(ns, {str(i): costs["way 1"] for i in range(9)})
+
+
 # ------------------------------------------------------------------ exercises
 
 
@@ -309,3 +320,22 @@ def test_left_and_right_are_bracketings():
     right = sum(r * c * n[0] for r, c in shapes[:-1])
     assert ch10.chain_cost(n, "left") == left
     assert ch10.chain_cost(n, "right") == right
+
+
+def test_softplus_exact_is_a_reference_independent_of_float64():
+    # long double was float64 itself on Windows and Apple silicon, and the
+    # reference then was the formula under test; the decimal one is not
+    x = torch.linspace(-700, 750, 1451, dtype=F64)
+    value, sigma = ch10.softplus_exact(x)
+    stable = x.clamp(min=0) + torch.log1p(torch.exp(-x.abs()))
+    assert (stable != value).any()  # the float64 formula is not the reference
+    assert ch10.relative_error(stable, value).max() < 1e-15
+    assert ch10.relative_error(torch.sigmoid(x), sigma).max() < 1e-15
+    # and the page's check can fail: log(1 + t) instead of log1p(t) loses
+    # every digit of a tiny t
+    with_log = x.clamp(min=0) + torch.log(1 + torch.exp(-x.abs()))
+    assert ch10.relative_error(with_log, value).max() > 1e-15
+    for t in (-5.0, 0.5, 3.0):  # against math's log1p and exp, 1 ulp apart
+        assert ch10.softplus_exact(torch.tensor([t], dtype=F64))[0].item() == (
+            pytest.approx(math.log1p(math.exp(t)), rel=4e-16)
+        )

@@ -12,11 +12,16 @@ them.
 * no heading holds TeX (it would reach the browser tab title and the search
   results raw);
 * no output that nbval compares prints or glues a float with more digits than
-  a claim needs (the rule: `test_compared_outputs_print_no_excess_digits`).
+  a claim needs (the rule: `test_compared_outputs_print_no_excess_digits`);
+* no code cell catches an exception without asserting it was raised: an
+  ``except`` that only prints or records the error would let the page pass
+  when the error stopped being raised (the rule:
+  `test_every_demonstrated_error_is_asserted_raised`).
 """
 
 from __future__ import annotations
 
+import ast
 import configparser
 import json
 import re
@@ -285,4 +290,131 @@ def test_compared_outputs_print_no_excess_digits(nb):
     assert not bad, (
         f"{nb.name}: compared outputs with more digits than a claim needs "
         "(they differ between CPUs; round or format them):\n" + "\n".join(bad)
+    )
+
+
+# -- a demonstrated error is asserted raised ---------------------------------
+
+# IPython lines (%pip, %%time, !ls) are not Python: each is parsed as `pass`,
+# keeping its indentation, so that the rest of the cell is still checked.
+MAGIC = re.compile(r"(?m)^([ \t]*)[%!].*$")
+
+
+def swallowing_handlers(code: str) -> list[int]:
+    """The line numbers of the ``except`` clauses in ``code`` whose body
+    neither raises (a re-raise, or another error) nor asserts.
+
+    Such a handler turns an error into a value: if the error stopped being
+    raised, the cell would run on and the page would still pass. A page
+    that demonstrates an error writes instead::
+
+        with booktools.errors.raises(RuntimeError, "retain_graph"):
+            z.backward()
+
+    which fails when nothing is raised, or another class, or a message
+    without the key words.
+    """
+    tree = compile(
+        MAGIC.sub(r"\1pass", code),
+        "<cell>",
+        "exec",
+        flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT,
+    )
+    bad = []
+    for node in ast.walk(tree):
+        for handler in getattr(node, "handlers", ()):
+            inside = [n for stmt in handler.body for n in ast.walk(stmt)]
+            if not any(isinstance(n, (ast.Raise, ast.Assert)) for n in inside):
+                bad.append(handler.lineno)
+    return bad
+
+
+def test_the_swallow_rule_catches_what_it_must_and_only_that():
+    # what chapter 5 did: the error is caught and printed, nothing asserted
+    printed = (
+        "try:\n    z.backward()\nexcept RuntimeError as e:\n    print(e)\n"
+    )
+    assert swallowing_handlers(printed) == [3]
+    # a flag checked after the block: the handler itself asserts nothing
+    flag = (
+        "try:\n"
+        "    check(f)\n"
+        "    caught = False\n"
+        "except AssertionError:\n"
+        "    caught = True\n"
+        "assert caught\n"
+    )
+    assert swallowing_handlers(flag) == [4]
+    # nested in a function, among several handlers, in a try/except*
+    nested = (
+        "def f():\n"
+        "    try:\n"
+        "        g()\n"
+        "    except ValueError:\n"
+        "        raise\n"
+        "    except (TypeError, KeyError):\n"
+        "        return None\n"
+    )
+    assert swallowing_handlers(nested) == [6]
+    assert swallowing_handlers(
+        "try:\n    g()\nexcept* ValueError:\n    pass\n"
+    ) == [3]
+    # fine: the way the book demonstrates an error, a re-raise, an error
+    # raised in its place, an assert in the handler, a try without except
+    for good in (
+        "with raises(RuntimeError, 'retain_graph'):\n    z.backward()\n",
+        "try:\n    g()\nexcept ValueError:\n    log()\n    raise\n",
+        "try:\n    g()\nexcept KeyError as e:\n"
+        "    raise ValueError('say how') from e\n",
+        "try:\n    g()\nexcept ValueError as e:\n"
+        "    assert 'shape' in str(e)\n",
+        "try:\n    g()\nfinally:\n    h()\n",
+    ):
+        assert swallowing_handlers(good) == [], good
+    # IPython's magics do not hide the rest of a cell
+    magic = (
+        "if missing:\n"
+        "    %pip install x\n"
+        "try:\n"
+        "    import x\n"
+        "except ImportError:\n"
+        "    x = None\n"
+    )
+    assert swallowing_handlers(magic) == [5]
+
+
+# Chapters whose demonstrated errors are being rewritten on other branches
+# (issue 27): expected to fail here until those branches are merged; remove
+# each entry when its chapter passes (an XPASS says it does).
+PENDING_ERROR_CELLS = {
+    "05_loss_backward": "cells 25, 29, 31, 33, 37: chapter 5's branch",
+    "08_one_mode_from_the_other": "cells 29, 42: chapter 8's branch",
+}
+
+
+@pytest.mark.parametrize(
+    "nb",
+    [
+        pytest.param(
+            p,
+            marks=pytest.mark.xfail(reason=PENDING_ERROR_CELLS[p.stem]),
+        )
+        if p.stem in PENDING_ERROR_CELLS
+        else p
+        for p in NOTEBOOKS
+    ],
+    ids=lambda p: p.stem,
+)
+def test_every_demonstrated_error_is_asserted_raised(nb):
+    bad = [
+        f"cell {i}, line {line}"
+        for i, cell in enumerate(cells(nb))
+        if cell["cell_type"] == "code"
+        for line in swallowing_handlers(source(cell))
+    ]
+    assert not bad, (
+        f"{nb.name}: an except clause that neither asserts nor raises: if "
+        "the error stopped being raised, the page would still pass. "
+        "Demonstrate an error with `with booktools.errors.raises(Kind, "
+        '"key words"):` instead:\n' + "\n".join(bad)
     )
