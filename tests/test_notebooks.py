@@ -383,28 +383,7 @@ def test_the_swallow_rule_catches_what_it_must_and_only_that():
     assert swallowing_handlers(magic) == [5]
 
 
-# Chapters whose demonstrated errors are being rewritten on other branches
-# (issue 27): expected to fail here until those branches are merged; remove
-# each entry when its chapter passes (an XPASS says it does).
-PENDING_ERROR_CELLS = {
-    "05_loss_backward": "cells 25, 29, 31, 33, 37: chapter 5's branch",
-    "08_one_mode_from_the_other": "cells 29, 42: chapter 8's branch",
-}
-
-
-@pytest.mark.parametrize(
-    "nb",
-    [
-        pytest.param(
-            p,
-            marks=pytest.mark.xfail(reason=PENDING_ERROR_CELLS[p.stem]),
-        )
-        if p.stem in PENDING_ERROR_CELLS
-        else p
-        for p in NOTEBOOKS
-    ],
-    ids=lambda p: p.stem,
-)
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_demonstrated_error_is_asserted_raised(nb):
     bad = [
         f"cell {i}, line {line}"
