@@ -127,6 +127,30 @@ CASES = {
         lambda x: torch.clamp(x, 1.0, -1.0),
         (t(-2.0, -1.0, 0.0, 1.0, 2.0),),
     ),
+    "clamp_tensors": (
+        vl.clamp,
+        torch.clamp,
+        (
+            t(-2.0, -1.0, 0.0, 1.0, 2.0, 0.5, NAN),
+            t(-1.0, -1.0, -1.0, 0.0, 3.0, 1.0, 0.0),
+            t(1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0),
+        ),
+    ),
+    "clamp_min_tensor": (
+        lambda x, lo: vl.clamp(x, lo),
+        lambda x, lo: torch.clamp(x, lo),
+        (t(-2.0, -1.0, 0.0, 1.0), t(-1.0, -1.0, 1.0, 1.0)),
+    ),
+    "clamp_max_tensor": (
+        lambda x, hi: x.clamp(max=hi),
+        lambda x, hi: x.clamp(max=hi),
+        (t(-2.0, -1.0, 0.0, 1.0), t(-1.0, -1.0, 1.0, 1.0)),
+    ),
+    "clamp_broadcast": (
+        lambda x, lo: vl.clamp(x, lo, 1.5),
+        lambda x, lo: torch.clamp(x, lo, torch.tensor(1.5, dtype=F64)),
+        (X2, t(1.0, 3.0, 0.0, -1.0)),
+    ),
     "logsumexp": (
         lambda x: vl.logsumexp(x, 1),
         lambda x: torch.logsumexp(x, 1),
@@ -471,6 +495,6 @@ def test_errors_name_the_op_and_the_way_out():
         ["where", "dtypes", "float64", "float32"],
         in_grad(lambda v: vl.where(v > 0, v, v.primal.float())),
     )
-    _raises(TypeError, ["clamp", "min", "Tensor"], lambda: vl.clamp(x, x))
+    _raises(TypeError, ["clamp", "min", "str"], lambda: vl.clamp(x, "0"))
     _raises(TypeError, ["gt", "str"], in_grad(lambda v: vl.gt(v, "0")))
     _raises(ValueError, ["amax", "out of range"], lambda: vl.amax(x, 3))
