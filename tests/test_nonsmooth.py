@@ -318,6 +318,17 @@ def test_the_values_torch_picks_at_the_kinks():
     assert (a_bar.item(), b_bar.item()) == (0.5, 0.5)
     g = vl.grad(lambda x: vl.sum(vl.where(x > 0, vl.sqrt(x), 0.0)))(zero)
     assert g.isnan().all()  # the where trap
+    # norm at 0 gives 0 (torch's subgradient), sqrt(sum(x²)) gives NaN
+    zeros = torch.zeros(3, dtype=F64)
+    g = vl.grad(vl.norm)(zeros)
+    close(g, torch_vjp(torch.linalg.norm, [zeros], t(1.0)[0])[0])
+    assert g.tolist() == [0.0, 0.0, 0.0]
+    g = vl.grad(lambda x: vl.sqrt(vl.sum(x * x)))(zeros)
+    close(
+        g,
+        torch_vjp(lambda x: (x * x).sum().sqrt(), [zeros], t(1.0)[0])[0],
+    )
+    assert g.isnan().all()
 
 
 def test_max_dim_returns_torchs_named_tuple_and_indices():
