@@ -803,7 +803,9 @@ class Logsumexp(Reduction):
     by the max first).   VJP: x_bar = y_bar exp(x - y), y_bar times the
     softmax of x.   JVP: y_dot = Σ x_dot exp(x - y) over dims.
     No kink, but inf: where x holds +inf (or is all -inf), x - y is NaN, in
-    torch too.
+    torch too. (The VJP is torch's formula; torch's JVP normalises exp(x -
+    max x) by its sum instead, the same weights up to rounding, NaN at the
+    same infinities.)
     """
 
     f = staticmethod(torch.logsumexp)
