@@ -396,6 +396,8 @@ def test_boxes_stay_hashable_and_compare_with_other_objects():
         return vl.sum(v)
 
     vl.grad(f)(t(1.0))
+    vl.jvp(f, (t(1.0),), (t(1.0),))
+    vl.vmap(f)(t(1.0, 2.0))
     e = vl.tensor(t(1.0), requires_grad=True)
     assert {e: 1}[e] == 1
 
