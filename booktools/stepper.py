@@ -71,8 +71,12 @@ def _num(v: float, scale: float = 0.0) -> str:
 
 def _fmt(t: torch.Tensor) -> str:
     """A value or cotangent as text: its entries when it has at most 4 (as
-    nested lists), else its shape and Frobenius norm."""
+    nested lists), else its shape and Frobenius norm; a boolean mask (the
+    condition of a where) as True/False entries, else its shape."""
     t = t.detach()
+    if t.dtype == torch.bool:
+        shape = "×".join(str(s) for s in t.shape) or "scalar"
+        return str(t.tolist()) if t.numel() <= 4 else f"{shape} mask"
     scale = t.abs().max().item() if t.numel() else 0.0
     if t.numel() <= 4 and t.ndim <= 2:
         if t.ndim == 0:
@@ -760,8 +764,11 @@ def backward_stepper(f, *inputs, names=None, y_bar=None, saved=False):
 
 
 def _assert_close(a, b, what, reference):
+    """a equals b to 1e-9, NaN where b has NaN (a gradient through a kink
+    can hold NaN or inf: the stepper shows them where the reference has
+    them)."""
     if tuple(a.shape) != tuple(b.shape) or not torch.allclose(
-        a, b, rtol=1e-9, atol=1e-12
+        a, b, rtol=1e-9, atol=1e-12, equal_nan=True
     ):
         diff = (
             (a - b).abs().max().item()

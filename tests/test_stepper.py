@@ -348,3 +348,38 @@ def test_layout_change_does_not_change_the_masked_html():
     }
     assert one != s.to_html()
     assert _sanitize(one) == _sanitize(s.to_html())
+
+
+def where_trap(x):
+    return vjplib.sum(vjplib.where(x > 0, vjplib.sqrt(x), 0 * x))
+
+
+def test_the_where_trap_steps_through_nan_where_torch_has_nan():
+    # torch: d/dx sum(where(x > 0, sqrt(x), 0)) at (-1, 0, 1/4) is
+    # (nan, nan, 1): the false branch's cotangent 0 meets sqrt's local
+    # derivative 1 / (2 sqrt(x)), nan at -1 and inf at 0, and 0 · inf = nan
+    x = torch.tensor([-1.0, 0.0, 0.25], dtype=D)
+    leaf = x.clone().requires_grad_()
+    (want,) = torch.autograd.grad(
+        torch.where(leaf > 0, leaf.sqrt(), 0 * leaf).sum(), leaf
+    )
+    assert torch.isnan(want[:2]).all() and want[2] == 1
+    s = backward_stepper(where_trap, x, names=["x"])
+    torch.testing.assert_close(s.cotangent[s.leaves[0]], want, equal_nan=True)
+    page = s.to_html()
+    assert "[False, False, True]" in page  # the condition, as a constant
+    assert "nan" in page
+
+
+def test_a_nan_the_reference_does_not_have_still_fails():
+    from booktools.stepper import _assert_close
+
+    a = torch.tensor([float("nan"), 1.0], dtype=D)
+    _assert_close(a, a.clone(), "x", "itself")
+    with pytest.raises(AssertionError, match="does not match"):
+        _assert_close(a, torch.tensor([0.0, 1.0], dtype=D), "x", "ref")
+
+
+def test_fmt_writes_a_mask_as_its_entries():
+    assert _fmt(torch.tensor([True, False])) == "[True, False]"
+    assert _fmt(torch.ones(3, 3, dtype=torch.bool)) == "3×3 mask"
