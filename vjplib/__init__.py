@@ -7,7 +7,8 @@ backward pass), ``dual.py`` (forward mode), ``box.py`` (how nested
 transformations keep apart), ``transforms.py`` (vjp, grad, jvp, jacrev, …) and
 ``checks.py`` (how we know it is right); ``linearize.py`` (reverse mode
 from forward mode: linearize, then transpose) and ``vmap.py`` (batching
-rules); then ``tensor.py``, the eager face (``vjplib.tensor``,
+rules); ``custom.py`` (your own rule, JAX's way: custom_jvp, custom_vjp);
+then ``tensor.py``, the eager face (``vjplib.tensor``,
 ``.backward()``, ``.grad``) on the same graph.
 """
 
@@ -21,6 +22,7 @@ from .checks import (
     graph_bytes,
     torch_graph_bytes,
 )
+from .custom import custom_jvp, custom_vjp
 from .dual import Dual
 from .function import Context, Function
 from .graph import Node, Traced, backward, format_graph, print_graph, toposort
@@ -126,4 +128,6 @@ __all__ = [
     "no_grad",
     "enable_grad",
     "is_grad_enabled",
+    "custom_jvp",
+    "custom_vjp",
 ]
