@@ -26,6 +26,7 @@ maps them over the leading batch dims of jacrev's and jacfwd's stacks).
 """
 
 import functools
+import re
 
 import torch
 
@@ -83,11 +84,18 @@ def _is_tensor(v):
 _NOT_LINEAR = (
     "custom_jvp: the JVP rule of {name} is not linear in the tangents, so "
     "{what} cannot use it: reverse mode (grad, vjp, jacrev) transposes the "
-    "rule, and linearize records it as a linear map. Return tangent_out as "
-    "a linear function of the tangents: tangents times values computed "
-    "from the primals, and sums of those; no tangent times a tangent, no "
-    "function of a tangent, no constant term. (The check said: {why})"
+    "rule, and linearize records it, and both need a linear map. Return "
+    "tangent_out as a linear function of the tangents: tangents times "
+    "values computed from the primals, and sums of those; no tangent times "
+    "a tangent, no function of a tangent, no constant term (found: {why})."
 )
+
+
+def _first_clause(error):
+    """What the linearity check found, without the advice meant for
+    linear_transpose's own users: "pow is not linear in its input"."""
+    text = str(error).split(": ", 1)[-1]
+    return re.split(r", so |\. |\.$", text)[0]
 
 
 def _linear_only(name, what, run):
@@ -97,9 +105,7 @@ def _linear_only(name, what, run):
         if "not linear" not in str(e) and "affine" not in str(e):
             raise
         raise TypeError(
-            _NOT_LINEAR.format(
-                name=name, what=what, why=str(e).split(" For the VJP")[0]
-            )
+            _NOT_LINEAR.format(name=name, what=what, why=_first_clause(e))
         ) from None
 
 
