@@ -2,6 +2,8 @@
 and jax.custom_vjp (and torch's new-style Function) on the same functions,
 under every transform."""
 
+import gc
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -375,3 +377,43 @@ def test_custom_jvp_matches_a_torch_new_style_function():
         vl.jvp(log1pexp, (x,), (x_dot,))[1], tf.jvp(f, (x,), (x_dot,))[1]
     )
     vl.assert_close(vl.vmap(vl.grad(log1pexp))(x), tf.vmap(tf.grad(f))(x))
+
+
+def test_a_custom_function_keeps_no_class_per_call():
+    f = vl.custom_jvp(lambda c, x: c * torch.sin(x), nondiff_argnums=(0,))
+    f.defjvp(lambda c, p, t: (c * vl.sin(p[0]), c * vl.cos(p[0]) * t[0]))
+    x = _x(3)
+
+    def run():
+        vl.vmap(vl.grad(lambda x: f(2.0, x)))(x)
+
+    def classes():
+        gc.collect()
+        return sum(isinstance(o, type) for o in gc.get_objects())
+
+    run()
+    before = classes()
+    for _ in range(20):
+        run()
+    assert classes() == before
+    g = vl.custom_jvp(torch.sin)
+    g.defjvp(lambda p, t: (vl.sin(p[0]), vl.cos(p[0]) * t[0]))
+    g(x)
+    op = g._op
+    g(x)
+    assert g._op is op  # no nondiff arguments: one op for every call
+
+
+@pytest.mark.parametrize("f", [sin_vjp, log1pexp], ids=["vjp", "jvp"])
+def test_eager_face_create_graph_differentiates_the_rule_again(f):
+    x = torch.tensor([0.3, 1.0, -2.0], dtype=D)
+    t = vl.tensor(x, requires_grad=True)
+    vl.sum(f(t)).backward(create_graph=True)
+    g = t.grad
+    t.grad = None
+    vl.sum(g).backward()
+    torch_f = torch.sin if f is sin_vjp else torch.nn.functional.softplus
+    xt = x.clone().requires_grad_()
+    (gt,) = torch.autograd.grad(torch_f(xt).sum(), xt, create_graph=True)
+    gt.sum().backward()
+    vl.assert_close(t.grad.primal, xt.grad)

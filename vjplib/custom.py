@@ -77,6 +77,18 @@ def _over_leading(f, lead):
     return f
 
 
+def _cached(f, nums, make):
+    """The op for a call of f: one per rule when there are no nondiff
+    arguments (the op closes over the nondiff values, so those get a new
+    op per call)."""
+    if nums:
+        return make()
+    rules = (f.jvp,) if isinstance(f, custom_jvp) else (f.fwd, f.bwd)
+    if getattr(f, "_op_for", None) != rules:
+        f._op, f._op_for = make(), rules
+    return f._op
+
+
 def _is_tensor(v):
     return isinstance(v, (torch.Tensor, Box))
 
@@ -146,7 +158,7 @@ class custom_jvp:
                 f"No JVP defined for custom_jvp function {name} using defjvp."
             )
         nums, diff = _split(args, self.nondiff_argnums, "custom_jvp", name)
-        op = _jvp_op(self, name, args, nums)
+        op = _cached(self, nums, lambda: _jvp_op(self, name, args, nums))
         return op.apply(*(args[i] for i in diff))
 
 
@@ -267,7 +279,7 @@ class custom_vjp:
                 f"No VJP defined for custom_vjp function {name} using defvjp."
             )
         nums, diff = _split(args, self.nondiff_argnums, "custom_vjp", name)
-        op = _vjp_op(self, name, args, nums)
+        op = _cached(self, nums, lambda: _vjp_op(self, name, args, nums))
         return op.apply(*(args[i] for i in diff))
 
 

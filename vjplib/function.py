@@ -283,9 +283,6 @@ def is_new_style(cls):
     return cls.setup_context is not Function.setup_context
 
 
-_ENGINE_OPS = {}
-
-
 def _engine_op(cls):
     """The class the engine applies for Function `cls` (cls itself for an
     old-style Function with no generated rule)."""
@@ -294,7 +291,7 @@ def _engine_op(cls):
     new = is_new_style(cls)
     if not new and not cls.generate_vmap_rule:
         return cls
-    op = _ENGINE_OPS.get(cls)
+    op = cls.__dict__.get("_engine_op")  # kept on the class: freed with it
     if op is None:
         body = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
         body["_engine_of"] = cls
@@ -307,7 +304,8 @@ def _engine_op(cls):
             body["vmap"] = _GeneratedRule()
         elif rule is None:
             body["vmap"] = staticmethod(_refuse_vmap(cls, _NO_RULE))
-        op = _ENGINE_OPS[cls] = type(cls.__name__, (cls,), body)
+        op = type(cls.__name__, (cls,), body)
+        cls._engine_op = op
     return op
 
 
@@ -358,20 +356,19 @@ class _GeneratedRule:
         return vmap
 
 
-_BATCHED = {}
-
-
 def _batched(op, in_dims):
     """The op that runs engine op `op` on inputs stacked along dim 0 (those
-    whose in_dim is 0): one example at a time in meaning, once in fact."""
-    key = (op, in_dims)
-    if key not in _BATCHED:
-        _BATCHED[key] = type(
+    whose in_dim is 0): one example at a time in meaning, once in fact.
+    Kept on `op`, one per in_dims."""
+    if "_batched_ops" not in op.__dict__:
+        op._batched_ops = {}
+    if in_dims not in op._batched_ops:
+        op._batched_ops[in_dims] = type(
             f"vmap({op.__name__})",
             (_Batched,),
             {"op": op, "in_dims": in_dims, "__module__": __name__},
         )
-    return _BATCHED[key]
+    return op._batched_ops[in_dims]
 
 
 def _example_context(ctx, saved):
