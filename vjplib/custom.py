@@ -303,8 +303,9 @@ def _vjp_op(f, name, args, nums):
             raise TypeError(
                 "can't apply forward-mode autodiff (jvp) to a custom_vjp "
                 f"function. ({name}: jvp, jacfwd, hessian and linearize run "
-                "forward mode; give it a custom_jvp rule instead, whose "
-                "transpose gives reverse mode too)"
+                "forward mode, which needs a JVP rule; if your rule is a "
+                "derivative, write it with custom_jvp, and its transpose "
+                "gives reverse mode too)"
             )
 
         @staticmethod
