@@ -302,3 +302,36 @@ def test_new_style_forward_must_return_one_tensor():
 
     with pytest.raises(TypeError, match="returns one tensor"):
         Pair.apply(_x(2))
+
+
+def test_a_missing_rule_is_named_in_torchs_words_too():
+    class NoRules(torch.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return x.exp()
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            pass
+
+    class NoRulesV(vl.Function):
+        forward = NoRules.forward
+        setup_context = NoRules.setup_context
+
+    x = _x(3)
+    for words, run, run_torch in (
+        (
+            "implement either the backward or vjp method",
+            lambda: vl.grad(lambda x: vl.sum(NoRulesV.apply(x)))(x),
+            lambda: torch.func.grad(lambda x: NoRules.apply(x).sum())(x),
+        ),
+        (
+            "implement the jvp function",
+            lambda: vl.jvp(NoRulesV.apply, (x,), (x,)),
+            lambda: torch.func.jvp(NoRules.apply, (x,), (x,)),
+        ),
+    ):
+        with pytest.raises(NotImplementedError, match=words):
+            run_torch()
+        with pytest.raises(NotImplementedError, match=words):
+            run()

@@ -150,14 +150,18 @@ class Function:
     def vjp(cls, ctx, y_bar):
         raise NotImplementedError(
             f"{cls.__name__} has no vjp(ctx, y_bar): reverse mode (vjp, grad, "
-            "jacrev) needs it"
+            "jacrev) needs it. (torch: You must implement either the "
+            "backward or vjp method for your custom autograd.Function to use "
+            "it with backward mode AD.)"
         )
 
     @classmethod
     def jvp(cls, ctx, *x_dots):
         raise NotImplementedError(
             f"{cls.__name__} has no jvp(ctx, *x_dots): forward mode (jvp, "
-            "jacfwd, hessian, hvp) needs it"
+            "jacfwd, hessian, hvp, linearize) needs it. (torch: You must "
+            "implement the jvp function for custom autograd.Function to use "
+            "it with forward mode AD.)"
         )
 
     @classmethod
