@@ -9,8 +9,9 @@ transformations keep apart), ``transforms.py`` (vjp, grad, jvp, jacrev, …) and
 sqrt, where, max, clamp and the comparisons: what the rules return at
 kinks, ties and NaNs, as torch's); ``linearize.py`` (reverse mode from
 forward mode: linearize, then transpose) and ``vmap.py`` (batching
-rules); then ``tensor.py``, the eager face (``vjplib.tensor``,
-``.backward()``, ``.grad``) on the same graph, and ``autograd.py``
+rules); ``custom.py`` (your own rule, JAX's way: custom_jvp, custom_vjp);
+then ``tensor.py``, the eager face (``vjplib.tensor``, ``.backward()``,
+``.grad``) on the same graph, and ``autograd.py``
 (``vjplib.autograd.grad``, which returns what backward() accumulates).
 """
 
@@ -25,6 +26,7 @@ from .checks import (
     graph_bytes,
     torch_graph_bytes,
 )
+from .custom import custom_jvp, custom_vjp
 from .dual import Dual
 from .function import Context, Function
 from .graph import Node, Traced, backward, format_graph, print_graph, toposort
@@ -176,4 +178,6 @@ __all__ = [
     "enable_grad",
     "is_grad_enabled",
     "autograd",
+    "custom_jvp",
+    "custom_vjp",
 ]

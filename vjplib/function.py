@@ -1,5 +1,7 @@
 """Function: one op = its forward, its VJP rule and its JVP rule, as in
-torch.autograd.Function.
+torch.autograd.Function, in torch's old style (``forward(ctx, *inputs)``) or
+its current one (``forward(*inputs)`` + ``setup_context``, a ``vmap`` rule or
+``generate_vmap_rule``).
 """
 
 import copy
@@ -34,6 +36,21 @@ class Context:
     needs_input_grad = ()
 
     def save_for_backward(self, *tensors):
+        self._saved = tensors
+
+    def save_for_forward(self, *tensors):
+        """torch's name for what the jvp rule will read. vjplib keeps one
+        tuple of saved tensors for both rules, so this is
+        ``save_for_backward``; saving two different tuples is refused."""
+        if self._saved and (
+            len(self._saved) != len(tensors)
+            or any(a is not b for a, b in zip(self._saved, tensors))
+        ):
+            raise ValueError(
+                "save_for_forward: vjplib keeps one tuple of saved tensors "
+                "for vjp and jvp (ctx.saved_tensors in both); call "
+                "save_for_backward once with every tensor either rule reads"
+            )
         self._saved = tensors
 
     @property
@@ -99,7 +116,35 @@ class Function:
 
     A rule that ignores it stays correct: extra cotangents are dropped, zero
     tangents add nothing.
+
+    torch's current style works too: ``forward(*inputs)`` without ctx, plus
+    ``setup_context(ctx, inputs, output)`` that saves what the rules need,
+    and a batching rule ``vmap(info, in_dims, *args) -> (output, out_dim)``
+    or ``generate_vmap_rule = True``. The reverse rule may be called by
+    torch's name ``backward`` instead of ``vjp``: it is the same rule.
+    vjplib runs both styles under all of its transformations (torch.func
+    refuses the old style: "must override the setup_context staticmethod").
     """
+
+    generate_vmap_rule = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__
+        if "backward" in own and "vjp" in own:
+            raise TypeError(
+                f"{cls.__name__} defines both vjp and backward: they are one "
+                "rule (torch calls it backward, vjplib vjp); define one"
+            )
+        if "backward" in own:  # torch's name for the same rule
+            cls.vjp = own["backward"]
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError(
+            "setup_context(ctx, inputs, output) is torch's current style: "
+            "define it together with forward(*inputs) (no ctx)"
+        )
 
     @staticmethod
     def forward(ctx, *inputs):
@@ -111,14 +156,18 @@ class Function:
     def vjp(cls, ctx, y_bar):
         raise NotImplementedError(
             f"{cls.__name__} has no vjp(ctx, y_bar): reverse mode (vjp, grad, "
-            "jacrev) needs it"
+            "jacrev) needs it. (torch: You must implement either the "
+            "backward or vjp method for your custom autograd.Function to use "
+            "it with backward mode AD.)"
         )
 
     @classmethod
     def jvp(cls, ctx, *x_dots):
         raise NotImplementedError(
             f"{cls.__name__} has no jvp(ctx, *x_dots): forward mode (jvp, "
-            "jacfwd, hessian, hvp) needs it"
+            "jacfwd, hessian, hvp, linearize) needs it. (torch: You must "
+            "implement the jvp function for custom autograd.Function to use "
+            "it with forward mode AD.)"
         )
 
     @classmethod
@@ -127,7 +176,7 @@ class Function:
         Plain tensors give a plain tensor; traced values a node of the graph;
         Duals a Dual.
         """
-        return _apply(cls, inputs, keep_ctx=False)[0]
+        return _apply(_engine_op(cls), inputs, keep_ctx=False)[0]
 
 
 def _apply(fn, args, keep_ctx, needs=None):
@@ -240,3 +289,232 @@ def forward_on_shapes(fn, args, needs):
     ctx = Context()
     ctx.needs_input_grad = needs
     return ctx, meta, fn.forward(ctx, *meta)
+
+
+# ------------------------------------------------ torch's current style
+# The engine (``_apply``, graph.py, linearize.py, vmap.py) calls
+# ``fn.forward(ctx, *inputs)``. A new-style Function is handed to it as its
+# *engine op*: a subclass whose forward runs ``forward(*inputs)`` and then
+# ``setup_context(ctx, inputs, output)``, with a batching rule: the class's
+# own ``vmap``, one generated from its rules (``generate_vmap_rule``), or
+# one that raises torch's error.
+
+
+def is_new_style(cls):
+    """True when cls overrides setup_context (torch's test, too)."""
+    return cls.setup_context is not Function.setup_context
+
+
+def _engine_op(cls):
+    """The class the engine applies for Function `cls` (cls itself for an
+    old-style Function with no generated rule)."""
+    if "_engine_of" in cls.__dict__:
+        return cls
+    new = is_new_style(cls)
+    if not new and not cls.generate_vmap_rule:
+        return cls
+    op = cls.__dict__.get("_engine_op")  # kept on the class: freed with it
+    if op is None:
+        body = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
+        body["_engine_of"] = cls
+        if new:
+            body["forward"] = staticmethod(_new_style_forward(cls))
+        rule = getattr(cls, "vmap", None)
+        if cls.generate_vmap_rule and rule is not None:
+            body["vmap"] = staticmethod(_refuse_vmap(cls, _BOTH))
+        elif cls.generate_vmap_rule:
+            body["vmap"] = _GeneratedRule()
+        elif rule is None:
+            body["vmap"] = staticmethod(_refuse_vmap(cls, _NO_RULE))
+        op = type(cls.__name__, (cls,), body)
+        cls._engine_op = op
+    return op
+
+
+def _new_style_forward(cls):
+    def forward(ctx, *inputs):
+        output = cls.forward(*inputs)
+        if not isinstance(output, torch.Tensor):
+            raise TypeError(
+                f"{cls.__name__}.forward returned a "
+                f"{type(output).__name__}; a vjplib Function returns one "
+                "tensor (write one Function per output)"
+            )
+        cls.setup_context(ctx, inputs, output)
+        return output
+
+    return forward
+
+
+_NO_RULE = (
+    "You tried to vmap over {name}, but it does not have vmap support. "
+    "Please override and implement the vmap staticmethod or set "
+    "generate_vmap_rule=True."
+)
+_BOTH = (
+    "You tried to vmap over {name}, but it has both generate_vmap_rule=True "
+    "and an overridden vmap staticmethod. Please set "
+    "generate_vmap_rule=False or delete the overridden vmap staticmethod to "
+    "avoid ambiguity."
+)
+
+
+def _refuse_vmap(cls, words):
+    def vmap(info, in_dims, *args):
+        raise RuntimeError(words.format(name=cls.__name__))
+
+    return vmap
+
+
+class _GeneratedRule:
+    """``generate_vmap_rule = True``: the batching rule applies the batched
+    op (``_batched``): forward under ``torch.vmap`` (forward is torch code),
+    the rules under ``vjplib.vmap`` (they are vjplib code)."""
+
+    def __get__(self, instance, owner):
+        def vmap(info, in_dims, *args):
+            return _batched(owner, tuple(in_dims)).apply(*args), 0
+
+        return vmap
+
+
+def _batched(op, in_dims):
+    """The op that runs engine op `op` on inputs stacked along dim 0 (those
+    whose in_dim is 0): one example at a time in meaning, once in fact.
+    Kept on `op`, one per in_dims."""
+    if "_batched_ops" not in op.__dict__:
+        op._batched_ops = {}
+    if in_dims not in op._batched_ops:
+        op._batched_ops[in_dims] = type(
+            f"vmap({op.__name__})",
+            (_Batched,),
+            {"op": op, "in_dims": in_dims, "__module__": __name__},
+        )
+    return op._batched_ops[in_dims]
+
+
+def _example_context(ctx, saved):
+    """One example's context: the attributes its forward left, and `saved`
+    as its saved tensors."""
+    c = Context()
+    c.__dict__.update(ctx.inner)
+    c._saved, c.needs_input_grad = tuple(saved), ctx.needs_input_grad
+    return c
+
+
+def _rebuild(saved, values):
+    it = iter(values)
+    return tuple(None if s is None else next(it) for s in saved)
+
+
+class _Batched(Function):
+    """A generated batching rule's op (see ``_batched``). Its context keeps
+    one example's attributes (``inner``), the saved tensors stacked and the
+    batch dim of each (``dims``); its rules map the op's rules over the
+    examples with vjplib.vmap. A cotangent or tangent may carry leading
+    batch dims of its own (jacrev, jacfwd): the examples' dim comes after
+    them."""
+
+    op, in_dims = None, ()
+    generate_vmap_rule = True  # vmap of vmap: batch the batched op again
+
+    @classmethod
+    def forward(cls, ctx, *stacks):
+        seen = {}
+
+        def one(*xs):
+            c = Context()
+            c.needs_input_grad = ctx.needs_input_grad
+            y = cls.op.forward(c, *xs)
+            seen.update(ctx=c, xs=xs, y=y)
+            return (y,) + tuple(
+                s
+                for s in c._saved
+                if isinstance(s, torch.Tensor)
+                and s is not y
+                and not any(s is x for x in xs)
+            )
+
+        outs = torch.vmap(one, in_dims=cls.in_dims)(*stacks)
+        c, xs, y = seen["ctx"], seen["xs"], outs[0]
+        rest = iter(outs[1:])
+        saved, dims = [], []
+        for s in c._saved:
+            i = next((i for i, x in enumerate(xs) if s is x), None)
+            if i is not None:
+                saved.append(stacks[i])
+                dims.append(cls.in_dims[i])
+            elif s is seen["y"]:
+                saved.append(y)
+                dims.append(0)
+            elif isinstance(s, torch.Tensor):
+                saved.append(next(rest))
+                dims.append(0)
+            else:
+                saved.append(s)
+                if s is not None:
+                    dims.append(None)
+        ctx.save_for_backward(*saved)
+        ctx.inner = {
+            k: v
+            for k, v in c.__dict__.items()
+            if k not in ("_saved", "needs_input_grad")
+        }
+        ctx.dims = tuple(dims)
+        ctx.y_ndim = y.ndim
+        ctx.x_ndims = tuple(getattr(a, "ndim", None) for a in stacks)
+        return y
+
+    @classmethod
+    def vjp(cls, ctx, y_bar):
+        from .ops import sum as sum_
+        from .vmap import vmap
+
+        saved = ctx.saved_tensors
+        lead = y_bar.ndim - ctx.y_ndim  # y_bar's own leading batch dims
+        none = []
+
+        def one(y_bar_i, *saved_i):
+            c = _example_context(ctx, _rebuild(saved, saved_i))
+            x_bars = cls.op.vjp(c, y_bar_i)
+            x_bars = x_bars if isinstance(x_bars, tuple) else (x_bars,)
+            none.append(tuple(b is None for b in x_bars))
+            return tuple(y_bar_i * 0 if b is None else b for b in x_bars)
+
+        outs = vmap(one, in_dims=(lead,) + ctx.dims, out_dims=lead)(
+            y_bar, *(s for s in saved if s is not None)
+        )
+        x_bars = []
+        for b, gone, d in zip(outs, none[0], cls.in_dims):
+            if gone:
+                x_bars.append(None)
+            elif d is None:  # an input shared by all examples: sum
+                x_bars.append(sum_(b, lead))
+            else:
+                x_bars.append(b)
+        return tuple(x_bars)
+
+    @classmethod
+    def jvp(cls, ctx, *x_dots):
+        from .vmap import vmap
+
+        saved = ctx.saved_tensors
+        lead = next(
+            t.ndim - n
+            for t, n, d in zip(x_dots, ctx.x_ndims, cls.in_dims)
+            if t is not None and d is not None
+        )
+        given = [i for i, t in enumerate(x_dots) if t is not None]
+
+        def one(*values):
+            x_dots_i = [None] * len(x_dots)
+            for i, v in zip(given, values):
+                x_dots_i[i] = v
+            c = _example_context(ctx, _rebuild(saved, values[len(given) :]))
+            return cls.op.jvp(c, *x_dots_i)
+
+        dims = tuple(None if cls.in_dims[i] is None else lead for i in given)
+        return vmap(one, in_dims=dims + ctx.dims, out_dims=lead)(
+            *(x_dots[i] for i in given),
+            *(s for s in saved if s is not None),
+        )
