@@ -138,66 +138,6 @@ def check_fd(
     return worst
 
 
-class Inside(vjplib.Function):
-    """m = 1 where lo <= v <= hi, else 0 (a comparison): a constant of every
-    transformation, its derivative zero (chapter 11 meets such ops)."""
-
-    @staticmethod
-    def forward(v, lo, hi):
-        return ((v >= lo) & (v <= hi)).to(v.dtype)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        pass
-
-    @staticmethod
-    def vjp(ctx, m_bar):
-        return None, None, None
-
-    @staticmethod
-    def jvp(ctx, v_dot, lo_dot, hi_dot):
-        return v_dot * 0
-
-    @staticmethod
-    def vmap(info, in_dims, v, lo, hi):  # elementwise
-        return Inside.apply(v, lo, hi), 0
-
-
-class Clamp(vjplib.Function):
-    """y = clamp(v, lo, hi) for numbers lo <= hi.  VJP: v_bar = m y_bar,
-    JVP: y_dot = m v_dot, with m = 1 where lo <= v <= hi, else 0."""
-
-    @staticmethod
-    def forward(v, lo, hi):
-        return torch.clamp(v, lo, hi)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        ctx.save_for_backward(inputs[0])
-        ctx.lo, ctx.hi = inputs[1:]
-
-    @staticmethod
-    def vjp(ctx, y_bar):
-        (v,) = ctx.saved_tensors
-        return y_bar * Inside.apply(v, ctx.lo, ctx.hi), None, None
-
-    @staticmethod
-    def jvp(ctx, v_dot, lo_dot, hi_dot):
-        (v,) = ctx.saved_tensors
-        return v_dot * Inside.apply(v, ctx.lo, ctx.hi)
-
-    @staticmethod
-    def vmap(info, in_dims, v, lo, hi):  # elementwise
-        return Clamp.apply(v, lo, hi), 0
-
-
-def clamp(v, lo: float, hi: float):
-    """v clamped to [lo, hi], as torch.clamp, on vjplib's values too."""
-    if not lo <= hi:
-        raise ValueError(f"clamp: needs lo <= hi, got lo={lo}, hi={hi}")
-    return Clamp.apply(v, lo, hi)
-
-
 def plot_default_vs_yours(panels: Sequence[dict]):
     """One panel per dict: ``t`` (the points), ``default`` and ``yours``
     (the derivative at each point by the two rules), ``title`` and

@@ -1,4 +1,4 @@
-"""booktools.ch12: side_by_side, check_fd, clamp (and Inside), the figure."""
+"""booktools.ch12: side_by_side, check_fd, the figure."""
 
 from __future__ import annotations
 
@@ -100,30 +100,6 @@ def test_check_fd_catches_a_wrong_rule_in_either_mode():
         ch12.check_fd(WrongSin.apply, x)
     with pytest.raises(AssertionError, match="finite differences"):
         ch12.check_fd(WrongSin.apply, x, forward=False)
-
-
-def test_clamp_matches_torch_under_transforms():
-    v = torch.tensor([-2.0, -0.5, 0.2, 1.5])
-    vl_clamp = ch12.clamp
-    assert torch.equal(vl_clamp(v, -1.0, 1.0), torch.clamp(v, -1.0, 1.0))
-
-    def total(v):
-        return vjplib.sum(vjplib.sin(vl_clamp(v, -1.0, 1.0)))
-
-    def total_t(v):
-        return torch.sin(torch.clamp(v, -1.0, 1.0)).sum()
-
-    vjplib.assert_close(vjplib.grad(total)(v), torch.func.grad(total_t)(v))
-    vjplib.assert_close(
-        vjplib.hessian(total)(v), torch.func.hessian(total_t)(v)
-    )
-    V = torch.stack([v, 2 * v])
-    vjplib.assert_close(
-        vjplib.vmap(vjplib.grad(total))(V),
-        torch.func.vmap(torch.func.grad(total_t))(V),
-    )
-    with pytest.raises(ValueError, match="lo <= hi"):
-        ch12.clamp(v, 1.0, -1.0)
 
 
 def test_to_jax_and_back():
