@@ -39,6 +39,7 @@ __all__ = [
     "train_torch",
     "assert_same",
     "accuracy",
+    "relu_signs",
     "per_example_grads_torch",
     "plot_training",
     "plot_curves",
@@ -133,6 +134,18 @@ def accuracy(Z, y):
     return (Z.argmax(dim=1) == y).to(F64).mean().item()
 
 
+def relu_signs(params, X):
+    """Where each relu unit's input is positive, for every example: a bool
+    tensor of shape (N, width₁ + width₂), computed with torch. Two
+    parameter sets with the same signs lie on one linear piece of the
+    network (no kink between them along a straight line, when every point
+    of the line has them)."""
+    W1, b1, W2, b2 = (_plain(p) for p in params[:4])
+    A1 = X @ W1 + b1
+    A2 = torch.relu(A1) @ W2 + b2
+    return torch.cat([A1 > 0, A2 > 0], dim=1)
+
+
 # ------------------------------------------------------------------ torch
 @dataclass
 class Run:
@@ -174,8 +187,7 @@ def assert_same(params, reference, step=None, rtol=1e-10):
     step, the parameter and the relative error."""
     if len(params) != len(reference):
         raise AssertionError(
-            f"{len(params)} parameters, but the reference has "
-            f"{len(reference)}"
+            f"{len(params)} parameters, but the reference has {len(reference)}"
         )
     for i, (p, q) in enumerate(zip(params, reference)):
         p, q = _plain(p), _plain(q)
@@ -207,9 +219,7 @@ def per_example_grads_torch(params, X, Y):
         return loss_torch(ps, x.reshape(1, -1), y.reshape(1, -1))
 
     grads = torch.func.grad(example_loss, argnums=tuple(range(6)))
-    return torch.func.vmap(grads, in_dims=(None,) * 6 + (0, 0))(
-        *params, X, Y
-    )
+    return torch.func.vmap(grads, in_dims=(None,) * 6 + (0, 0))(*params, X, Y)
 
 
 # ------------------------------------------------------------------ figures
@@ -255,7 +265,7 @@ def plot_training(losses, losses_torch, Z_grid, X, y):
             shade.numpy(),
             cmap=cmaps[c % len(cmaps)],
             vmin=1 / k - 0.3,
-            vmax=1.0,
+            vmax=1.6,  # light shades: the points stay visible
             shading="auto",
         )
     markers = ("o", "s", "^", "D", "v")
@@ -337,7 +347,9 @@ def check_momentum(momentum_step, steps=5, lr=0.1, mu=0.9):
             p.grad = None
         loss(params, X, Y).backward()
         momentum_step(params, velocity, lr, mu)
-        if any(not (isinstance(p, vjplib.Tensor) and p.is_leaf) for p in params):
+        if any(
+            not (isinstance(p, vjplib.Tensor) and p.is_leaf) for p in params
+        ):
             raise AssertionError(
                 "a parameter is no longer a leaf: update it in place "
                 "(p.sub_(...)) under vjplib.no_grad(), do not rebind it"
@@ -348,9 +360,7 @@ def check_momentum(momentum_step, steps=5, lr=0.1, mu=0.9):
             raise AssertionError(
                 _momentum_diagnosis(params, others, step) or str(err)
             ) from None
-    print(
-        f"Correct: {steps} steps equal to torch.optim.SGD(momentum={mu:g})."
-    )
+    print(f"Correct: {steps} steps equal to torch.optim.SGD(momentum={mu:g}).")
 
 
 def _momentum_diagnosis(params, others, step):

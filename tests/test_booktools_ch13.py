@@ -2,6 +2,7 @@
 exercise checkers."""
 
 import math
+import re
 
 import matplotlib
 
@@ -116,6 +117,21 @@ def test_accuracy():
     assert ch13.accuracy(vjplib.tensor(Z), torch.tensor([0, 1, 0])) == 1.0
 
 
+def test_relu_signs(problem):
+    params, X, y, Y = problem
+    signs = ch13.relu_signs(params, X)
+    assert signs.shape == (60, 32) and signs.dtype == torch.bool
+    # the network with every relu replaced by its current 0/1 mask is the
+    # network itself: the signs are its linear piece at these points
+    W1, b1, W2, b2, W3, b3 = params
+    m1, m2 = signs[:, :16].to(F64), signs[:, 16:].to(F64)
+    Z = ((((X @ W1 + b1) * m1) @ W2 + b2) * m2) @ W3 + b3
+    torch.testing.assert_close(Z, ch13.logits_torch(params, X))
+    up = [p.clone() for p in params]
+    up[1] = up[1] + 100.0  # every first-layer unit on
+    assert ch13.relu_signs(up, X)[:, :16].all()
+
+
 # ------------------------------------------------------------------ torch
 def test_train_torch_steps_are_sgd(problem):
     params, X, y, Y = problem
@@ -125,7 +141,9 @@ def test_train_torch_steps_are_sgd(problem):
         value = F.cross_entropy(ch13.logits_torch(ps, X), y)
         grads = torch.autograd.grad(value, ps)
         assert run.losses[step] == pytest.approx(value.item(), rel=1e-12)
-        ps = [(p - 0.3 * g).detach().requires_grad_() for p, g in zip(ps, grads)]
+        ps = [
+            (p - 0.3 * g).detach().requires_grad_() for p, g in zip(ps, grads)
+        ]
         for a, b in zip(run.params[step], ps):
             torch.testing.assert_close(a, b.detach(), rtol=1e-12, atol=1e-14)
     assert all(not p.requires_grad for p in run.params[0])
@@ -173,7 +191,9 @@ def test_per_example_grads_torch(problem):
     ]
     ps = [p.clone().requires_grad_() for p in params]
     # the batch loss is the mean of the examples' losses: so is its gradient
-    batch = torch.autograd.grad(F.cross_entropy(ch13.logits_torch(ps, X), y), ps)
+    batch = torch.autograd.grad(
+        F.cross_entropy(ch13.logits_torch(ps, X), y), ps
+    )
     for g, b in zip(grads, batch):
         torch.testing.assert_close(g.mean(0), b)
     one = torch.autograd.grad(
@@ -244,7 +264,7 @@ def test_check_momentum_names_the_mistake(variant, words):
     def step(params, velocity, lr, mu):
         _update(params, velocity, lr, mu, variant)
 
-    with pytest.raises(AssertionError, match=words.replace("(", r"\(")):
+    with pytest.raises(AssertionError, match=re.escape(words)):
         ch13.check_momentum(step)
 
 
