@@ -636,3 +636,24 @@ def test_clone_is_differentiable():
     yt.sum().backward()
     close(x.grad, xt.grad)
     close(x.grad, 2 * xt.detach())
+
+
+def test_augmented_assignment_is_in_place_as_in_torch():
+    # torch: W -= lr * W.grad changes W in place (it stays the same leaf
+    # under no_grad) and is refused on a leaf that requires grad outside it
+    for lib in (torch, vl):
+        W = lib.tensor([1.0, 2.0], requires_grad=True)
+        (W * W).sum().backward()
+        before = W
+        with lib.no_grad():
+            W -= 0.5 * W.grad
+        assert W is before and W.is_leaf and W.requires_grad
+        assert W.tolist() == [0.0, 0.0]
+        with pytest.raises(RuntimeError, match="leaf Variable"):
+            W -= 1.0
+        # on a non-leaf, += records the add, as torch does
+        x = lib.tensor([3.0], requires_grad=True)
+        total = x * 1.0
+        total += x * x
+        total.sum().backward()
+        assert x.grad.tolist() == [7.0]

@@ -777,9 +777,12 @@ class Matmul(Function):
 
 
 def _times(M, S):
-    """M S, for S that may carry a batch of (co)tangents in front: computed as
-    (Sᵀ Mᵀ)ᵀ, because torch runs a stack times a matrix as one big product but
-    a matrix times a stack as many small ones."""
+    """M S, for S that may carry a batch of (co)tangents in front: then
+    computed as (Sᵀ Mᵀ)ᵀ, because torch runs a stack times a matrix as one
+    big product but a matrix times a stack as many small ones. Without a
+    batch, M S itself (a row-major result, as torch's gradients are)."""
+    if S.ndim == M.ndim:
+        return M @ S
     return transpose(transpose(S) @ transpose(M))
 
 

@@ -298,6 +298,14 @@ class Tensor(Traced):
     def div_(self, other):
         return self._inplace(torch.Tensor.div_, _ops().div, other)
 
+    # x += y, x -= y, x *= y, x /= y: in place, as torch's (without these,
+    # Python would rebind x to a new tensor: a parameter would silently
+    # stop being a leaf)
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
+
     def _inplace(self, torch_op, op, other):
         """Change the values in place and bump the version. When the result
         requires grad, the op is recorded out of place on an alias of the
