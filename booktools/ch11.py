@@ -201,44 +201,69 @@ class Table:
 
 def torch_grad(f, x):
     """The gradient torch's backward() leaves in x.grad for f(x).sum(), in
-    float64 (f a torch function)."""
-    x = torch.as_tensor(x, dtype=F64).clone().requires_grad_()
-    f(x).sum().backward()
-    return x.grad
+    float64 (f a torch function). A tuple x gives f several inputs, and a
+    tuple of gradients comes back."""
+    xs = x if isinstance(x, tuple) else (x,)
+    xs = [torch.as_tensor(v, dtype=F64).clone().requires_grad_() for v in xs]
+    f(*xs).sum().backward()
+    grads = tuple(v.grad for v in xs)
+    return grads if isinstance(x, tuple) else grads[0]
 
 
 def _vjplib_grads(f, x):
     """vjplib's gradient of f(x).sum() in both faces: the eager one
-    (vjplib.tensor, backward, .grad) and the functional one (vjplib.grad)."""
-    x = torch.as_tensor(x, dtype=F64)
-    leaf = vjplib.tensor(x.clone(), requires_grad=True)
-    f(leaf).sum().backward()
-    eager = leaf.grad.primal
-    functional = vjplib.grad(lambda t: vjplib.sum(f(t)))(x.clone())
-    return eager, functional
+    (vjplib.tensor, backward, .grad) and the functional one (vjplib.grad);
+    a tuple x as in `torch_grad`."""
+    xs = x if isinstance(x, tuple) else (x,)
+    xs = [torch.as_tensor(v, dtype=F64) for v in xs]
+    leaves = [vjplib.tensor(v.clone(), requires_grad=True) for v in xs]
+    f(*leaves).sum().backward()
+    eager = tuple(leaf.grad.primal for leaf in leaves)
+    functional = vjplib.grad(
+        lambda *t: vjplib.sum(f(*t)), argnums=tuple(range(len(xs)))
+    )(*[v.clone() for v in xs])
+    if not isinstance(x, tuple):
+        return eager[0], functional[0]
+    return eager, tuple(functional)
+
+
+def _same(a, b):
+    """a and b equal, NaN where NaN (tensors, or tuples of them)."""
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(_same(u, v) for u, v in zip(a, b))
+    try:
+        torch.testing.assert_close(
+            a, b, equal_nan=True, rtol=1e-12, atol=1e-12
+        )
+    except AssertionError:
+        return False
+    return True
+
+
+def _fmt_any(v):
+    if isinstance(v, tuple):
+        return "(" + ", ".join(fmt(e) for e in v) + ")"
+    return fmt(v)
 
 
 def grads_side_by_side(rows):
-    """rows: (label, point, torch's f, vjplib's f). Runs torch's backward()
-    and vjplib's (both faces) on the same point, asserts that the three
-    gradients are equal (NaN where NaN, inf where inf) and returns a Table
-    of label, point, torch, vjplib."""
+    """rows: (label, point, torch's f, vjplib's f); a point that is a tuple
+    gives f several inputs. Runs torch's backward() and vjplib's (both
+    faces) on the same point, asserts that the three gradients are equal
+    (NaN where NaN, inf where inf) and returns a Table of label, point,
+    torch, vjplib; `.data[label]` is torch's gradient."""
     out, data = [], {}
     for label, x, f_torch, f_vjplib in rows:
         g_torch = torch_grad(f_torch, x)
-        for face, g in zip(
-            ("eager", "vjplib.grad"), _vjplib_grads(f_vjplib, x)
-        ):
-            try:
-                torch.testing.assert_close(
-                    g, g_torch, equal_nan=True, rtol=1e-12, atol=1e-12
-                )
-            except AssertionError as e:
+        faces = ("eager", "vjplib.grad")
+        for face, g in zip(faces, _vjplib_grads(f_vjplib, x)):
+            if not _same(g, g_torch):
                 raise AssertionError(
-                    f"grads_side_by_side: {label} at {fmt(x)}: vjplib "
-                    f"({face}) gives {fmt(g)}, torch {fmt(g_torch)}"
-                ) from e
-        out.append((label, fmt(x), fmt(g_torch), fmt(g)))
+                    f"grads_side_by_side: {label} at {_fmt_any(x)}: vjplib "
+                    f"({face}) gives {_fmt_any(g)}, torch "
+                    f"{_fmt_any(g_torch)}"
+                )
+        out.append((label, _fmt_any(x), _fmt_any(g_torch), _fmt_any(g)))
         data[label] = g_torch
     return Table(("op at the point", "x", "torch", "vjplib"), out, data)
 

@@ -281,3 +281,12 @@ def test_check_safe_sqrt_says_what_went_wrong(wrong, words):
     with pytest.raises(AssertionError) as e:
         ch11.check_safe_sqrt(wrong)
     assert words in str(e.value)
+
+
+def test_grads_side_by_side_takes_several_inputs():
+    t = ch11.grads_side_by_side(
+        [("a * b", (2.0, [3.0, 4.0]), torch.mul, vjplib.mul)]
+    )
+    a_bar, b_bar = t.data["a * b"]
+    assert a_bar.item() == 7.0 and b_bar.tolist() == [2.0, 2.0]
+    assert t.rows[0][1:] == ("(2, [3, 4])", "(7, [2, 2])", "(7, [2, 2])")
