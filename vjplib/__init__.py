@@ -5,8 +5,10 @@ Read it in this order: ``function.py`` (what an op is), ``ops.py`` (the ops,
 each with f, its VJP and its JVP), ``graph.py`` (the recorded graph and the
 backward pass), ``dual.py`` (forward mode), ``box.py`` (how nested
 transformations keep apart), ``transforms.py`` (vjp, grad, jvp, jacrev, …) and
-``checks.py`` (how we know it is right); ``linearize.py`` (reverse mode
-from forward mode: linearize, then transpose) and ``vmap.py`` (batching
+``checks.py`` (how we know it is right); ``nonsmooth.py`` (relu, abs,
+sqrt, where, max, clamp and the comparisons: what the rules return at
+kinks, ties and NaNs, as torch's); ``linearize.py`` (reverse mode from
+forward mode: linearize, then transpose) and ``vmap.py`` (batching
 rules); then ``tensor.py``, the eager face (``vjplib.tensor``,
 ``.backward()``, ``.grad``) on the same graph.
 """
@@ -25,6 +27,25 @@ from .dual import Dual
 from .function import Context, Function
 from .graph import Node, Traced, backward, format_graph, print_graph, toposort
 from .linearize import linear_transpose, linearize
+from .nonsmooth import (
+    abs,
+    amax,
+    clamp,
+    eq,
+    ge,
+    gt,
+    le,
+    logsumexp,
+    lt,
+    max,
+    maximum,
+    mean,
+    minimum,
+    ne,
+    relu,
+    sqrt,
+    where,
+)
 from .ops import (
     add,
     broadcast_to,
@@ -96,6 +117,23 @@ __all__ = [
     "pow",
     "reshape",
     "broadcast_to",
+    "relu",
+    "abs",
+    "sqrt",
+    "where",
+    "maximum",
+    "minimum",
+    "amax",
+    "max",
+    "clamp",
+    "logsumexp",
+    "mean",
+    "gt",
+    "lt",
+    "ge",
+    "le",
+    "eq",
+    "ne",
     "vjp",
     "grad",
     "value_and_grad",

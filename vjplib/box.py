@@ -95,10 +95,20 @@ _TORCH_TO_VJPLIB = {
     "divide": "div",
     "true_divide": "div",
     "negative": "neg",
+    # ops with kinks, ties and NaNs (nonsmooth.py)
+    "absolute": "abs",
+    "clip": "clamp",
+    "greater": "gt",
+    "less": "lt",
+    "greater_equal": "ge",
+    "less_equal": "le",
+    "not_equal": "ne",
 }
 _OPS = (
     "inv norm log exp sin cos tanh softplus sum cumsum flip conv1d "
-    "transpose matmul add sub mul div neg pow reshape broadcast_to movedim"
+    "transpose matmul add sub mul div neg pow reshape broadcast_to movedim "
+    "relu abs sqrt where maximum minimum amax max clamp logsumexp mean "
+    "gt lt ge le eq ne"
 ).split()
 
 
@@ -117,6 +127,11 @@ def vjplib_hint(name):
     return (
         "write it as a vjplib.Function (forward, vjp, jvp) and call its .apply"
     )
+
+
+def _number(v):
+    """Whether v can be compared with a box: a tensor, a box or a number."""
+    return isinstance(v, (torch.Tensor, Box, int, float))
 
 
 class Box:
@@ -165,6 +180,63 @@ class Box:
 
     def reshape(self, *shape):
         return ops.reshape(self, *shape)
+
+    # ops with kinks, ties and NaNs (nonsmooth.py), as torch's methods
+    def relu(self):
+        return nonsmooth.relu(self)
+
+    def abs(self):
+        return nonsmooth.abs(self)
+
+    __abs__ = abs
+
+    def sqrt(self):
+        return nonsmooth.sqrt(self)
+
+    def clamp(self, min=None, max=None):
+        return nonsmooth.clamp(self, min, max)
+
+    clip = clamp
+
+    def maximum(self, other):
+        return nonsmooth.maximum(self, other)
+
+    def minimum(self, other):
+        return nonsmooth.minimum(self, other)
+
+    def amax(self, dim=(), keepdim=False):
+        return nonsmooth.amax(self, dim, keepdim)
+
+    def max(self, dim=None, keepdim=False):
+        return nonsmooth.max(self, dim, keepdim)
+
+    def logsumexp(self, dim, keepdim=False):
+        return nonsmooth.logsumexp(self, dim, keepdim)
+
+    def mean(self, dim=None, keepdim=False):
+        return nonsmooth.mean(self, dim, keepdim)
+
+    # comparisons: a bool tensor that records nothing (no derivative), so
+    # vjplib.where(x > 0, a, b) reads as in torch in every transformation
+    def __gt__(self, other):
+        return nonsmooth.gt(self, other) if _number(other) else NotImplemented
+
+    def __lt__(self, other):
+        return nonsmooth.lt(self, other) if _number(other) else NotImplemented
+
+    def __ge__(self, other):
+        return nonsmooth.ge(self, other) if _number(other) else NotImplemented
+
+    def __le__(self, other):
+        return nonsmooth.le(self, other) if _number(other) else NotImplemented
+
+    def __eq__(self, other):
+        return nonsmooth.eq(self, other) if _number(other) else NotImplemented
+
+    def __ne__(self, other):
+        return nonsmooth.ne(self, other) if _number(other) else NotImplemented
+
+    __hash__ = object.__hash__  # boxes stay usable as dict keys (by identity)
 
     def __add__(self, other):
         return ops.add(self, other)
@@ -219,6 +291,13 @@ class Box:
             torch.Tensor.mul: ops.mul,
             torch.Tensor.div: ops.div,
             torch.Tensor.matmul: ops.matmul,
+            # `tensor > box` and the like
+            torch.Tensor.__gt__: nonsmooth.gt,
+            torch.Tensor.__lt__: nonsmooth.lt,
+            torch.Tensor.__ge__: nonsmooth.ge,
+            torch.Tensor.__le__: nonsmooth.le,
+            torch.Tensor.__eq__: nonsmooth.eq,
+            torch.Tensor.__ne__: nonsmooth.ne,
         }
         if func in arithmetic and len(args) == 2 and not kwargs:
             return arithmetic[func](*args)
@@ -287,4 +366,4 @@ def as_primal(x, who, i):
     return t
 
 
-from . import ops  # noqa: E402  (ops needs Box, and Box's arithmetic needs ops)
+from . import nonsmooth, ops  # noqa: E402  (they need Box; Box needs them)

@@ -135,6 +135,18 @@ def _apply(fn, args, keep_ctx, needs=None):
     (`needs`, taken at the top).
     """
     top = top_box(args, fn.__name__)
+    if (
+        top is not None
+        and getattr(fn, "differentiable", True) is False
+        and not hasattr(top.trace, "process")
+    ):  # no derivative (a comparison, a sign, an argmax; nonsmooth.py):
+        # the output is a constant of this level, so strip its boxes and run
+        # the op one level down (vmap's and linearize's process it their way)
+        lower = tuple(
+            a.primal if isinstance(a, Box) and a.trace is top.trace else a
+            for a in args
+        )
+        return _apply(fn, lower, keep_ctx, needs)
     if top is not None and top.trace.kind == "eager":  # a vjplib.Tensor
         return top.trace.record(fn, args, keep_ctx, needs)  # see tensor.py
     needs = tuple(isinstance(a, Box) for a in args) if needs is None else needs
