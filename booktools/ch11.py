@@ -10,6 +10,7 @@ tables, picture and exercises.
 * `grads_side_by_side`: torch's and vjplib's gradients (both faces) of the
   same ops at the same points, asserted equal, NaN and inf included;
   `torch_vs_jax`: torch and JAX run on the same points (`CASES`);
+  `jax_primitives`: what JAX traces a function into;
 * `plot_subgradients`: |x| and relu with the lines through the kink whose
   slopes are subgradients, and the slope each library picks;
 * `stepper`: the backward-pass stepper of booktools.stepper, whose checks
@@ -20,6 +21,7 @@ tables, picture and exercises.
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass
 
@@ -27,7 +29,8 @@ import matplotlib.pyplot as plt
 import torch
 
 import vjplib
-from booktools.stepper import BackwardStepper
+from booktools.stepper import BackwardStepper, _fmt, _op_name
+from vjplib.graph import Node
 
 __all__ = [
     "one_sided",
@@ -43,6 +46,7 @@ __all__ = [
     "jax_grad",
     "CASES",
     "torch_vs_jax",
+    "jax_primitives",
     "plot_subgradients",
     "stepper",
     "check_safe_sqrt",
@@ -159,35 +163,40 @@ def _to_list(v):
 
 @dataclass
 class Table:
-    """Rows of text under a header, shown as a Markdown table in the book
-    and as aligned text elsewhere. `data` keeps the values the cells were
+    """Rows of text under a header, shown as an HTML table in the book and
+    as aligned text elsewhere. `data` keeps the values the cells were
     printed from, by row label, for the page's asserts; `code`, when
-    given, one text per row (the code that ran), shown in the Markdown
-    table only."""
+    given, per row the code that ran (a tuple of texts), shown under the
+    row's label in the HTML table only."""
 
     header: tuple
     rows: list
     data: dict
     code: list | None = None
 
-    def _repr_markdown_(self) -> str:
-        header, rows = list(self.header), [list(r) for r in self.rows]
-        if self.code is not None:
-            header.insert(1, "code")
-            for r, c in zip(rows, self.code):
-                r.insert(1, c)
-        line = "| " + " | ".join(header) + " |"
-        rule = "|" + "|".join("---" for _ in header) + "|"
-        body = [
-            "| "
-            + " | ".join(
-                f"`{c}`".replace("|", "\\|") if i else c
-                for i, c in enumerate(r)
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        code = self.code or [None] * len(self.rows)
+        head = "".join(f"<th>{esc(h)}</th>" for h in self.header)
+        body = []
+        for row, src in zip(self.rows, code):
+            label = esc(row[0])
+            if src is not None:
+                label += (
+                    "<br><small>"
+                    + " · ".join(f"<code>{esc(part)}</code>" for part in src)
+                    + "</small>"
+                )
+            cells = "".join(
+                f'<td style="white-space:nowrap"><code>{esc(c)}</code></td>'
+                for c in row[1:]
             )
-            + " |"
-            for r in rows
-        ]
-        return "\n".join([line, rule, *body])
+            body.append(f"<tr><td>{label}</td>{cells}</tr>")
+        return (
+            '<table class="table kinks-table">'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody>"
+            "</table>"
+        )
 
     def __repr__(self) -> str:
         cols = list(zip(self.header, *self.rows))
@@ -346,8 +355,33 @@ def torch_vs_jax(cases=None):
         g_t, g_j = torch_grad(f_t, x), jax_grad(f_j, x)
         rows.append((label, fmt(x), fmt(g_t), fmt(g_j)))
         data[label] = (g_t, torch.as_tensor(_to_list(g_j), dtype=F64))
-        code.append(f"{src_t}` · `{src_j}")
+        code.append((src_t, src_j))
     return Table(("at the point", "x", "torch", "JAX"), rows, data, code)
+
+
+def jax_primitives(f, *args):
+    """The names of the primitives JAX traces f(*args) into, in order,
+    looking inside the jit calls jax.numpy makes (float64)."""
+    import jax
+
+    names = []
+
+    def walk(jaxpr):
+        for eqn in jaxpr.eqns:
+            inner = [
+                getattr(v, "jaxpr", v)
+                for v in eqn.params.values()
+                if hasattr(getattr(v, "jaxpr", v), "eqns")
+            ]
+            if inner:
+                for j in inner:
+                    walk(j)
+            else:
+                names.append(eqn.primitive.name)
+
+    with jax.enable_x64(True):
+        walk(jax.make_jaxpr(f)(*args).jaxpr)
+    return names
 
 
 # ------------------------------------------------------- the picture
@@ -396,7 +430,7 @@ def plot_subgradients(functions, picks, n_lines=9, span=1.5):
         )  # fmt: skip
         ax.axhline(0, color="k", lw=0.5)
         ax.axvline(0, color="k", lw=0.5)
-        ax.legend(frameon=False, loc="upper center")
+        ax.legend(loc="upper center", framealpha=0.9, edgecolor="none")
     fig.tight_layout()
     return fig
 
@@ -404,10 +438,41 @@ def plot_subgradients(functions, picks, n_lines=9, span=1.5):
 # ------------------------------------------------------- the stepper
 
 
+def _const_text(value) -> str:
+    """A constant argument as the stepper writes it; a boolean mask (the
+    condition of a where) as its entries, True/False."""
+    if value.dtype == torch.bool:
+        return str(value.tolist()) if value.numel() <= 4 else "mask"
+    return _fmt(value)
+
+
 class _Stepper(BackwardStepper):
     """booktools.stepper's BackwardStepper whose checks take NaN for NaN:
     every cotangent against vjplib's backward pass, the gradient against
-    torch.autograd.grad (the same checks, with equal_nan=True)."""
+    torch.autograd.grad (the same checks, with equal_nan=True); and which
+    writes a boolean constant (where's condition) as its entries."""
+
+    def _arg_text(self, a):
+        if isinstance(a, Node):
+            return self.names[a]
+        if isinstance(a, (int, float)) and not isinstance(a, bool):
+            return f"{a:g}"
+        if getattr(a, "value", None) is not None:  # a small constant
+            return _const_text(a.value)
+        return None
+
+    def _expr(self, v) -> str:
+        if v.fn is None:
+            return self.names[v]
+        parts = [
+            "const" if t is None else t
+            for a, t in ((a, self._arg_text(a)) for a in v.inputs)
+            if t is not None or (hasattr(a, "shape") and hasattr(a, "value"))
+        ]
+        return f"{self.names[v]} = {_op_name(v.fn)}({', '.join(parts)})"
+
+    def _arg_names(self, v) -> list:
+        return [self._arg_text(a) for a in v.inputs]
 
     def _check(self, xs) -> int:
         def same(a, b, what):

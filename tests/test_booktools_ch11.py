@@ -101,12 +101,15 @@ def test_fmt_prints_three_digits_nan_inf_and_vectors():
     assert ch11.fmt(torch.tensor([0.5, float("inf")])) == "[0.5, inf]"
 
 
-def test_table_shows_markdown_and_aligned_text():
-    t = ch11.Table(("a", "b"), [("x", "1"), ("longer", "a|b")], {}, ["c", "d"])
-    md = t._repr_markdown_()
-    assert md.splitlines()[0] == "| a | code | b |"
-    assert "`a\\|b`" in md  # a pipe inside a cell is escaped
-    assert repr(t).splitlines()[2] == "longer  a|b"
+def test_table_shows_html_and_aligned_text():
+    t = ch11.Table(
+        ("a", "b"), [("x", "1"), ("longer", "a<b")], {}, [("c",), ("d", "e")]
+    )
+    page = t._repr_html_()
+    assert page.count("<tr>") == 3 and "<th>a</th><th>b</th>" in page
+    assert "<code>a&lt;b</code>" in page  # escaped
+    assert "longer<br><small><code>d</code> · <code>e</code>" in page
+    assert repr(t).splitlines()[2] == "longer  a<b"
 
 
 def test_torch_grad_is_what_backward_leaves():
@@ -262,8 +265,9 @@ def _sloped_zero(x):  # 0 where x <= 0, but a branch with a slope there
     return vjplib.where(x > 0, safe, x * x - X0 * X0)
 
 
-def _ones(x):
-    return vjplib.where(x > 0, vjplib.sqrt(vjplib.where(x > 0, 1.0, 1.0)), 0.0)
+def _ones(x):  # the sqrt of 1 everywhere: wrong values where x > 0
+    one = vjplib.where(x > 0, x * 0 + 1.0, 1.0)
+    return vjplib.where(x > 0, vjplib.sqrt(one), 0.0)
 
 
 @needs_kink_ops
@@ -290,3 +294,11 @@ def test_grads_side_by_side_takes_several_inputs():
     a_bar, b_bar = t.data["a * b"]
     assert a_bar.item() == 7.0 and b_bar.tolist() == [2.0, 2.0]
     assert t.rows[0][1:] == ("(2, [3, 4])", "(7, [2, 2])", "(7, [2, 2])")
+
+
+def test_jax_primitives_look_inside_jit():
+    import jax.numpy as jnp
+
+    assert ch11.jax_primitives(jnp.sin, 1.0) == ["sin"]
+    clip = ch11.jax_primitives(lambda x: jnp.clip(x, -1.0, 1.0), 1.0)
+    assert clip == ["max", "min"]  # jnp.clip is jitted: found inside
