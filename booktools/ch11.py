@@ -9,12 +9,13 @@ tables, picture and exercises.
   `simplex_points`: random subgradients of a max at a tie, to compare norms;
 * `grads_side_by_side`: torch's and vjplib's gradients (both faces) of the
   same ops at the same points, asserted equal, NaN and inf included;
-  `torch_vs_jax`: torch and JAX run on the same points (`CASES`);
+  `torch_vs_jax`: torch and JAX run on the same points (`cases()`);
   `jax_primitives`: what JAX traces a function into;
 * `plot_subgradients`: |x| and relu with the lines through the kink whose
   slopes are subgradients, and the slope each library picks;
 * `stepper`: the backward-pass stepper of booktools.stepper, whose checks
-  also accept a NaN where the reference has a NaN at the same place;
+  also accept a NaN where the reference has a NaN at the same place, and
+  which writes a where's boolean condition as its entries;
 * `check_safe_sqrt`, `check_predictions`: the exercise checkers; they say
   why a wrong answer is wrong.
 """
@@ -44,7 +45,7 @@ __all__ = [
     "grads_side_by_side",
     "torch_grad",
     "jax_grad",
-    "CASES",
+    "cases",
     "torch_vs_jax",
     "jax_primitives",
     "plot_subgradients",
@@ -287,8 +288,9 @@ def jax_grad(f, x):
         return jax.grad(lambda t: jnp.sum(f(t)))(x)
 
 
-def _cases():
-    """(label, torch source, JAX source, torch f, JAX f, point)."""
+def cases():
+    """The rows `torch_vs_jax` runs: (label, torch code, JAX code, torch
+    function, JAX function, point)."""
     import jax
     import jax.numpy as jnp
 
@@ -336,27 +338,18 @@ def _cases():
     ]  # fmt: skip
 
 
-#: The cases `torch_vs_jax` runs: built on first use (JAX is imported
-#: only by what needs it).
-CASES = None
-
-
-def torch_vs_jax(cases=None):
-    """torch's backward() and jax.grad on the same points (`_cases()` by
-    default): a Table of label, point, torch, JAX; `.data[label]` holds the
-    pair of gradients (torch tensor, JAX array) the row printed."""
-    global CASES
-    if cases is None:
-        if CASES is None:
-            CASES = _cases()
-        cases = CASES
-    rows, data, code = [], {}, []
-    for label, src_t, src_j, f_t, f_j, x in cases:
+def torch_vs_jax(rows=None):
+    """torch's backward() and jax.grad on the same points (`rows`, by
+    default `cases()`): a Table of label, point, torch, JAX; `.data[label]`
+    holds the pair of gradients (torch's, and JAX's as a torch tensor) the
+    row printed."""
+    out, data, code = [], {}, []
+    for label, src_t, src_j, f_t, f_j, x in rows or cases():
         g_t, g_j = torch_grad(f_t, x), jax_grad(f_j, x)
-        rows.append((label, fmt(x), fmt(g_t), fmt(g_j)))
+        out.append((label, fmt(x), fmt(g_t), fmt(g_j)))
         data[label] = (g_t, torch.as_tensor(_to_list(g_j), dtype=F64))
         code.append((src_t, src_j))
-    return Table(("at the point", "x", "torch", "JAX"), rows, data, code)
+    return Table(("at the point", "x", "torch", "JAX"), out, data, code)
 
 
 def jax_primitives(f, *args):
