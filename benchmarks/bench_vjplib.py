@@ -30,6 +30,9 @@ E. the eager face: z.backward() of z = ‖X⁻¹‖_F with vjplib.tensor against
    1.5x torch.func at batch >= 256); the VJP of ‖X⁻¹‖_F at n = 500 by
    linear_transpose(linearize(f)) vs vjplib.vjp (target <= 1.5x).
    ``--transforms`` runs this section only.
+K. kinks (issue 23): relu, where(x > 0, x, 0.01 x) and amax(x, 1), forward +
+   backward on a 4096 x 1024 float32 batch on the eager face, vjplib.tensor
+   vs torch (target <= 1.10x). ``--kinks`` runs this section only.
 
 Times: each case runs interleaved with its rivals (order rotated), after a
 warm-up; we report the median time of each and the median of the per-repeat
@@ -522,6 +525,64 @@ def item_eager(sizes, repeats, out):
         )
 
 
+KINK_OPS = {  # name: (vjplib's op, torch's), each on a (batch, width) x
+    "relu": (vl.relu, torch.relu),
+    "where": (
+        lambda x: vl.where(x > 0, x, 0.01 * x),
+        lambda x: torch.where(x > 0, x, 0.01 * x),
+    ),
+    "amax": (lambda x: vl.amax(x, 1), lambda x: torch.amax(x, 1)),
+}
+
+
+def kink_step(op, x, y_bar):
+    """One forward and backward on the eager face: y = op(x),
+    y.backward(y_bar); the leaf's .grad is reset first (for both faces)."""
+    x.grad = None
+    op(x).backward(y_bar)
+
+
+def item_kinks(shape, dtype, repeats, out):
+    print(
+        f"\nK. kinks (issue 23): relu, where(x > 0, x, 0.01 x) and amax(x, 1) "
+        f"forward + backward on a {shape[0]}x{shape[1]} {dtype} batch, eager "
+        "face, vjplib.tensor vs torch   (target: time <= 1.10x)"
+    )
+    print(f"   {'op':>6} {'torch ms':>10} {'vjplib ms':>10} {'time x':>7}")
+    g = torch.Generator().manual_seed(23)
+    X = torch.randn(shape, generator=g, dtype=dtype)
+    X[::7] = 0.0  # rows of ties and kinks: amax splits them, relu'(0) = 0
+    for name, (ours, theirs) in KINK_OPS.items():
+        x_vl = vl.tensor(X, requires_grad=True)
+        x_torch = X.clone().requires_grad_(True)
+        y_bar = torch.randn(theirs(X).shape, generator=g, dtype=dtype)
+        kink_step(ours, x_vl, y_bar)
+        kink_step(theirs, x_torch, y_bar)
+        vl.assert_close(x_vl.grad.primal, x_torch.grad, what=name)
+        t = race(
+            {
+                "torch": lambda: kink_step(theirs, x_torch, y_bar),
+                "vjplib": lambda: kink_step(ours, x_vl, y_bar),
+            },
+            repeats,
+        )
+        ratio = median_ratio(t, "vjplib", "torch")
+        print(
+            f"   {name:>6} {ms(t, 'torch'):>10.2f} {ms(t, 'vjplib'):>10.2f} "
+            f"{ratio:>7.3f}"
+        )
+        out.append(
+            dict(
+                item="kinks",
+                op=name,
+                shape=list(shape),
+                torch_ms=ms(t, "torch"),
+                vjplib_ms=ms(t, "vjplib"),
+                time_ratio=ratio,
+            )
+        )
+
+
 def per_example_data(B, d, seed=6):
     g = torch.Generator().manual_seed(seed)
     X = torch.randn(B, d, generator=g, dtype=F64)
@@ -611,6 +672,11 @@ def main():
         help="run only section 7 (vmap of grad, VJP by transposition)",
     )
     parser.add_argument(
+        "--kinks",
+        action="store_true",
+        help="run only section K (relu, where, amax forward + backward)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="fewer repeats and smaller sizes"
     )
     parser.add_argument(
@@ -647,6 +713,18 @@ def main():
         3 if q else 9,
         out,
     )
+    kinks = lambda: item_kinks(
+        (1024, 1024) if q else (4096, 1024),
+        torch.float32,
+        5 if q else 21,
+        out,
+    )
+    if args.kinks:
+        kinks()
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump(out, fh, indent=1)
+        return
     if args.transforms:
         transforms()
         if args.json:
@@ -671,6 +749,7 @@ def main():
     item6([1, 2, 5, 10, 20] if q else list(range(1, 21)), 48, out)
     item_eager(eager_sizes, eager_repeats, out)
     transforms()
+    kinks()
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(out, fh, indent=1)

@@ -78,6 +78,54 @@ COMPOSITES = {
         lambda x: vl.softplus(x) * x,
         [torch.tensor([-30.0, -1, 0, 2, 25], dtype=F64)],
     ),
+    # ops with kinks and ties (vjplib/nonsmooth.py), at points away from
+    # them: finite differences straddle a kink (see the last test)
+    "relu(W x)": (
+        lambda W, x: vl.relu(W @ x),
+        [
+            torch.tensor([[1.0, -2.0], [0.5, 1.0], [-1.0, 0.3]], dtype=F64),
+            torch.tensor([0.7, 0.4], dtype=F64),
+        ],
+    ),
+    "abs * x": (
+        lambda x: vl.abs(x) * x,
+        [torch.tensor([-2.0, -0.3, 0.4, 1.5], dtype=F64)],
+    ),
+    "sqrt": (lambda x: vl.sqrt(x), [0.5 + rand(4, seed=9).abs()]),
+    "where(x > 0, x², sin x)": (
+        lambda x: vl.where(x > 0, x * x, vl.sin(x)),
+        [torch.tensor([-1.0, -0.2, 0.3, 2.0], dtype=F64)],
+    ),
+    "maximum, minimum": (
+        lambda a, b: vl.maximum(a, b) * vl.minimum(a, b) + vl.maximum(a, b),
+        [rand(5, seed=10), rand(5, seed=11)],
+    ),
+    "amax": (lambda x: vl.amax(x * x, 1), [rand(3, 4, seed=12)]),
+    "max(x)": (lambda x: vl.max(vl.sin(x)), [rand(3, 4, seed=13)]),
+    "max(x, dim)": (
+        lambda x: vl.max(x * x, 0).values,
+        [rand(3, 4, seed=14)],
+    ),
+    "clamp": (
+        lambda x: vl.clamp(x * x, 0.2, 1.5),
+        [torch.tensor([-2.0, -0.3, 0.1, 0.8, 1.0], dtype=F64)],
+    ),
+    "clamp, tensor bounds": (
+        lambda x, lo, hi: vl.clamp(x, lo, hi),
+        [
+            torch.tensor([-2.0, -0.3, 0.1, 0.8, 3.0], dtype=F64),
+            torch.tensor([-1.0, 0.0, -1.0, 1.0, 0.0], dtype=F64),
+            torch.tensor([1.0, 1.0, 1.0, 2.0, 2.0], dtype=F64),
+        ],
+    ),
+    "logsumexp": (
+        lambda x: vl.logsumexp(x * x, -1),
+        [rand(3, 4, seed=15)],
+    ),
+    "mean(logsumexp(relu(W x)))": (
+        lambda W, x: vl.mean(vl.logsumexp(vl.relu(x @ W), 1)),
+        [rand(4, 3, seed=16), rand(5, 4, seed=17)],
+    ),
 }
 
 
@@ -122,3 +170,13 @@ def test_gradcheck_catches_a_wrong_rule():
     x = rand(3).requires_grad_(True)
     with pytest.raises(GradcheckError, match="Jacobian mismatch"):
         torch.autograd.gradcheck(as_torch_function(WrongVjp.apply), [x])
+
+
+def test_gradcheck_fails_at_a_kink():
+    """At relu's kink the central difference straddles it and sees 1/2;
+    vjplib (as torch) gives relu'(0) = 0: gradcheck reports a mismatch,
+    for torch's own relu too."""
+    x = torch.tensor([0.0, 1.0], dtype=F64, requires_grad=True)
+    for f in (as_torch_function(vl.relu), torch.relu):
+        with pytest.raises(GradcheckError, match="Jacobian mismatch"):
+            torch.autograd.gradcheck(f, [x])

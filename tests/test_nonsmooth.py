@@ -127,6 +127,30 @@ CASES = {
         lambda x: torch.clamp(x, 1.0, -1.0),
         (t(-2.0, -1.0, 0.0, 1.0, 2.0),),
     ),
+    "clamp_tensors": (
+        vl.clamp,
+        torch.clamp,
+        (
+            t(-2.0, -1.0, 0.0, 1.0, 2.0, 0.5, NAN),
+            t(-1.0, -1.0, -1.0, 0.0, 3.0, 1.0, 0.0),
+            t(1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0),
+        ),
+    ),
+    "clamp_min_tensor": (
+        lambda x, lo: vl.clamp(x, lo),
+        lambda x, lo: torch.clamp(x, lo),
+        (t(-2.0, -1.0, 0.0, 1.0), t(-1.0, -1.0, 1.0, 1.0)),
+    ),
+    "clamp_max_tensor": (
+        lambda x, hi: vl.clamp(x, max=hi),
+        lambda x, hi: x.clamp(max=hi),
+        (t(-2.0, -1.0, 0.0, 1.0), t(-1.0, -1.0, 1.0, 1.0)),
+    ),
+    "clamp_broadcast": (
+        lambda x, lo: vl.clamp(x, lo, 1.5),
+        lambda x, lo: torch.clamp(x, lo, torch.tensor(1.5, dtype=F64)),
+        (X2, t(1.0, 3.0, 0.0, -1.0)),
+    ),
     "logsumexp": (
         lambda x: vl.logsumexp(x, 1),
         lambda x: torch.logsumexp(x, 1),
@@ -471,6 +495,56 @@ def test_errors_name_the_op_and_the_way_out():
         ["where", "dtypes", "float64", "float32"],
         in_grad(lambda v: vl.where(v > 0, v, v.primal.float())),
     )
-    _raises(TypeError, ["clamp", "min", "Tensor"], lambda: vl.clamp(x, x))
+    _raises(TypeError, ["clamp", "min", "str"], lambda: vl.clamp(x, "0"))
     _raises(TypeError, ["gt", "str"], in_grad(lambda v: vl.gt(v, "0")))
     _raises(ValueError, ["amax", "out of range"], lambda: vl.amax(x, 3))
+
+
+# ---------------------------------------------------------------- Jacobians
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_jacobians_match_torchs_row_by_row_jacobian(name):
+    """jacrev (a batch of cotangents through every VJP rule) and jacfwd (a
+    batch of tangents through every JVP rule) against torch's Jacobian
+    built one row (one column) at a time, NaN and inf included."""
+    f, tf, xs = CASES[name]
+    nums = tuple(range(len(xs)))
+    rev = torch.autograd.functional.jacobian(tf, tuple(xs))
+    fwd = torch.autograd.functional.jacobian(
+        tf, tuple(xs), strategy="forward-mode", vectorize=True
+    )
+    for k, J in enumerate(vl.jacrev(f, argnums=nums)(*xs)):
+        close(J, rev[k])
+    for k, J in enumerate(vl.jacfwd(f, argnums=nums)(*xs)):
+        close(J, fwd[k])
+
+
+def test_vmap_mixes_batched_and_unbatched_operands():
+    X = torch.stack([KINK[:4], KINK[4:]])  # (2, 4), NaN and inf in row 1
+    c = t(1.0, -1.0, 0.0, 2.0)
+    cases = [
+        (
+            lambda x: vl.where(c > 0, x, 0.0),
+            lambda x: torch.where(c > 0, x, 0.0),
+        ),
+        (lambda x: vl.where(x > c, c, x), lambda x: torch.where(x > c, c, x)),
+        (lambda x: vl.maximum(x, c), lambda x: torch.maximum(x, c)),
+        (
+            lambda x: vl.clamp(x, c, 1.5),
+            lambda x: torch.clamp(x, c, t(1.5)[0]),
+        ),
+    ]
+    for f, tf in cases:
+        close(vl.vmap(f)(X), torch.stack([tf(x) for x in X]))
+        got = vl.vmap(vl.grad(lambda x: vl.sum(f(x))))(X)
+        for i, x in enumerate(X):
+            want = torch_vjp(tf, [x], torch.ones(4, dtype=F64))[0]
+            close(got[i], want)
+    # scalar (0-d) examples: the reductions must not reduce the batch
+    v = t(3.0, NAN, -1.0)
+    close(vl.vmap(vl.amax)(v), v)
+    close(vl.vmap(vl.max)(v), v)
+    close(vl.vmap(vl.mean)(v), v)
+    close(vl.vmap(lambda s: vl.logsumexp(s, ()))(v), v)
+    close(vl.vmap(vl.grad(vl.mean))(v), torch.ones(3, dtype=F64))

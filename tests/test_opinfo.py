@@ -193,6 +193,107 @@ def _norm(positional):
     return translate
 
 
+def _floats(v):
+    return isinstance(v, torch.Tensor) and v.is_floating_point()
+
+
+def _where(s, op):
+    cond, other = s.args
+    a = s.input
+    for v in (a, other):
+        if isinstance(v, (bool, complex)) or (
+            isinstance(v, torch.Tensor) and not v.is_floating_point()
+        ):
+            raise Unsupported(
+                f"where with a {describe(v)} branch: vjplib takes float "
+                "tensors and real numbers"
+            )
+    if not (isinstance(a, torch.Tensor) or isinstance(other, torch.Tensor)):
+        raise Unsupported("where of two numbers: no tensor to differentiate")
+    if not isinstance(a, torch.Tensor):  # a number, a tensor
+        return (
+            (lambda b: vl.where(cond, a, b)),
+            (lambda b: torch.where(cond, a, b)),
+            [other],
+        )
+    if not _floats(other):
+        return (
+            (lambda a: vl.where(cond, a, other)),
+            (lambda a: torch.where(cond, a, other)),
+            [s.input],
+        )
+    return (
+        (lambda a, b: vl.where(cond, a, b)),
+        (lambda a, b: torch.where(cond, a, b)),
+        [s.input, other],
+    )
+
+
+def _reduction(vl_op, positional, ours_kw=()):
+    """amax, logsumexp, mean: (dim, keepdim) by position or by name."""
+
+    def translate(s, op):
+        kw = dict(zip(positional, s.args), **s.kwargs)
+        if "dtype" in kw:
+            raise Unsupported(f"{op.name} with dtype=: vjplib keeps x's dtype")
+        args = {k: kw[k] for k in ("dim", "keepdim") if k in kw}
+        return (
+            (lambda x: vl_op(x, **args)),
+            (lambda x: op.op(x, *s.args, **s.kwargs)),
+            [s.input],
+        )
+
+    return translate
+
+
+def _max_no_dim(s, op):
+    _no_extra(s, "max")
+    return vl.max, torch.max, [s.input]
+
+
+def _max_with_dim(s, op):
+    dim, keepdim = (*s.args, False)[:2]
+    return (
+        (lambda x: vl.max(x, dim, keepdim).values),
+        (lambda x: torch.max(x, dim, keepdim).values),
+        [s.input],
+    )
+
+
+def _clamp(s, op):
+    """clamp(x, min, max), clamp_min(x, min), clamp_max(x, max): bounds are
+    numbers or tensors; float tensor bounds are differentiated too."""
+    names = {"clamp_min": ("min",), "clamp_max": ("max",)}
+    names = names.get(op.name, ("min", "max"))
+    bounds = dict(zip(names, s.args), **s.kwargs)
+    free = [k for k, v in bounds.items() if _floats(v)]
+    tensors = [s.input] + [v for v in bounds.values() if _floats(v)]
+    if not s.input.is_floating_point() or len({v.dtype for v in tensors}) > 1:
+        raise Unsupported(
+            "clamp of an integer x, or with bounds of another float "
+            "dtype: vjplib differentiates one float dtype"
+        )
+    shape = torch.broadcast_shapes(*(v.shape for v in tensors))
+    if shape != s.input.shape:
+        raise Unsupported(
+            "clamp whose bounds broadcast x to a larger shape: "
+            "torch.autograd.grad itself raises on it (output with shape "
+            "... doesn't match the broadcast shape)"
+        )
+
+    def call(f):
+        def g(x, *vs):
+            return f(x, **{**bounds, **dict(zip(free, vs))})
+
+        return g
+
+    return (
+        call(vl.clamp),
+        call(torch.clamp),
+        [s.input] + [bounds[k] for k in free],
+    )
+
+
 TRANSLATE = {
     **{
         name: _unary(getattr(vl, name), name)
@@ -219,6 +320,22 @@ TRANSLATE = {
     "linalg.norm.subgradients_at_zero": _norm(("ord", "dim", "keepdim")),
     "norm": _norm(("p", "dim", "keepdim")),
     "norm.fro": _norm(("p", "dim", "keepdim")),
+    # ops with kinks, ties and NaNs (vjplib/nonsmooth.py)
+    "abs": _unary(vl.abs, "abs"),
+    "sqrt": _unary(vl.sqrt, "sqrt"),
+    "nn.functional.relu": _unary(vl.relu, "relu"),
+    "where": _where,
+    "maximum": _binary(vl.maximum, "maximum"),
+    "minimum": _binary(vl.minimum, "minimum"),
+    "max.binary": _binary(vl.max, "max"),
+    "amax": _reduction(vl.amax, ("dim", "keepdim")),
+    "max.reduction_no_dim": _max_no_dim,
+    "max.reduction_with_dim": _max_with_dim,
+    "clamp": _clamp,
+    "clamp_min": _clamp,
+    "clamp_max": _clamp,
+    "logsumexp": _reduction(vl.logsumexp, ("dim", "keepdim")),
+    "mean": _reduction(vl.mean, ("dim", "keepdim")),
 }
 OPINFOS = {
     op.name + (f".{op.variant_test_name}" if op.variant_test_name else ""): op

@@ -103,20 +103,25 @@ class TieWeight(Function):
         return torch.where(a == b, 0.5, op(a, b).to(a.dtype))
 
 
-class Inside(Function):
-    """m = (lo ≤ x ≤ hi), a bool tensor (a bound None: no test): where clamp
-    lets x through, its bounds included. No derivative."""
+class ClampMask(Function):
+    """m, a bool tensor: where clamp(x, lo, hi) passes the cotangent to
+    `which` of x, lo and hi (torch's clamp_backward and
+    clamp_backward_min_max; a bound None: no test): x where lo ≤ x ≤ hi,
+    its bounds included; lo where x < lo (and lo < hi); hi where x > hi (or
+    hi < lo: then y = hi everywhere). No derivative."""
 
     differentiable = False
     vmap = classmethod(_vmap_leading)
 
     @staticmethod
-    def forward(ctx, x, lo, hi):
-        if lo is None:
-            return x <= hi
-        if hi is None:
-            return x >= lo
-        return (x >= lo) & (x <= hi)
+    def forward(ctx, x, lo, hi, which):
+        if which == "x":
+            if lo is None:
+                return x <= hi
+            return x >= lo if hi is None else (x >= lo) & (x <= hi)
+        if which == "lo":
+            return x < lo if hi is None else (x < lo) & (lo < hi)
+        return x > hi if lo is None else (x > hi) | (hi < lo)
 
 
 def _compare(op, name, a, b):
@@ -451,36 +456,67 @@ def minimum(a, b):
 
 
 class Clamp(Function):
-    """y = x clamped to lo ≤ y ≤ hi (min(max(x, lo), hi); lo and hi
-    numbers, either may be None).   VJP: x_bar = y_bar where lo ≤ x ≤ hi
-    (else 0).   JVP: y_dot = x_dot where lo ≤ x ≤ hi (else 0).
-    At a bound (x = lo or x = hi) torch passes y_bar on: clamp' = 1 there,
-    although relu = clamp(x, 0) has relu'(0) = 0. When lo > hi, y = hi and
-    no x gets anything. Batching: elementwise, on the stack.
+    """y = x clamped to lo ≤ y ≤ hi (min(max(x, lo), hi); lo and hi numbers
+    or tensors, either may be None).   VJP: x_bar = y_bar where lo ≤ x ≤ hi
+    (else 0), lo_bar = y_bar where x < lo (else 0), hi_bar = y_bar where x >
+    hi (else 0).   JVP: y_dot = x_dot where lo ≤ x ≤ hi (else 0), for number
+    bounds; for tensor bounds the tangent of the value y takes: lo_dot where
+    x < lo, hi_dot where x > hi, else x_dot.
+    At a bound (x = lo or x = hi) torch passes y_bar on to x: clamp' = 1
+    there, although relu = clamp(x, 0) has relu'(0) = 0. When lo > hi, y =
+    hi everywhere, and hi gets it all. (Torch's forward mode with tensor
+    bounds gives a tie to the bound's tangent instead: where(x > lo, x_dot,
+    lo_dot); we copy it.) Batching: elementwise, on the stack.
     """
 
     vmap = classmethod(_vmap_leading)
 
     @staticmethod
     def forward(ctx, x, lo, hi):
-        ctx.save_for_backward(x)
-        ctx.lo, ctx.hi = lo, hi
+        tensors = [v if _is_tensor(v) else None for v in (lo, hi)]
+        ctx.save_for_backward(x, *tensors)
+        ctx.lo, ctx.hi = (None if _is_tensor(v) else v for v in (lo, hi))
         return torch.clamp(x, lo, hi)
 
     @staticmethod
+    def _bounds(ctx):
+        x, lo_t, hi_t = ctx.saved_tensors
+        lo = ctx.lo if lo_t is None else lo_t
+        hi = ctx.hi if hi_t is None else hi_t
+        return x, lo, hi
+
+    @staticmethod
     def vjp(ctx, y_bar):
-        (x,) = ctx.saved_tensors
-        return where(Inside.apply(x, ctx.lo, ctx.hi), y_bar, 0), None, None
+        x, lo, hi = Clamp._bounds(ctx)
+        _, need_lo, need_hi = ctx.needs_input_grad
+
+        def share(which):
+            return where(ClampMask.apply(x, lo, hi, which), y_bar, 0)
+
+        return (
+            share("x"),
+            share("lo") if need_lo else None,
+            share("hi") if need_hi else None,
+        )
 
     @staticmethod
     def jvp(ctx, x_dot, lo_dot, hi_dot):
-        (x,) = ctx.saved_tensors
-        return where(Inside.apply(x, ctx.lo, ctx.hi), x_dot, 0)
+        x, lo, hi = Clamp._bounds(ctx)
+        if not (_is_tensor(lo) or _is_tensor(hi)):  # number bounds
+            return where(ClampMask.apply(x, lo, hi, "x"), x_dot, 0)
+        _, need_lo, need_hi = ctx.needs_input_grad
+        lo_dot, hi_dot = lo_dot if need_lo else 0, hi_dot if need_hi else 0
+        if hi is None:  # torch's clamp_jvp
+            return where(x > lo, x_dot, lo_dot)
+        if lo is None:
+            return where(x < hi, x_dot, hi_dot)
+        inner = where(x < lo, lo_dot, where(x > hi, hi_dot, x_dot))
+        return where(lo > hi, hi_dot, inner)
 
 
 def clamp(x, min=None, max=None):
-    """x clamped to [min, max] (numbers; either may be None, not both); at a
-    bound the derivative is 1, as in torch."""
+    """x clamped to [min, max] (numbers or tensors; either may be None, not
+    both); at a bound the derivative is 1, as in torch."""
     if min is None and max is None:
         raise RuntimeError(
             "torch.clamp: At least one of 'min' or 'max' must not be None "
@@ -488,13 +524,30 @@ def clamp(x, min=None, max=None):
         )
     for what, v in (("min", min), ("max", max)):
         if v is not None and (
-            not isinstance(v, (int, float)) or isinstance(v, bool)
+            not (_is_tensor(v) or isinstance(v, (int, float)))
+            or isinstance(v, bool)
         ):
             raise TypeError(
-                f"clamp: {what} must be a number or None, got a "
-                f"{type(v).__name__}; for tensor bounds write "
-                "vjplib.minimum(vjplib.maximum(x, lo), hi)"
+                f"clamp: {what} must be a number, a tensor or None, got a "
+                f"{type(v).__name__}"
             )
+    if _is_tensor(min) or _is_tensor(max):
+        lo, hi = (
+            torch.tensor(v, dtype=x.dtype, device=x.device)
+            if isinstance(v, (int, float))
+            else v
+            for v in (min, max)
+        )
+        tensors = [v for v in (x, lo, hi) if _is_tensor(v)]
+        if builtins.any(_boxed(v) for v in tensors):
+            for v in tensors[1:]:
+                _operands("clamp", x, v)  # one float dtype
+            shape = torch.broadcast_shapes(*(tuple(v.shape) for v in tensors))
+            x, lo, hi = (
+                broadcast_to(v, shape) if _is_tensor(v) else v
+                for v in (x, lo, hi)
+            )
+        return Clamp.apply(x, lo, hi)
     return Clamp.apply(x, min, max)
 
 
