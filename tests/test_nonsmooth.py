@@ -318,6 +318,17 @@ def test_the_values_torch_picks_at_the_kinks():
     assert (a_bar.item(), b_bar.item()) == (0.5, 0.5)
     g = vl.grad(lambda x: vl.sum(vl.where(x > 0, vl.sqrt(x), 0.0)))(zero)
     assert g.isnan().all()  # the where trap
+    # norm at 0 gives 0 (torch's subgradient), sqrt(sum(x²)) gives NaN
+    zeros = torch.zeros(3, dtype=F64)
+    g = vl.grad(vl.norm)(zeros)
+    close(g, torch_vjp(torch.linalg.norm, [zeros], t(1.0)[0])[0])
+    assert g.tolist() == [0.0, 0.0, 0.0]
+    g = vl.grad(lambda x: vl.sqrt(vl.sum(x * x)))(zeros)
+    close(
+        g,
+        torch_vjp(lambda x: (x * x).sum().sqrt(), [zeros], t(1.0)[0])[0],
+    )
+    assert g.isnan().all()
 
 
 def test_max_dim_returns_torchs_named_tuple_and_indices():
@@ -385,6 +396,8 @@ def test_boxes_stay_hashable_and_compare_with_other_objects():
         return vl.sum(v)
 
     vl.grad(f)(t(1.0))
+    vl.jvp(f, (t(1.0),), (t(1.0),))
+    vl.vmap(f)(t(1.0, 2.0))
     e = vl.tensor(t(1.0), requires_grad=True)
     assert {e: 1}[e] == 1
 
@@ -407,12 +420,10 @@ def test_where_is_linear_in_its_branches():
 
 
 @pytest.mark.parametrize(
-    "name", ["relu", "abs", "where_trap", "maximum", "amax_dim", "max_dim"]
+    "name", [name for name, case in CASES.items() if len(case[2]) == 1]
 )
 def test_linearize_and_its_transpose_match_torch(name):
     f, tf, xs = CASES[name]
-    if len(xs) != 1:
-        return
     # no NaN in x: the transpose of amax's JVP selects where torch's VJP
     # multiplies, so a NaN row differs (0 against NaN); elsewhere they agree
     x = torch.nan_to_num(xs[0], nan=0.5, posinf=INF, neginf=-INF)
@@ -520,6 +531,11 @@ def test_jacobians_match_torchs_row_by_row_jacobian(name):
         close(J, fwd[k])
 
 
+def _masks(x, c):
+    pos, big = x > 0, x >= 2
+    return (pos & big, pos | (c > 0), (c > 0) ^ pos, ~pos, big & True)
+
+
 def test_vmap_mixes_batched_and_unbatched_operands():
     X = torch.stack([KINK[:4], KINK[4:]])  # (2, 4), NaN and inf in row 1
     c = t(1.0, -1.0, 0.0, 2.0)
@@ -541,6 +557,23 @@ def test_vmap_mixes_batched_and_unbatched_operands():
         for i, x in enumerate(X):
             want = torch_vjp(tf, [x], torch.ones(4, dtype=F64))[0]
             close(got[i], want)
+    # masks combine with & | ^ ~ in every transformation, as in torch
+    for x in X:
+        want = _masks(x, c)
+        seen = []
+
+        def f(v):
+            seen.append(_masks(v, c))
+            return vl.sum(v)
+
+        vl.grad(f)(x)
+        vl.jvp(f, (x,), (x,))
+        for got in seen:
+            assert all(torch.equal(g, w) for g, w in zip(got, want))
+    got = vl.vmap(lambda x: _masks(x, c))(X)
+    for i, x in enumerate(X):
+        for g, w in zip(got, _masks(x, c)):
+            assert torch.equal(g[i], w)
     # scalar (0-d) examples: the reductions must not reduce the batch
     v = t(3.0, NAN, -1.0)
     close(vl.vmap(vl.amax)(v), v)
@@ -548,3 +581,50 @@ def test_vmap_mixes_batched_and_unbatched_operands():
     close(vl.vmap(vl.mean)(v), v)
     close(vl.vmap(lambda s: vl.logsumexp(s, ()))(v), v)
     close(vl.vmap(vl.grad(vl.mean))(v), torch.ones(3, dtype=F64))
+
+
+# ---------------------------------------------------------------- networks
+
+
+def _net(ops):
+    def loss(W, x):
+        h = ops.relu(x @ W)
+        return ops.mean(ops.logsumexp(h, 1)) + 0.1 * ops.sum(ops.abs(W))
+
+    return loss
+
+
+def test_hessian_of_a_relu_network_matches_torch_func():
+    gen = torch.Generator().manual_seed(5)
+    W = torch.randn(3, 4, dtype=F64, generator=gen)
+    W[0, 0] = 0.0  # abs's kink
+    x = torch.randn(6, 3, dtype=F64, generator=gen)
+    x[0] = 0.0  # relu's kink, a row of ties in logsumexp
+    got = vl.hessian(_net(vl))(W, x)
+    want = torch.func.hessian(_net(torch))(W, x)
+    close(got, want)
+
+
+def test_eager_create_graph_goes_through_the_kinks():
+    """loss.backward(create_graph=True), then a second backward of
+    <u, x.grad>, against torch's double backward."""
+    x0 = t(-1.0, 0.0, 0.0, 2.0, 2.0)
+    u = t(0.5, -1.0, 2.0, 1.0, 3.0)
+
+    def loss(ops, x):
+        return (
+            ops.sum(ops.relu(x) * x)
+            + ops.amax(x * x)
+            + ops.sum(ops.sqrt(ops.abs(x) + 1.0) * ops.clamp(x, 0.0, 2.0))
+        )
+
+    x = vl.tensor(x0, requires_grad=True)
+    loss(vl, x).backward(create_graph=True)
+    g = x.grad
+    x.grad = None
+    vl.sum(g * u).backward()
+    xt = x0.clone().requires_grad_()
+    (gt,) = torch.autograd.grad(loss(torch, xt), xt, create_graph=True)
+    (ht,) = torch.autograd.grad((gt * u).sum(), xt)
+    close(g.primal, gt)
+    close(x.grad.primal, ht)

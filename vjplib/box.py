@@ -139,8 +139,10 @@ class Box:
     needs to know.
 
     Boxes look like tensors where that is safe (shape, dtype, arithmetic with
-    ``+ - * / @ **``, ``.T``) and refuse everything that would leave the graph:
-    torch functions, ``float()``, ``bool()``, numpy conversion.
+    ``+ - * / @ **``, ``.T``, torch's methods for the ops of nonsmooth.py, and
+    comparisons ``> < >= <= == !=``, which give a bool tensor that records
+    nothing) and refuse everything that would leave the graph: torch
+    functions, ``float()``, ``bool()``, numpy conversion.
     """
 
     @property
@@ -238,6 +240,28 @@ class Box:
 
     __hash__ = object.__hash__  # boxes stay usable as dict keys (by identity)
 
+    # masks combine as in torch: (x > 0) & (x < 1), also under vmap
+    def __and__(self, other):
+        return nonsmooth.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return nonsmooth.bitwise_and(other, self)
+
+    def __or__(self, other):
+        return nonsmooth.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return nonsmooth.bitwise_or(other, self)
+
+    def __xor__(self, other):
+        return nonsmooth.bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        return nonsmooth.bitwise_xor(other, self)
+
+    def __invert__(self):
+        return nonsmooth.bitwise_not(self)
+
     def __add__(self, other):
         return ops.add(self, other)
 
@@ -298,6 +322,9 @@ class Box:
             torch.Tensor.__le__: nonsmooth.le,
             torch.Tensor.__eq__: nonsmooth.eq,
             torch.Tensor.__ne__: nonsmooth.ne,
+            torch.Tensor.__and__: nonsmooth.bitwise_and,
+            torch.Tensor.__or__: nonsmooth.bitwise_or,
+            torch.Tensor.__xor__: nonsmooth.bitwise_xor,
         }
         if func in arithmetic and len(args) == 2 and not kwargs:
             return arithmetic[func](*args)

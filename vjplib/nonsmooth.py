@@ -53,9 +53,10 @@ from .ops import (
 
 
 class Compare(Function):
-    """c = (a op b) entry by entry, op one of torch.gt, lt, ge, le, eq, ne: a
-    bool tensor. No derivative (c is piecewise constant): it records nothing
-    and carries no tangent. Batching: elementwise, on the stack."""
+    """c = (a op b) entry by entry, op one of torch.gt, lt, ge, le, eq, ne (a
+    bool tensor), or bitwise_and, or, xor (``&``, ``|``, ``^`` of masks). No
+    derivative (c is piecewise constant): it records nothing and carries no
+    tangent. Batching: elementwise, on the stack."""
 
     differentiable = False
     vmap = classmethod(_vmap_leading)
@@ -75,6 +76,17 @@ class Sign(Function):
     @staticmethod
     def forward(ctx, x):
         return torch.sign(x)
+
+
+class Invert(Function):
+    """c = ~m, the mask m negated (torch.bitwise_not). No derivative."""
+
+    differentiable = False
+    vmap = classmethod(_vmap_leading)
+
+    @staticmethod
+    def forward(ctx, m):
+        return torch.bitwise_not(m)
 
 
 class ArgMax(Function):
@@ -124,6 +136,10 @@ class ClampMask(Function):
         return x > hi if lo is None else (x > hi) | (hi < lo)
 
 
+def _boxed(v):
+    return isinstance(v, Box)
+
+
 def _compare(op, name, a, b):
     if not (_is_tensor(a) or _is_tensor(b)):
         raise TypeError(
@@ -139,10 +155,6 @@ def _compare(op, name, a, b):
     if _is_tensor(a) and _is_tensor(b) and (_boxed(a) or _boxed(b)):
         a, b = _broadcast(a, b)  # explicit, so vmap lines the dims up
     return Compare.apply(a, b, op)
-
-
-def _boxed(v):
-    return isinstance(v, Box)
 
 
 def gt(a, b):
@@ -173,6 +185,26 @@ def eq(a, b):
 def ne(a, b):
     """a != b entry by entry: a bool tensor with no derivative."""
     return _compare(torch.ne, "ne", a, b)
+
+
+def bitwise_and(a, b):
+    """a & b, for masks: where both hold (no derivative)."""
+    return _compare(torch.bitwise_and, "bitwise_and", a, b)
+
+
+def bitwise_or(a, b):
+    """a | b, for masks: where either holds (no derivative)."""
+    return _compare(torch.bitwise_or, "bitwise_or", a, b)
+
+
+def bitwise_xor(a, b):
+    """a ^ b, for masks: where exactly one holds (no derivative)."""
+    return _compare(torch.bitwise_xor, "bitwise_xor", a, b)
+
+
+def bitwise_not(m):
+    """~m, for a mask: where it does not hold (no derivative)."""
+    return Invert.apply(m)
 
 
 def sign(x):
@@ -771,7 +803,9 @@ class Logsumexp(Reduction):
     by the max first).   VJP: x_bar = y_bar exp(x - y), y_bar times the
     softmax of x.   JVP: y_dot = Σ x_dot exp(x - y) over dims.
     No kink, but inf: where x holds +inf (or is all -inf), x - y is NaN, in
-    torch too.
+    torch too. (The VJP is torch's formula; torch's JVP normalises exp(x -
+    max x) by its sum instead, the same weights up to rounding, NaN at the
+    same infinities.)
     """
 
     f = staticmethod(torch.logsumexp)
