@@ -334,6 +334,7 @@ PROVIDED_BY = {
     "ipywidgets": "ipywidgets",
     "IPython": "ipykernel",
     "myst_nb": "myst-nb",
+    "jax": "jax",
     "vjplib": None,
     "booktools": None,
     "google": None,
