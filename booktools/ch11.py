@@ -13,9 +13,6 @@ tables, picture and exercises.
   `jax_primitives`: what JAX traces a function into;
 * `plot_subgradients`: |x| and relu with the lines through the kink whose
   slopes are subgradients, and the slope each library picks;
-* `stepper`: the backward-pass stepper of booktools.stepper, whose checks
-  also accept a NaN where the reference has a NaN at the same place, and
-  which writes a where's boolean condition as its entries;
 * `check_safe_sqrt`, `check_predictions`: the exercise checkers; they say
   why a wrong answer is wrong.
 """
@@ -30,8 +27,6 @@ import matplotlib.pyplot as plt
 import torch
 
 import vjplib
-from booktools.stepper import BackwardStepper, _fmt, _op_name
-from vjplib.graph import Node
 
 __all__ = [
     "one_sided",
@@ -49,7 +44,6 @@ __all__ = [
     "torch_vs_jax",
     "jax_primitives",
     "plot_subgradients",
-    "stepper",
     "check_safe_sqrt",
     "check_predictions",
 ]
@@ -426,87 +420,6 @@ def plot_subgradients(functions, picks, n_lines=9, span=1.5):
         ax.legend(loc="upper center", framealpha=0.9, edgecolor="none")
     fig.tight_layout()
     return fig
-
-
-# ------------------------------------------------------- the stepper
-
-
-def _const_text(value) -> str:
-    """A constant argument as the stepper writes it; a boolean mask (the
-    condition of a where) as its entries, True/False."""
-    if value.dtype == torch.bool:
-        return str(value.tolist()) if value.numel() <= 4 else "mask"
-    return _fmt(value)
-
-
-class _Stepper(BackwardStepper):
-    """booktools.stepper's BackwardStepper whose checks take NaN for NaN:
-    every cotangent against vjplib's backward pass, the gradient against
-    torch.autograd.grad (the same checks, with equal_nan=True); and which
-    writes a boolean constant (where's condition) as its entries."""
-
-    def _arg_text(self, a):
-        if isinstance(a, Node):
-            return self.names[a]
-        if isinstance(a, (int, float)) and not isinstance(a, bool):
-            return f"{a:g}"
-        if getattr(a, "value", None) is not None:  # a small constant
-            return _const_text(a.value)
-        return None
-
-    def _expr(self, v) -> str:
-        if v.fn is None:
-            return self.names[v]
-        parts = [
-            "const" if t is None else t
-            for a, t in ((a, self._arg_text(a)) for a in v.inputs)
-            if t is not None or (hasattr(a, "shape") and hasattr(a, "value"))
-        ]
-        return f"{self.names[v]} = {_op_name(v.fn)}({', '.join(parts)})"
-
-    def _arg_names(self, v) -> list:
-        return [self._arg_text(a) for a in v.inputs]
-
-    def _check(self, xs) -> int:
-        def same(a, b, what):
-            try:
-                torch.testing.assert_close(
-                    a, b, rtol=1e-9, atol=1e-12, equal_nan=True
-                )
-            except AssertionError as e:
-                raise AssertionError(f"stepper: {what}: {e}") from None
-
-        for v in self.order:
-            if v not in self.arrived and v.fn is not None:
-                continue
-            _, pull = vjplib.vjp(
-                lambda t, v=v: self._replay(v, t), self.values[v]
-            )
-            (expected,) = pull(self.y_bar)
-            same(
-                self.cotangent[v],
-                expected,
-                f"the cotangent of {self.names[v]} against vjplib's "
-                "backward pass",
-            )
-        leaves = [x.clone().requires_grad_() for x in xs]
-        y = self.f(*leaves)
-        grads = torch.autograd.grad(y, leaves, self.y_bar, allow_unused=True)
-        for leaf, g, x in zip(self.leaves, grads, xs):
-            same(
-                self.cotangent[leaf],
-                torch.zeros_like(x) if g is None else g,
-                f"the gradient of {self.names[leaf]} against "
-                "torch.autograd.grad",
-            )
-        return len(self.order)
-
-
-def stepper(f, *inputs, names=None, y_bar=None):
-    """`booktools.stepper.backward_stepper`, with checks that accept a NaN
-    where vjplib's backward pass and torch.autograd.grad also give one
-    (the chapter steps through a NaN)."""
-    return _Stepper(f, *inputs, names=names, y_bar=y_bar)
 
 
 # ------------------------------------------------------- exercises

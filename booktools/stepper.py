@@ -77,7 +77,8 @@ def _fmt(t: torch.Tensor) -> str:
     if t.dtype == torch.bool:
         shape = "×".join(str(s) for s in t.shape) or "scalar"
         return str(t.tolist()) if t.numel() <= 4 else f"{shape} mask"
-    scale = t.abs().max().item() if t.numel() else 0.0
+    finite = t[t.isfinite()].abs()  # an inf or nan sets no scale
+    scale = finite.max().item() if finite.numel() else 0.0
     if t.numel() <= 4 and t.ndim <= 2:
         if t.ndim == 0:
             return _num(t.item(), scale)

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 import vjplib  # noqa: E402
 from booktools import ch11  # noqa: E402
+from booktools.stepper import backward_stepper  # noqa: E402
 
 D = torch.float64
 
@@ -187,7 +188,7 @@ def _half_power(x):  # x^(1/2) with the cotangent 0 at x = 0: a NaN
 
 def test_stepper_steps_through_a_nan_and_still_checks():
     x = torch.tensor([0.0, 4.0])
-    s = ch11.stepper(_half_power, x, names=["x", "p", "m", "y"])
+    s = backward_stepper(_half_power, x, names=["x", "p", "m", "y"])
     assert "checked=4/4" in repr(s)
     g = s.cotangent[s.leaves[0]]
     assert math.isnan(g[0]) and g[1].item() == 0.25
@@ -198,7 +199,9 @@ def test_stepper_writes_the_where_condition_and_the_nan_it_makes():
     def f(x):
         return vjplib.sum(vjplib.where(x > 0, vjplib.sqrt(x), 0.0))
 
-    s = ch11.stepper(f, torch.tensor([0.0, 4.0]), names=["x", "s", "w", "y"])
+    s = backward_stepper(
+        f, torch.tensor([0.0, 4.0]), names=["x", "s", "w", "y"]
+    )
     page = s.to_html()
     assert "w = where([False, True], s, 0)" in page
     assert "x̄ = [nan, 0.25]" in page  # torch's gradient, NaN included
@@ -216,7 +219,7 @@ def test_stepper_still_fails_on_a_wrong_cotangent():
             return y_bar * 3  # wrong: 2
 
     with pytest.raises(AssertionError, match="torch.autograd.grad"):
-        ch11.stepper(lambda x: vjplib.sum(Wrong.apply(x)), torch.ones(2))
+        backward_stepper(lambda x: vjplib.sum(Wrong.apply(x)), torch.ones(2))
 
 
 # ------------------------------------------------------- exercises
