@@ -38,6 +38,7 @@ from .function import Function
 from .ops import (
     Elementwise,
     _broadcast,
+    _check_operands,
     _dims,
     _is_tensor,
     _operands,
@@ -141,17 +142,7 @@ def _boxed(v):
 
 
 def _compare(op, name, a, b):
-    if not (_is_tensor(a) or _is_tensor(b)):
-        raise TypeError(
-            f"{name}: needs at least one tensor, got {type(a).__name__} and "
-            f"{type(b).__name__}"
-        )
-    for v in (a, b):
-        if not (_is_tensor(v) or isinstance(v, (int, float))):
-            raise TypeError(
-                f"{name}: cannot compare a {type(v).__name__} with a tensor; "
-                "pass a tensor or a number"
-            )
+    _check_operands(name, a, b, "compare", "; pass a tensor or a number")
     if _is_tensor(a) and _is_tensor(b) and (_boxed(a) or _boxed(b)):
         a, b = _broadcast(a, b)  # explicit, so vmap lines the dims up
     return Compare.apply(a, b, op)

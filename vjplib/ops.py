@@ -884,11 +884,10 @@ def _is_tensor(v):
     return isinstance(v, (torch.Tensor, Box))
 
 
-def _operands(name, a, b):
-    """
-    Turn Python numbers into tensors like the other operand; refuse mixed float
-    dtypes.
-    """
+def _check_operands(name, a, b, verb="combine", way=""):
+    """At least one of a, b is a tensor and the other a tensor or a number;
+    else a TypeError naming the op (`name`), what it does (`verb`) and the
+    way out."""
     if not (_is_tensor(a) or _is_tensor(b)):
         raise TypeError(
             f"{name}: needs at least one tensor, got {type(a).__name__} and "
@@ -897,8 +896,17 @@ def _operands(name, a, b):
     for v in (a, b):
         if not (_is_tensor(v) or isinstance(v, (int, float))):
             raise TypeError(
-                f"{name}: cannot combine a {type(v).__name__} with a tensor"
+                f"{name}: cannot {verb} a {type(v).__name__} with a tensor"
+                + way
             )
+
+
+def _operands(name, a, b):
+    """
+    Turn Python numbers into tensors like the other operand; refuse mixed float
+    dtypes.
+    """
+    _check_operands(name, a, b)
     like = a if _is_tensor(a) else b
     a, b = (
         v
