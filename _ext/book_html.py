@@ -23,6 +23,10 @@ extension).
   pixels, fetched last (tests/test_lighthouse.py measures what this buys).
 * Names: two buttons whose accessible name hid their visible text (see
   `_FIXES`) lose the aria-label that did it.
+* The PDF: every page links the whole book as one PDF, ``book.pdf`` at the
+  root of the site (``scripts/make_pdf.py`` prints it from the built pages
+  and puts it there): a "PDF" button among the article's header buttons
+  and a "Download PDF" line in the footer; plain links, no script.
 """
 
 from __future__ import annotations
@@ -360,6 +364,32 @@ def lighten(page: str, where: Path, options: str | None) -> str:
     return head + sep + body
 
 
+# -- the link to the whole book as one PDF (scripts/make_pdf.py) ---------
+PDF_NAME = "book.pdf"
+_HEADER_BUTTONS = '<div class="article-header-buttons">'
+_FOOTER = '<div class="bd-footer-content__inner container">'
+
+
+def link_pdf(page: str, depth: int) -> str:
+    """The page with its two links to the book's PDF; `depth`: how many
+    folders below the site's root the page is."""
+    if "vjp-pdf-link" in page:
+        return page
+    href = "../" * depth + PDF_NAME
+    button = (
+        f'<a href="{href}" class="btn btn-sm vjp-pdf-link" '
+        'title="Download the whole book as one PDF" '
+        'aria-label="Download PDF"><i class="fas fa-file-pdf" '
+        'aria-hidden="true"></i> PDF</a>'
+    )
+    footer = (
+        f'<p class="vjp-pdf-link"><a href="{href}">Download PDF</a>: the '
+        "whole book in one file, every derivation with all its steps.</p>"
+    )
+    page = page.replace(_HEADER_BUTTONS, _HEADER_BUTTONS + button, 1)
+    return page.replace(_FOOTER, _FOOTER + footer, 1)
+
+
 def _fix_pages(app, exception):
     if exception is not None or app.builder.format != "html":
         return
@@ -374,6 +404,8 @@ def _fix_pages(app, exception):
         for pattern, replacement in _FIXES:
             fixed = pattern.sub(replacement, fixed)
         fixed = lighten(fixed, page.parent, options)
+        depth = len(page.relative_to(app.outdir).parts) - 1
+        fixed = link_pdf(fixed, depth)
         if fixed != text:
             page.write_text(fixed, encoding="utf-8")
 
