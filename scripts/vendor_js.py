@@ -70,16 +70,7 @@ def up_to_date() -> bool:
     )
 
 
-def main() -> int:
-    if up_to_date():
-        print(f"vendor_js: {VENDOR.relative_to(ROOT)} is up to date")
-        return 0
-    if shutil.which("npm") is None:
-        print(
-            "vendor_js: npm is not installed; install Node.js and npm "
-            "(Debian: apt-get install -y npm)"
-        )
-        return 1
+def _npm_ci() -> None:
     subprocess.run(
         [
             "npm",
@@ -92,6 +83,26 @@ def main() -> int:
         cwd=WEB,
         check=True,
     )
+
+
+def main() -> int:
+    if up_to_date():
+        print(f"vendor_js: {VENDOR.relative_to(ROOT)} is up to date")
+        return 0
+    modules = WEB / "node_modules"
+    linked = modules.is_symlink() and all(p.exists() for p in INSTALLED)
+    if linked:
+        # npm ci empties node_modules before it installs: through a link to
+        # another checkout's folder it would empty that one. Use it as is.
+        print(f"vendor_js: using the linked {modules} as it is (no npm ci)")
+    elif shutil.which("npm") is None:
+        print(
+            "vendor_js: npm is not installed; install Node.js and npm "
+            "(Debian: apt-get install -y npm)"
+        )
+        return 1
+    if not linked:
+        _npm_ci()
     shutil.rmtree(VENDOR, ignore_errors=True)
     for source, target, _ in COPIES:
         src, dst = WEB / "node_modules" / source, VENDOR / target

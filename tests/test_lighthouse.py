@@ -11,10 +11,13 @@ default page are measured with Lighthouse's mobile preset (simulated slow
 mobile score is the median of three runs (it varies from run to run).
 
 The table (page | mobile score | mobile LCP | mobile TBT | desktop score |
-desktop TBT | transfer) is printed (``pytest -s``) and written to
-``_build/lighthouse.md``. The test fails when a chapter scores lower on
-mobile than the default page, or below 0.9 on desktop. A missing Lighthouse
-or Chromium is a failure, never a skip.
+desktop TBT | transfer | elements | LCP element) is printed (``pytest -s``)
+and written to ``_build/lighthouse.md``: the element count is the page's
+(Lighthouse's dom-size), the LCP element the one whose paint was the
+largest on the phone (its selector and first words). The test fails when a
+chapter scores lower on mobile than the default page or below MOBILE_FLOOR,
+or below DESKTOP_FLOOR on desktop. A missing Lighthouse or Chromium is a
+failure, never a skip.
 
 Reads the built book in BOOK_HTML (default _build/html; see conftest.py).
 """
@@ -40,8 +43,18 @@ LIGHTHOUSE = ROOT / "scripts" / "lighthouse"
 RUN = LIGHTHOUSE / "run.mjs"
 REPORT = ROOT / "_build" / "lighthouse.md"
 DEFAULT = "default Jupyter Book page"
-#: every chapter at least this on desktop (the issue's "done when")
-DESKTOP_FLOOR = 0.9
+#: every chapter at least this on desktop (issue 28's "done when")
+DESKTOP_FLOOR = 0.98
+#: every chapter at least this on mobile, median of three. Issue 28 asks
+#: for 0.9; what is asserted is what this 2-core machine, shared, gives
+#: reliably. In two runs on 2026-12-07 the medians were 0.84-0.96 for the
+#: chapters under 10,000 elements but 0.75-0.77 for chapter 3 and 0.81 for
+#: chapter 10 (about 20,000 elements: their blocking time, 350-670 ms on a
+#: simulated phone, is the parsing and styling of every equation's several
+#: copies: each step page, the "All steps" list, the MathML for screen
+#: readers); the default Jupyter Book page 0.67-0.68. Raise it to 0.9 once
+#: the heavy chapters carry fewer elements.
+MOBILE_FLOOR = 0.7
 #: what GitHub Pages compresses (fonts and images are compressed already)
 COMPRESSED = {
     ".html",
@@ -162,14 +175,16 @@ def table(rows: list[tuple[str, dict, dict]]) -> str:
     """The Markdown table of (page, mobile result, desktop result)."""
     lines = [
         "| page | mobile score | mobile LCP | mobile TBT | desktop score "
-        "| desktop TBT | transfer |",
-        "|---|---|---|---|---|---|---|",
+        "| desktop TBT | transfer | elements | LCP element |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for page, mobile, desktop in rows:
         lines.append(
             f"| {page} | {mobile['score']:.2f} | {mobile['lcp'] / 1000:.1f} s "
             f"| {mobile['tbt']:.0f} ms | {desktop['score']:.2f} "
-            f"| {desktop['tbt']:.0f} ms | {mobile['bytes'] / 1024:.0f} KiB |"
+            f"| {desktop['tbt']:.0f} ms | {mobile['bytes'] / 1024:.0f} KiB "
+            f"| {mobile.get('elements') or 0:.0f} "
+            f"| {(mobile.get('lcpElement') or '').replace('|', '/')} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -224,6 +239,15 @@ def test_chapters_are_as_fast_as_a_default_jupyter_book(tmp_path):
         f"on mobile these chapters score below the default Jupyter Book "
         f"page ({floor:.2f}): {slow}; see {REPORT}"
     )
+    slow = [
+        f"{c}: {by[c, 'mobile']['score']:.2f}"
+        for c in chapters
+        if by[c, "mobile"]["score"] < MOBILE_FLOOR
+    ]
+    assert not slow, (
+        f"on mobile these chapters score below {MOBILE_FLOOR} (median of "
+        f"three): {slow}; see {REPORT}"
+    )
     heavy = [
         f"{c}: {by[c, 'desktop']['score']:.2f}"
         for c in chapters
@@ -255,7 +279,15 @@ def test_gzip_server_compresses_text_only(tmp_path):
 
 
 def test_table_has_the_issue_columns():
-    r = {"score": 0.5, "lcp": 8100.0, "tbt": 461.0, "bytes": 1136 * 1024}
+    r = {
+        "score": 0.5,
+        "lcp": 8100.0,
+        "tbt": 461.0,
+        "bytes": 1136 * 1024,
+        "elements": 20923.0,
+        "lcpElement": 'section#s > p "At the end | of"',
+    }
     assert table([("p", r, r)]).splitlines()[2] == (
-        "| p | 0.50 | 8.1 s | 461 ms | 0.50 | 461 ms | 1136 KiB |"
+        "| p | 0.50 | 8.1 s | 461 ms | 0.50 | 461 ms | 1136 KiB | 20923 "
+        '| section#s > p "At the end / of" |'
     )

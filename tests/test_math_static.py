@@ -218,7 +218,10 @@ def test_math_is_typeset_with_mathml_beside_it(path):
         f"{path}: {containers} formulas, {mathml} with MathML for screen "
         f"readers, {hidden} with the visual rendering aria-hidden"
     )
-    sheet = html.count("_static/mathjax/chtml.css")
+    sheet = html.count("_static/mathjax/chtml.css") + sum(
+        "/* mathjax/chtml.css */" in (HTML / "_static" / name).read_text()
+        for name in re.findall(r'href="[^"]*_static/(bundle-\w+\.css)"', html)
+    )
     assert sheet == (1 if containers else 0), (
         f"{path}: {containers} formulas, links the math stylesheet "
         f"{sheet} times"
@@ -303,6 +306,12 @@ def test_no_raw_tex_in_the_text_with_javascript_off(no_js, path):
 @pytest.mark.parametrize("path", CHAPTERS)
 def test_typeset_math_shows_with_javascript_off(no_js, path):
     page, fonts = no_js(path, width=PHONE["width"], theme="dark")
+    # the sections below the first screen are laid out when they near it
+    # (content-visibility: auto, in _assets/book.css): lay them all out
+    page.evaluate(
+        """() => document.querySelectorAll('.bd-article section')
+            .forEach(s => { s.style.contentVisibility = 'visible'; })"""
+    )
     sizes = page.evaluate(
         """() => [...document.querySelectorAll('.bd-article mjx-container')]
             .filter(m => m.checkVisibility())

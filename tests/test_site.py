@@ -3,6 +3,7 @@ plain-text titles for browser tabs and search results."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -46,3 +47,84 @@ def test_no_backslash_or_brace_survives():
     out = tex_to_text(r"\(\sum_{i=1}^{n} \alpha_i \nabla f(\mathbf{x})\)")
     assert not set(out) & set("\\{}$"), out
     assert "∑" in out and "α" in out and "∇" in out
+
+
+# -- what _ext/book_html.py does to the written pages ---------------------
+from book_html import (  # noqa: E402
+    bundle_stylesheets,
+    icon_codepoints,
+    link_pdf,
+    preload_math_fonts,
+)
+
+PAGE = (
+    '<html><head><link rel="stylesheet" href="../_static/a.css?v=1">'
+    '<link href="../_static/styles/b.css" rel="stylesheet">'
+    '<link rel="stylesheet" href="../_static/mathjax/chtml.css" '
+    'type="text/css" /></head><body>'
+    '<div class="article-header-buttons"><a>x</a></div>'
+    '<div class="bd-footer-content__inner container"></div></body></html>'
+)
+
+
+def test_every_page_links_the_pdf_from_its_folder():
+    page = link_pdf(PAGE, depth=1)
+    assert page.count('href="../book.pdf"') == 2
+    assert 'aria-label="Download PDF"' in page
+    assert ">Download PDF</a>" in page
+    assert link_pdf(page, depth=1) == page  # once
+    assert link_pdf(PAGE, depth=0).count('href="book.pdf"') == 2
+
+
+def test_icons_kept_are_those_used_and_those_css_draws():
+    css = (
+        '.fa-rocket:before{content:"\\f135"}'
+        '.fa-unused:before,.fa-gone:before{content:"\\f000"}'
+        '.fa-a:before,.fa-github:before{content:"\\f09b"}'
+        '.onthispage:after{content:"\\f107"}'
+        ':root{--pst-icon-bell:"\uf0f3"}'
+    )
+    kept = icon_codepoints(css, {"rocket", "github"})
+    assert kept == {0xF135, 0xF09B, 0xF107, 0xF0F3}
+
+
+def test_math_fonts_are_preloaded_once_where_there_is_math():
+    page = preload_math_fonts(PAGE)
+    assert page.count('rel="preload"') == 3
+    assert '"../_static/mathjax/woff-v2/MathJax_Main-Regular.woff"' in page
+    assert page.index('rel="preload"') < page.index("mathjax/chtml.css")
+    assert preload_math_fonts(page) == page
+    no_math = PAGE.replace("mathjax/chtml.css", "other.css")
+    assert preload_math_fonts(no_math) == no_math
+
+
+def test_stylesheets_become_one_bundle(tmp_path):
+    static = tmp_path / "_static"
+    (static / "styles").mkdir(parents=True)
+    (static / "mathjax").mkdir()
+    (tmp_path / "chapters").mkdir()
+    (static / "a.css").write_text("p{color:red}")
+    (static / "base.css").write_text("h1{margin:0}")
+    (static / "styles" / "b.css").write_text(
+        '@import "../base.css";\n'
+        "i{background:url(../vendor/x.woff2)}"
+        'b{background:url("data:image/svg+xml;utf8,<svg/>")}'
+    )
+    (static / "mathjax" / "chtml.css").write_text(
+        '@font-face{src:url("woff-v2/M.woff")}'
+    )
+    made: dict = {}
+    page = bundle_stylesheets(PAGE, tmp_path / "chapters", static, made)
+    links = re.findall(r'<link rel="stylesheet" href="([^"]+)"', page)
+    assert len(links) == 1 and links[0].startswith("../_static/bundle-")
+    bundle = (tmp_path / "chapters" / links[0]).resolve().read_text()
+    assert bundle.index("p{color:red}") < bundle.index("h1{margin:0}")
+    assert bundle.index("h1{margin:0}") < bundle.index("i{background")
+    assert 'url("vendor/x.woff2")' in bundle
+    assert 'url("mathjax/woff-v2/M.woff")' in bundle
+    assert 'url("data:image/svg+xml;utf8,<svg/>")' in bundle
+    assert "@import" not in bundle
+    # the same stylesheets: the same bundle; a page with one: left alone
+    again = bundle_stylesheets(PAGE, tmp_path / "chapters", static, made)
+    assert again == page and len(made) == 1
+    assert bundle_stylesheets(page, tmp_path, static, made) == page

@@ -4,7 +4,9 @@
 //
 // JOBS.json: [{"name": ..., "url": ..., "preset": "mobile" | "desktop"}].
 // Prints one line of JSON per job: {name, preset, score, lcp, tbt, fcp,
-// si, cls, bytes, error, warnings} (times in ms, bytes transferred).
+// si, cls, bytes, lcpElement, elements, error, warnings} (times in ms,
+// bytes transferred; lcpElement: the CSS selector and text of the largest
+// paint's element; elements: the page's element count).
 // For tests/test_lighthouse.py; the Chromium is $CHROME_PATH (default
 // /usr/bin/chromium), headless, with no background networking: the machine
 // the test runs on reaches no network beyond loopback.
@@ -79,13 +81,25 @@ try {
       output: "json",
       logLevel: "error",
       onlyCategories: ["performance"],
-      onlyAudits: [...METRICS, "total-byte-weight"],
+      onlyAudits: [
+        ...METRICS,
+        "total-byte-weight",
+        "largest-contentful-paint-element",
+        "dom-size",
+      ],
     };
     const config = job.preset === "desktop" ? desktopConfig : undefined;
     const result = await lighthouse(job.url, flags, config);
     const lhr = result.lhr;
     const audits = lhr.audits;
     const value = (id) => audits[id]?.numericValue ?? null;
+    // the element of the largest paint: the first table of the audit
+    const lcpNode = audits["largest-contentful-paint-element"]?.details
+      ?.items?.[0]?.items?.[0]?.node;
+    const lcpElement = lcpNode
+      ? `${lcpNode.selector ?? ""} "${(lcpNode.nodeLabel ?? "")
+        .replace(/\s+/g, " ").slice(0, 40)}"`
+      : null;
     console.log(JSON.stringify({
       name: job.name,
       preset: job.preset,
@@ -97,6 +111,8 @@ try {
       si: value("speed-index"),
       cls: value("cumulative-layout-shift"),
       bytes: value("total-byte-weight"),
+      lcpElement,
+      elements: value("dom-size"),
       error: lhr.runtimeError?.message ?? null,
       warnings: lhr.runWarnings,
     }));
