@@ -146,6 +146,19 @@ def test_typesetter_writes_one_stylesheet_and_the_fonts(sample):
     assert "mjx-c1D465" in css and "mjx-c" in css
 
 
+def test_brace_glyphs_keep_their_rules(tmp_path):
+    # the rules of the glyphs "{" and "}" hold a brace in a string
+    # (content: "{"); a stylesheet reader that stops at it drops them, and
+    # \{x\} draws as x alone
+    page = SAMPLE.replace(r"\(\class{hl-rose}{y}\)", r"\(\{x\}\)")
+    (tmp_path / "page.html").write_text(page, encoding="utf-8")
+    typeset_math.typeset(tmp_path)
+    css = (tmp_path / "_static" / "mathjax" / "chtml.css").read_text()
+    for code, char in (("7B", "{"), ("7D", "}")):
+        rule = re.search(rf"mjx-c\.mjx-c{code}::before \{{([^\n]*)\}}", css)
+        assert rule and f'content: "{char}"' in rule.group(1), code
+
+
 def test_typesetting_twice_changes_nothing(sample, tmp_path):
     out, _ = sample
     again = tmp_path / "again"

@@ -198,7 +198,9 @@ const sheet = chtml.styleSheet(
   mathjax.document("", { InputJax: tex, OutputJax: chtml }),
 );
 const rules = new Map();
-const RULE = /([^{}]+)\{([^{}]*)\}/g;
+// a body may hold a brace in a string (the glyph rule of "{": content:
+// "{"), so quoted strings are read whole
+const RULE = /([^{}"']+)\{((?:[^{}"']|"[^"]*"|'[^']*')*)\}/g;
 const old = fs.existsSync(CSS) ? fs.readFileSync(CSS, "utf8") : "";
 for (const text of [old, adaptor.textContent(sheet)]) {
   for (const [, selector, body] of text.matchAll(RULE)) {
