@@ -171,6 +171,16 @@ def lighthouse(jobs: list[dict], where: Path) -> list[dict]:
     return results
 
 
+def _text(label) -> str:
+    """A label from Lighthouse as text that UTF-8 can write: half of a
+    surrogate pair (a math letter such as 𝑥 cut in two) becomes U+FFFD."""
+    return (
+        (label or "")
+        .encode("utf-16", "surrogatepass")
+        .decode("utf-16", "replace")
+    )
+
+
 def table(rows: list[tuple[str, dict, dict]]) -> str:
     """The Markdown table of (page, mobile result, desktop result)."""
     lines = [
@@ -184,7 +194,7 @@ def table(rows: list[tuple[str, dict, dict]]) -> str:
             f"| {mobile['tbt']:.0f} ms | {desktop['score']:.2f} "
             f"| {desktop['tbt']:.0f} ms | {mobile['bytes'] / 1024:.0f} KiB "
             f"| {mobile.get('elements') or 0:.0f} "
-            f"| {(mobile.get('lcpElement') or '').replace('|', '/')} |"
+            f"| {_text(mobile.get('lcpElement')).replace('|', '/')} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -291,3 +301,8 @@ def test_table_has_the_issue_columns():
         "| p | 0.50 | 8.1 s | 461 ms | 0.50 | 461 ms | 1136 KiB | 20923 "
         '| section#s > p "At the end / of" |'
     )
+    # a math letter cut in two by a label's truncation still writes
+    r["lcpElement"] = 'p "x = \ud835"'
+    line = table([("p", r, r)]).splitlines()[2]
+    assert line.endswith('| p "x = \ufffd" |')
+    line.encode("utf-8")

@@ -157,6 +157,9 @@ def test_brace_glyphs_keep_their_rules(tmp_path):
     for code, char in (("7B", "{"), ("7D", "}")):
         rule = re.search(rf"mjx-c\.mjx-c{code}::before \{{([^\n]*)\}}", css)
         assert rule and f'content: "{char}"' in rule.group(1), code
+    # and a selector that quotes keeps its rule whole
+    block = 'mjx-container[jax="CHTML"][display="true"] {display: block;'
+    assert block in css
 
 
 def test_typesetting_twice_changes_nothing(sample, tmp_path):
@@ -319,12 +322,6 @@ def test_no_raw_tex_in_the_text_with_javascript_off(no_js, path):
 @pytest.mark.parametrize("path", CHAPTERS)
 def test_typeset_math_shows_with_javascript_off(no_js, path):
     page, fonts = no_js(path, width=PHONE["width"], theme="dark")
-    # the sections below the first screen are laid out when they near it
-    # (content-visibility: auto, in _assets/book.css): lay them all out
-    page.evaluate(
-        """() => document.querySelectorAll('.bd-article section')
-            .forEach(s => { s.style.contentVisibility = 'visible'; })"""
-    )
     sizes = page.evaluate(
         """() => [...document.querySelectorAll('.bd-article mjx-container')]
             .filter(m => m.checkVisibility())

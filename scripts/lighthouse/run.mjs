@@ -97,8 +97,8 @@ try {
     const lcpNode = audits["largest-contentful-paint-element"]?.details
       ?.items?.[0]?.items?.[0]?.node;
     const lcpElement = lcpNode
-      ? `${lcpNode.selector ?? ""} "${(lcpNode.nodeLabel ?? "")
-        .replace(/\s+/g, " ").slice(0, 40)}"`
+      ? `${lcpNode.selector ?? ""} "${Array.from((lcpNode.nodeLabel ?? "")
+        .replace(/\s+/g, " ")).slice(0, 40).join("")}"` // whole characters
       : null;
     console.log(JSON.stringify({
       name: job.name,

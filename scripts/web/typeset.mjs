@@ -198,9 +198,10 @@ const sheet = chtml.styleSheet(
   mathjax.document("", { InputJax: tex, OutputJax: chtml }),
 );
 const rules = new Map();
-// a body may hold a brace in a string (the glyph rule of "{": content:
-// "{"), so quoted strings are read whole
-const RULE = /([^{}"']+)\{((?:[^{}"']|"[^"]*"|'[^']*')*)\}/g;
+// a selector and a body are read with their quoted strings whole: a
+// selector may quote (mjx-container[display="true"]) and a body may hold a
+// brace in a string (the glyph rule of "{": content: "{")
+const RULE = /((?:[^{}"']|"[^"]*"|'[^']*')+)\{((?:[^{}"']|"[^"]*"|'[^']*')*)\}/g;
 const old = fs.existsSync(CSS) ? fs.readFileSync(CSS, "utf8") : "";
 for (const text of [old, adaptor.textContent(sheet)]) {
   for (const [, selector, body] of text.matchAll(RULE)) {
