@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import decimal
-import functools
 import math
 import weakref
 
@@ -24,6 +23,7 @@ import torch
 from matplotlib.ticker import NullFormatter
 
 import vjplib
+from vjplib.function import SAVE_OBSERVERS
 
 from .timing import time_per_call
 
@@ -74,25 +74,18 @@ class SavedBytes:
     """
 
     def __enter__(self):
-        if getattr(vjplib.Context.save_for_backward, "_metered", False):
+        if any(isinstance(o, SavedBytes) for o in SAVE_OBSERVERS):
             raise RuntimeError(
                 "SavedBytes: a meter is already running; meters do not nest"
             )
         self._live = weakref.WeakKeyDictionary()
         self.peak = 0
-        original = vjplib.Context.save_for_backward
-        meter = self
-
-        @functools.wraps(original)
-        def save_for_backward(ctx, *tensors):
-            original(ctx, *tensors)
-            meter._live[ctx] = [_storage(t) for t in tensors if t is not None]
-            meter.peak = max(meter.peak, meter.current)
-
-        save_for_backward._metered = True
-        self._original = original
-        vjplib.Context.save_for_backward = save_for_backward
+        SAVE_OBSERVERS.append(self)  # the engine calls it on every save
         return self
+
+    def __call__(self, ctx, tensors):
+        self._live[ctx] = [_storage(t) for t in tensors if t is not None]
+        self.peak = max(self.peak, self.current)
 
     @property
     def current(self):
@@ -103,7 +96,7 @@ class SavedBytes:
         return sum(storages.values())
 
     def __exit__(self, *exc):
-        vjplib.Context.save_for_backward = self._original
+        SAVE_OBSERVERS.remove(self)
         return False
 
 

@@ -9,6 +9,7 @@ import torch
 
 import vjplib
 from booktools import ch10
+from vjplib.function import SAVE_OBSERVERS
 
 matplotlib.use("Agg")
 F64 = torch.float64
@@ -78,11 +79,13 @@ def test_meter_restores_and_refuses_to_nest():
         with ch10.SavedBytes():
             _ = 1 / 0
     assert vjplib.Context.save_for_backward is original
+    assert SAVE_OBSERVERS == []  # the meter leaves no observer behind
     with ch10.SavedBytes():
         with pytest.raises(RuntimeError, match="do not nest"):
             with ch10.SavedBytes():
                 pass
     assert vjplib.Context.save_for_backward is original
+    assert SAVE_OBSERVERS == []
 
 
 def test_time_per_call_calls_and_is_positive():
