@@ -47,8 +47,16 @@ from dataclasses import dataclass, field
 import torch
 
 import vjplib
-from vjplib.box import Box, Trace, as_primal, new_trace
-from vjplib.graph import Node, Traced, toposort
+from vjplib.box import Box, as_primal, new_trace
+from vjplib.graph import (
+    Node,
+    Observer,
+    Traced,
+    VjpTrace,
+    backward,
+    replay,
+    toposort,
+)
 
 __all__ = ["backward_stepper", "BackwardStepper"]
 
@@ -156,7 +164,7 @@ def _rule(fn, out: str | None = None, args: Sequence = ()) -> str:
 
 
 # -- tracing ---------------------------------------------------------------
-class _Watching(Trace):
+class _Watching(VjpTrace):
     """A vjp trace that keeps each node's output value and arguments.
 
     vjplib's nodes keep no values (an intermediate nobody references is
@@ -169,6 +177,25 @@ class _Watching(Trace):
 
     def on_node(self, node, out, args):
         self.made[node] = (out, args)
+
+
+class _Recorder(Observer):
+    """What the stepper keeps of vjplib's backward walk: each node's
+    complete cotangent, the order of the VJPs, and each contribution a VJP
+    sends to an input (``stepper.arrived``)."""
+
+    def __init__(self, stepper):
+        self.s = stepper
+
+    def before(self, node, ctx, y_bar):
+        self.s.cotangent[node] = y_bar
+        self.s.vjp_order.append(node)
+        return ctx, y_bar
+
+    def after(self, node, x_bars):
+        for i, (a, x_bar) in enumerate(zip(node.inputs, x_bars)):
+            if x_bar is not None and node.in_graph(a):
+                self.s.arrived.setdefault(a, []).append(((node, i), x_bar))
 
 
 @dataclass
@@ -340,48 +367,25 @@ class BackwardStepper:
             self.seeded = False
         self.y_bar = y_bar
 
-    # -- the walk, one VJP at a time (vjplib.graph.backward, unrolled)
+    # -- the walk: vjplib.graph.backward, watched
     def _walk(self):
         #: per node: the contributions that arrived, in order, as
         #: (edge, cotangent); an edge is (consumer node, input position)
         self.arrived = {self.end: [(None, self.y_bar)]}
         self.cotangent = {}  # per node: the sum of what arrived
         self.vjp_order = []
-        for node in reversed(toposort(self.end)):
-            if node not in self.arrived:
-                continue
-            parts = [c for _, c in self.arrived[node]]
-            total = parts[0]
-            for c in parts[1:]:
-                total = total + c
-            self.cotangent[node] = total
-            if node.fn is None:
-                continue
-            self.vjp_order.append(node)
-            x_bars = node.fn.vjp(node.ctx, total)
-            x_bars = x_bars if isinstance(x_bars, tuple) else (x_bars,)
-            for i, (a, x_bar) in enumerate(zip(node.inputs, x_bars)):
-                if x_bar is None or not isinstance(a, Node):
-                    continue
-                self.arrived.setdefault(a, []).append(((node, i), x_bar))
-        for leaf in self.leaves:
-            if leaf not in self.cotangent:
-                self.cotangent[leaf] = torch.zeros_like(self.values[leaf])
+        x_bars = backward(
+            self.end, self.y_bar, self.leaves, observer=_Recorder(self)
+        )
+        for leaf, x_bar in zip(self.leaves, x_bars):
+            self.cotangent[leaf] = (
+                torch.zeros_like(self.values[leaf]) if x_bar is None else x_bar
+            )
 
     def _replay(self, v, t):
         """The output recomputed with vjplib ops from node v's value t (the
         nodes that do not depend on v keep their recorded values)."""
-        vals = {v: t}
-        for u in self.order:
-            if u in vals or u.fn is None:
-                continue
-            if any(isinstance(a, Node) and a in vals for a in u.inputs):
-                args = [
-                    vals.get(a, self.values[a]) if isinstance(a, Node) else r
-                    for a, r in zip(u.inputs, self.args[u])
-                ]
-                vals[u] = u.fn.apply(*args)
-        return vals.get(self.end, self.output)
+        return replay(self.end, {v: t}, self.values, self.args)
 
     def _check(self, xs) -> int:
         """Every node's cotangent against vjplib's backward pass, the

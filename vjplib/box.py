@@ -1,17 +1,30 @@
-"""Boxed values and the stack of running transformations.
+"""Boxed values, the traces that own them, and the stack of running
+transformations.
 
-A transformation wraps each input in a *box*: a ``Traced`` value for reverse
-mode (it remembers the op that made it), a ``Dual`` number for forward mode
-(it carries a tangent), a ``LinearVar`` for ``linearize`` and
-``linear_transpose`` (a shape and the linear op that makes it, no numbers) or
-a ``Batched`` value for ``vmap`` (every example's value, stacked). Every
-running transformation is a ``Trace`` with a *level*: its depth in the stack
-of nested transformations. An op applied to boxes of several levels works on
-the highest level first and hands the primals, one level down, to the next
-(as JAX's autodidax does). That keeps ``grad(grad(f))`` free of perturbation
-confusion: the inner ``grad`` sees the outer one's boxes as constants.
+A transformation wraps each input in a *box* that belongs to its *trace*.
+Five kinds of trace, five boxes:
+
+- ``vjp`` (``graph.VjpTrace``): a ``Traced`` value, which remembers the op
+  that made it (a ``Node`` of the recorded graph);
+- ``jvp`` (``dual.JvpTrace``): a ``Dual`` number, which carries a tangent;
+- ``eager`` (``tensor.EAGER``): a ``vjplib.Tensor``, recorded as it runs;
+- ``vmap`` (``vmap.BatchTrace``): a ``Batched`` value, every example's
+  value stacked;
+- ``linear`` (``linearize.LinearTrace``, for ``linearize``,
+  ``linear_transpose`` and ``linear_program``): a ``LinearVar``, a shape and
+  the linear op that makes it, no numbers.
+
+Every trace answers one method, ``process(fn, args, needs, keep_ctx)``:
+apply op ``fn`` to ``args`` that hold its boxes (``function._apply`` finds
+the box of the highest level and calls its trace). A trace's *level* is its
+depth in the stack of nested transformations; an op applied to boxes of
+several levels is processed by the highest one first, which hands the
+primals one level down (as JAX's autodidax does). That keeps
+``grad(grad(f))`` free of perturbation confusion: the inner ``grad`` sees
+the outer one's boxes as constants.
 """
 
+import copy
 import math
 from contextlib import contextmanager
 
@@ -19,9 +32,21 @@ import torch
 
 
 class Trace:
-    """One running transformation: its kind ("vjp" or "jvp"), its level, and
-    whether it still runs.
+    """One running transformation: its kind, its level, whether it still
+    runs, and how it applies an op to its boxes (``process``).
+
+    ``Trace.process`` is the rule of the traces that differentiate (vjp, jvp,
+    the eager face): run the op one level down on the primals, then box the
+    output (``box``, which each of them defines). vmap's and linearize's
+    traces define ``process`` themselves.
     """
+
+    kinds = {}  # kind -> the Trace subclass new_trace makes for it
+
+    def __init_subclass__(cls, kind=None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if kind is not None:
+            Trace.kinds[kind] = cls
 
     def __init__(self, kind, level):
         self.kind, self.level, self.active = kind, level, True
@@ -29,21 +54,85 @@ class Trace:
     def __repr__(self):
         return f"Trace({self.kind!r}, level={self.level})"
 
+    def process(self, fn, args, needs, keep_ctx):
+        """Apply op `fn` to `args` (the highest boxes among them are this
+        trace's): the output and, when `keep_ctx`, a context whose saved
+        tensors live at this level (the level above differentiates its rules).
+
+        An op with no derivative (``differentiable = False``: a comparison, a
+        sign, an argmax; nonsmooth.py) gives a constant of this level: it runs
+        one level down and its output is not boxed. Any other op runs one
+        level down on the primals, with ``needs_input_grad`` True where an
+        input is a box of any trace (or needed above, `needs`); its context
+        then says which inputs are this trace's (``mine``) and ``box`` makes
+        the output.
+        """
+        from .function import _apply
+
+        lower = tuple(
+            a.primal if isinstance(a, Box) and a.trace is self else a
+            for a in args
+        )
+        if getattr(fn, "differentiable", True) is False:
+            return _apply(fn, lower, keep_ctx, needs)
+        mine = self.mine(args)
+        below = tuple(
+            m
+            or (needs is not None and needs[i])
+            or (isinstance(a, Box) and a.trace is not self)
+            for i, (a, m) in enumerate(zip(args, mine))
+        )
+        y, ctx = _apply(fn, lower, True, below)  # the op, one level down
+        ctx.needs_input_grad = mine  # this level's own context
+        out = self.box(fn, ctx, args, y)
+        return out, (
+            self.lift(fn, ctx, lower, y, args, out) if keep_ctx else None
+        )
+
+    def mine(self, args):
+        """Which of `args` this trace differentiates: its own boxes."""
+        return tuple(isinstance(a, Box) and a.trace is self for a in args)
+
+    def box(self, fn, ctx, args, y):
+        """The output box of op `fn` with value `y` (its context `ctx`)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} defines neither process nor box"
+        )
+
+    def lift(self, fn, ctx, lower, y, args, out):
+        """Move ctx one level up: each saved input or output is replaced by
+        its boxed version (so the rules of the level above can differentiate
+        through them)."""
+
+        def up(s):
+            for a_low, a in zip(lower, args):
+                if s is a_low:
+                    return a
+            if s is y:
+                return out
+            if s is None:
+                return None
+            raise RuntimeError(
+                f"{fn.__name__}.forward saved a tensor that is neither an "
+                "input nor the output, so its rules cannot be differentiated "
+                "again (grad of grad, hessian, hvp). Save only inputs and the "
+                "output, and recompute the rest in vjp/jvp with vjplib ops."
+            )
+
+        lifted = copy.copy(ctx)
+        lifted._saved = tuple(up(s) for s in ctx.saved_tensors)
+        return lifted
+
 
 _STACK = []  # the transformations running right now, outermost first
-FREE = Trace(
-    "jvp", 10**9
-)  # the trace of Dual numbers a user makes by hand, outside jvp
 
 
 @contextmanager
-def new_trace(kind, cls=Trace, **attrs):
-    """Run a transformation one level above the ones already running.
-
-    ``vmap`` and ``linearize`` pass their own Trace subclass (`cls`, with
-    `attrs`): its ``process(fn, args, needs, keep_ctx)`` applies an op to
-    their boxes (``function._apply`` calls it).
-    """
+def new_trace(kind, cls=None, **attrs):
+    """Run a transformation one level above the ones already running: a
+    trace of class `cls` (default: the class registered for `kind`, e.g.
+    ``graph.VjpTrace`` for "vjp"), made with `attrs`."""
+    cls = Trace.kinds[kind] if cls is None else cls
     trace = cls(kind, len(_STACK) + 1, **attrs)
     _STACK.append(trace)
     try:

@@ -1,12 +1,44 @@
-"""Dual numbers: forward mode carries a tangent x_dot next to every primal
-x.
+"""Forward mode: the jvp trace, and dual numbers, which carry a tangent x_dot
+next to every primal x.
 """
 
 from dataclasses import dataclass, field
 
 import torch
 
-from .box import FREE, Box, Trace
+from .box import Box, Trace
+from .graph import check_like
+
+
+class JvpTrace(Trace, kind="jvp"):
+    """A running ``jvp``: an op applied to its Duals pushes their tangents
+    forward with its JVP rule, (x, x_dot) -> (f(x), J x_dot)."""
+
+    def box(self, fn, ctx, args, y):
+        mine = ctx.needs_input_grad
+        batch = next(a for a, m in zip(args, mine) if m).batch_shape
+        x_dots = [
+            a.tangent if m else _zero_tangent(a, batch)
+            for a, m in zip(args, mine)
+        ]
+        y_dot = fn.jvp(ctx, *x_dots)
+        check_like(y_dot, y, batch, f"{fn.__name__}.jvp: output tangent")
+        return Dual(y, y_dot, self)
+
+
+def _zero_tangent(a, batch):
+    """The tangent of a constant: zeros of shape batch + a.shape (a stride-0
+    view, no memory)."""
+    if not isinstance(a, (torch.Tensor, Box)):
+        return None
+    return torch.zeros((), dtype=a.dtype, device=a.device).expand(
+        tuple(batch) + tuple(a.shape)
+    )
+
+
+# the trace of the Dual numbers a user makes by hand, outside jvp: above
+# every transformation
+FREE = JvpTrace("jvp", 10**9)
 
 
 @dataclass(eq=False)

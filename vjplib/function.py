@@ -1,16 +1,13 @@
 """Function: one op = its forward, its VJP rule and its JVP rule, as in
 torch.autograd.Function, in torch's old style (``forward(ctx, *inputs)``) or
 its current one (``forward(*inputs)`` + ``setup_context``, a ``vmap`` rule or
-``generate_vmap_rule``).
+``generate_vmap_rule``); and ``_apply``, the one dispatch from an op to the
+trace of its highest box.
 """
-
-import copy
 
 import torch
 
 from .box import Box, top_box
-from .dual import Dual
-from .graph import Node, Traced, check_like
 
 # Callables observe(ctx, tensors), each told of every save_for_backward as
 # it happens: the book's memory meter (booktools/ch10.py) appends one while
@@ -187,94 +184,21 @@ class Function:
 
 
 def _apply(fn, args, keep_ctx, needs=None):
-    """Apply op `fn` to `args`: unbox the highest level, recurse on the
-    primals, box the result.
+    """Apply op `fn` to `args`: plain tensors run its forward; otherwise the
+    trace of the highest box among them processes it
+    (``Trace.process(fn, args, needs, keep_ctx)``, box.py).
 
-    Returns the output and, when `keep_ctx`, a context whose saved tensors live
-    at the level of `args` (needed by the rules of the level above, so they can
-    be differentiated). Each level's context says which inputs are its own
-    (``needs_input_grad``); forward's says which are boxed at any level
-    (`needs`, taken at the top).
+    Returns the output and a context: the forward's, or, when `keep_ctx`, one
+    whose saved tensors live at the level of `args` (the rules of the level
+    above differentiate through them). `needs` says which inputs a
+    transformation above needs (``needs_input_grad`` of the forward).
     """
     top = top_box(args, fn.__name__)
-    if (
-        top is not None
-        and getattr(fn, "differentiable", True) is False
-        and not hasattr(top.trace, "process")
-    ):  # no derivative (a comparison, a sign, an argmax; nonsmooth.py):
-        # the output is a constant of this level, so strip its boxes and run
-        # the op one level down (vmap's and linearize's process it their way)
-        lower = tuple(
-            a.primal if isinstance(a, Box) and a.trace is top.trace else a
-            for a in args
-        )
-        return _apply(fn, lower, keep_ctx, needs)
-    if top is not None and top.trace.kind == "eager":  # a vjplib.Tensor
-        return top.trace.record(fn, args, keep_ctx, needs)  # see tensor.py
-    needs = tuple(isinstance(a, Box) for a in args) if needs is None else needs
-    if top is None:  # plain tensors: run the forward
-        ctx = Context()
-        ctx.needs_input_grad = needs
-        return fn.forward(ctx, *args), ctx
-    trace = top.trace
-    if hasattr(trace, "process"):  # linearize and vmap apply ops their way
-        return trace.process(fn, args, needs, keep_ctx)
-    mine = tuple(isinstance(a, Box) and a.trace is trace for a in args)
-    lower = tuple(a.primal if m else a for a, m in zip(args, mine))
-    y, ctx = _apply(
-        fn, lower, keep_ctx=True, needs=needs
-    )  # the same op, one level down
-    ctx.needs_input_grad = mine  # this level's own context (see _lift)
-    if trace.kind == "vjp":
-        out = Traced(y, trace, Node(fn, ctx, args, y, trace))
-    else:
-        batch = top.batch_shape
-        x_dots = [
-            a.tangent if m else _zero_tangent(a, batch)
-            for a, m in zip(args, mine)
-        ]
-        y_dot = fn.jvp(ctx, *x_dots)
-        check_like(y_dot, y, batch, f"{fn.__name__}.jvp: output tangent")
-        out = Dual(y, y_dot, trace)
-    return out, (_lift(fn, ctx, lower, y, args, out) if keep_ctx else None)
-
-
-def _zero_tangent(a, batch):
-    """
-    The tangent of a constant: zeros of shape batch + a.shape (a stride-0 view,
-    no memory).
-    """
-    if not isinstance(a, (torch.Tensor, Box)):
-        return None
-    return torch.zeros((), dtype=a.dtype, device=a.device).expand(
-        tuple(batch) + tuple(a.shape)
-    )
-
-
-def _lift(fn, ctx, lower, y, args, out):
-    """
-    Move ctx one level up: each saved input or output is replaced by its boxed
-    version.
-    """
-
-    def up(s):
-        for a_low, a in zip(lower, args):
-            if s is a_low:
-                return a
-        if s is y:
-            return out
-        if s is None:
-            return None
-        raise RuntimeError(
-            f"{fn.__name__}.forward saved a tensor that is neither an input "
-            "nor the output, so its rules cannot be differentiated again "
-            "(grad of grad, hessian, hvp). Save only inputs and the output, "
-            "and recompute the rest in vjp/jvp with vjplib ops."
-        )
-
-    lifted = copy.copy(ctx)
-    lifted._saved = tuple(up(s) for s in ctx.saved_tensors)
-    return lifted
+    if top is not None:
+        return top.trace.process(fn, args, needs, keep_ctx)
+    ctx = Context()
+    ctx.needs_input_grad = (False,) * len(args) if needs is None else needs
+    return fn.forward(ctx, *args), ctx
 
 
 def forward_on_shapes(fn, args, needs):
@@ -284,8 +208,8 @@ def forward_on_shapes(fn, args, needs):
     Returns (ctx, meta_args, meta_y): what forward left in ctx (shapes, dims,
     modes, and which inputs it saved) and the output's shape and dtype.
     ``linearize`` and ``vmap`` use it to get an op's context without running
-    its arithmetic; ``_lift(fn, ctx, meta_args, meta_y, args, out)`` then puts
-    the real values in place of the saved meta tensors.
+    its arithmetic; their trace's ``lift(fn, ctx, meta_args, meta_y, args,
+    out)`` then puts the real values in place of the saved meta tensors.
     """
     meta = tuple(
         torch.empty(tuple(a.shape), dtype=a.dtype, device="meta")

@@ -1,5 +1,5 @@
-"""Reverse mode: the recorded graph, its topological order, and the backward
-pass.
+"""Reverse mode: the vjp trace, the recorded graph, its topological order,
+the one backward walk and the one replay.
 
 A traced value and its node in the graph are two objects, as a torch Tensor
 and its ``grad_fn`` are. The ``Traced`` value holds the tensor (``primal``)
@@ -9,6 +9,14 @@ cotangents), and one edge per input. Nodes point to nodes, never to values,
 so an intermediate the user no longer references is freed at once, unless a
 rule saved it (tanh saves its output y; the matmul before it saves nothing
 of its own).
+
+``backward`` is the one reverse walk of vjplib: over a graph of Nodes with
+each op's ``vjp`` rule (``vjp_fn``, ``Tensor.backward``,
+``autograd.grad``), or over the linear graph ``linearize`` records with each
+op's ``transpose`` rule (``linear_transpose``); an ``Observer`` sees each
+node's complete cotangent and what its rule sends back (the eager face's
+bookkeeping, the book's stepper). ``replay`` runs a recorded graph again on
+new values (``linearize``'s ``jvp_fn``, the stepper's checks).
 """
 
 import inspect
@@ -16,7 +24,16 @@ import string
 
 import torch
 
-from .box import Box, as_primal, new_trace
+from .box import Box, Trace, as_primal, new_trace
+
+
+class VjpTrace(Trace, kind="vjp"):
+    """A running ``vjp``: an op applied to its Traced values records a Node.
+    A subclass may define ``on_node(node, out, args)``, told of each node as
+    it is made (the book's stepper keeps the values that way)."""
+
+    def box(self, fn, ctx, args, y):
+        return Traced(y, self, Node(fn, ctx, args, y, self))
 
 
 class Constant:
@@ -78,6 +95,12 @@ class Node:
     def parents(self):
         """The nodes of the inputs that belong to the same graph."""
         return [a for a in self.inputs if isinstance(a, Node)]
+
+    @staticmethod
+    def in_graph(a):
+        """Whether input `a` is a vertex of this graph (the walk sends it a
+        cotangent); ``linearize.LinearVar`` answers the same question."""
+        return isinstance(a, Node)
 
     def __repr__(self):
         made_by = (
@@ -153,24 +176,41 @@ def check_like(value, like, batch, what):
         )
 
 
-def backward(out, y_bar, inputs, before_vjp=None, after_vjp=None):
+class Observer:
+    """What a face adds to the backward walk, without a walk of its own.
+
+    ``before(node, ctx, y_bar) -> (ctx, y_bar)`` runs on each node's
+    complete cotangent, before its rule (the eager face, tensor.py, checks
+    the saved tensors there, runs the tensor hooks and may hand the rule
+    another context or cotangent); ``after(node, x_bars)`` runs as soon as
+    the rule has returned, with its cotangents, one per input (the eager face
+    frees the node's saved tensors there, one node at a time, as torch does;
+    the book's stepper notes what each node sends to each input). The base
+    class changes nothing.
+    """
+
+    def before(self, node, ctx, y_bar):
+        return ctx, y_bar
+
+    def after(self, node, x_bars):
+        pass
+
+
+def backward(out, y_bar, inputs, rule="vjp", observer=None):
     """Pull the cotangent y_bar of `out` back to each of `inputs`; None where
     nothing arrives.
 
     Nodes are visited in reverse topological order, so a node's cotangent is
-    complete (every use has contributed) before its op's VJP runs. Cotangents
-    accumulate in a dict keyed by node: a value used twice, as in ``a + a`` or
-    a diamond, receives the sum of both contributions. `out` and `inputs` are
-    Traced values (or their nodes); an input may be any node of the graph,
-    not only a leaf. `out` may also be a list of outputs, with `y_bar` a
-    list of their cotangents (the walk then starts from all of them).
-
-    Two callbacks let a face add its bookkeeping without a walk of its own:
-    ``before_vjp(node, y_bar) -> (ctx, y_bar)`` runs on each node's complete
-    cotangent before its VJP (the eager face, tensor.py, checks the saved
-    tensors there and runs the tensor hooks); ``after_vjp(node)`` runs as
-    soon as the node's VJP has returned (the eager face frees the node's
-    saved tensors there, one node at a time, as torch does).
+    complete (every use has contributed) before its op's rule runs:
+    ``fn.vjp(ctx, y_bar)``, or ``fn.transpose(ctx, y_bar)`` with
+    ``rule="transpose"`` (a linear graph). Cotangents accumulate in a dict
+    keyed by node: a value used twice, as in ``a + a`` or a diamond, receives
+    the sum of both contributions. `out` and `inputs` are Traced values (or
+    their nodes, or LinearVars: any vertex with ``fn``, ``ctx``, ``inputs``
+    and ``in_graph``); an input may be any node of the graph, not only a
+    leaf. `out` may also be a list of outputs, with `y_bar` a list of their
+    cotangents (the walk then starts from all of them). `observer`: an
+    ``Observer``.
     """
     outs = list(out) if isinstance(out, (list, tuple)) else [out]
     y_bars = list(y_bar) if isinstance(out, (list, tuple)) else [y_bar]
@@ -192,31 +232,54 @@ def backward(out, y_bar, inputs, before_vjp=None, after_vjp=None):
             found[node] = cotangents[node]
             continue
         ctx, node_bar = node.ctx, cotangents.pop(node)
-        if before_vjp is not None:
-            ctx, node_bar = before_vjp(node, node_bar)
+        if observer is not None:
+            ctx, node_bar = observer.before(node, ctx, node_bar)
         if node in wanted:
             found[node] = node_bar
-        x_bars = node.fn.vjp(ctx, node_bar)
-        if after_vjp is not None:
-            after_vjp(node)
+        name = f"{node.fn.__name__}.{rule}"
+        x_bars = getattr(node.fn, rule)(ctx, node_bar)
         x_bars = x_bars if isinstance(x_bars, tuple) else (x_bars,)
+        if observer is not None:
+            observer.after(node, x_bars)
         if len(x_bars) != len(node.inputs):
             raise ValueError(
-                f"{node.fn.__name__}.vjp returned {len(x_bars)} cotangents "
-                f"for {len(node.inputs)} inputs; return one per input (None "
+                f"{name} returned {len(x_bars)} cotangents for "
+                f"{len(node.inputs)} inputs; return one per input (None "
                 "for no cotangent)"
             )
         for i, (a, x_bar) in enumerate(zip(node.inputs, x_bars)):
-            if x_bar is None or not isinstance(a, Node):
+            if x_bar is None or not node.in_graph(a):
                 continue
-            check_like(
-                x_bar,
-                a,
-                batch,
-                f"{node.fn.__name__}.vjp: cotangent for input {i}",
-            )
+            check_like(x_bar, a, batch, f"{name}: cotangent for input {i}")
             cotangents[a] = cotangents[a] + x_bar if a in cotangents else x_bar
     return [found.get(_node(x)) for x in inputs]
+
+
+def replay(end, new, recorded=None, args=None):
+    """Run the graph behind `end` again, from new values: `new` maps some of
+    its vertices (inputs, or any node) to values; every op that depends on
+    one of them runs again with ``fn.apply`` (so the values may be traced,
+    batched, dual), in topological order. The vertices that do not depend on
+    them keep their value in `recorded` (vertex -> value). An op's arguments
+    that are not vertices come from ``args[vertex]`` when given (a Node keeps
+    no values; the stepper records them), else from the vertex's ``inputs``
+    (a LinearVar keeps its constants). Returns the value of `end`.
+    """
+    env = dict(new)
+    for v in toposort(end):
+        if v in env or v.fn is None:
+            continue
+        ins = v.inputs
+        if not any(v.in_graph(a) and a in env for a in ins):
+            continue
+        given = ins if args is None else args[v]
+        env[v] = v.fn.apply(
+            *(
+                (env[a] if a in env else recorded[a]) if v.in_graph(a) else g
+                for a, g in zip(ins, given)
+            )
+        )
+    return env[end] if end in env else recorded[end]
 
 
 def format_graph(out):

@@ -5,11 +5,12 @@ holds no numbers: a ``LinearVar``, only a shape and the linear op that made
 it. Each op's JVP rule then records the tangent map y_dot = J x_dot as a
 chain of linear ops (matmul by a constant, mul by a constant, sum, ...), its
 constants taken from the forward pass (X⁻¹ for inv). ``jvp_fn(x_dot)`` runs
-that chain, and only it: no op's forward is run again.
+that chain (``graph.replay``), and only it: no op's forward is run again.
 
 ``linear_transpose(f_lin, *primals)`` records a linear function the same way
-and runs the chain backwards, one ``transpose(ctx, y_bar)`` rule per linear
-op (ops.py): ⟨y_bar, L x_dot⟩ = ⟨Lᵀ y_bar, x_dot⟩. For any f,
+and runs the chain backwards with vjplib's one backward walk
+(``graph.backward``), applying each linear op's ``transpose(ctx, y_bar)``
+rule instead of its VJP: ⟨y_bar, L x_dot⟩ = ⟨Lᵀ y_bar, x_dot⟩. For any f,
 
     linear_transpose(linearize(f, x)[1], x)(y_bar) == vjp(f, x)[1](y_bar)
 
@@ -28,8 +29,8 @@ import torch
 
 from .box import Box, Trace, as_primal, new_trace
 from .dual import Dual
-from .function import Function, _lift, forward_on_shapes
-from .graph import check_like, toposort
+from .function import Function, forward_on_shapes
+from .graph import backward, check_like, replay, toposort
 from .transforms import _output
 
 _WAY_OUT = (
@@ -45,7 +46,10 @@ class LinearVar(Box):
     It holds no numbers: its ``shape``, ``dtype`` and ``device``, and the op
     ``fn`` and arguments ``args`` that make it (``fn`` None: an input). The
     ``ctx`` keeps what the op's transpose rule needs: its constant operands
-    and its shapes and dims. LinearVars form the graph of the linear map.
+    and its shapes and dims. LinearVars form the graph of the linear map,
+    and are its vertices as a ``graph.Node`` is its graph's (``fn``, ``ctx``,
+    ``inputs``, ``in_graph``), so the one walk and the one replay of graph.py
+    run on both.
     """
 
     def __init__(self, like, trace, fn=None, args=(), ctx=None):
@@ -65,9 +69,16 @@ class LinearVar(Box):
     @property
     def parents(self):
         """The LinearVars among the op's arguments (for toposort)."""
-        return [a for a in self.args if self._mine(a)]
+        return [a for a in self.args if self.in_graph(a)]
 
-    def _mine(self, a):
+    @property
+    def inputs(self):
+        """The op's arguments, as a graph.Node's ``inputs`` (for the walk
+        and the replay)."""
+        return self.args
+
+    def in_graph(self, a):
+        """Whether argument `a` is a LinearVar of the same linear map."""
         return isinstance(a, LinearVar) and a.trace is self.trace
 
     def __repr__(self):
@@ -75,7 +86,7 @@ class LinearVar(Box):
         return f"LinearVar({made_by}, shape={tuple(self.shape)})"
 
 
-class LinearTrace(Trace):
+class LinearTrace(Trace, kind="linear"):
     """A running ``linearize`` or ``linear_transpose``: applying an op to a
     LinearVar records it (after checking that the op is linear in it)."""
 
@@ -84,9 +95,9 @@ class LinearTrace(Trace):
         self.who = who
 
     def process(self, fn, args, needs, keep_ctx):
-        linear = tuple(
-            isinstance(a, LinearVar) and a.trace is self for a in args
-        )
+        linear = self.mine(args)
+        if needs is None:
+            needs = tuple(isinstance(a, Box) for a in args)
         check_linear(fn, args, linear, self.who)
         # the op's forward on shapes only: the output's shape, and a context
         # whose saved tensors are the constant operands the rules need
@@ -101,7 +112,7 @@ class LinearTrace(Trace):
         first = next(a for a, m in zip(args, linear) if m)
         out = LinearVar(first, self, fn, args)
         out.shape, out.dtype = y.shape, y.dtype
-        out.ctx = _lift(fn, ctx, meta, y, args, out)
+        out.ctx = self.lift(fn, ctx, meta, y, args, out)
         out.ctx.needs_input_grad = linear  # the inputs transpose pulls to
         return out, (copy.copy(out.ctx) if keep_ctx else None)
 
@@ -223,42 +234,6 @@ def _result(out, trace, who):
     )
 
 
-def evaluate(end, inputs, values):
-    """Run the recorded linear map: the op of each LinearVar from `inputs` to
-    `end`, in topological order, on `values` (one per input). Each op is
-    applied with ``fn.apply``, so the values may be traced or batched."""
-    env = dict(zip(inputs, values))
-    for v in toposort(end):
-        if v not in env:
-            args = [env[a] if v._mine(a) else a for a in v.args]
-            env[v] = v.fn.apply(*args)
-    return env[end]
-
-
-def transpose_pass(end, inputs, y_bar):
-    """Pull y_bar back through the recorded linear map: visit the LinearVars
-    in reverse topological order, so each one's cotangent is complete before
-    its op's transpose rule runs (as ``graph.backward`` does with VJPs)."""
-    cotangents = {end: y_bar}
-    for v in reversed(toposort(end)):
-        if v.fn is None or v not in cotangents:
-            continue
-        x_bars = v.fn.transpose(v.ctx, cotangents.pop(v))
-        x_bars = x_bars if isinstance(x_bars, tuple) else (x_bars,)
-        if len(x_bars) != len(v.args):
-            raise ValueError(
-                f"{v.fn.__name__}.transpose returned {len(x_bars)} "
-                f"cotangents for {len(v.args)} inputs; return one per input "
-                "(None for a constant)"
-            )
-        for i, (a, x_bar) in enumerate(zip(v.args, x_bars)):
-            if x_bar is None or not v._mine(a):
-                continue
-            check_like(x_bar, a, (), f"{v.fn.__name__}.transpose: input {i}")
-            cotangents[a] = cotangents[a] + x_bar if a in cotangents else x_bar
-    return [cotangents.get(x) for x in inputs]
-
-
 class LinearProgram:
     """A recorded linear map as a straight-line program (``str()`` prints
     it, one op per line, as ``jax.make_jaxpr`` prints a jaxpr).
@@ -305,7 +280,7 @@ class LinearProgram:
                 f"inputs, got {len(values)}"
             )
         outs = tuple(
-            _zeros(zero) if o is None else evaluate(o, self.inputs, values)
+            _zeros(zero) if o is None else replay(o, zip(self.inputs, values))
             for o, zero in zip(self.outputs, self._returned)
         )
         return outs[0] if len(outs) == 1 else outs
@@ -415,7 +390,7 @@ def linearize(f, *primals):
             check_like(t, p, (), f"linearize: jvp_fn tangent {i}")
         if end is None:
             return _zeros(y)
-        return evaluate(end, x_dots, x_dots_in)
+        return replay(end, zip(x_dots, x_dots_in))
 
     return y, jvp_fn
 
@@ -442,7 +417,7 @@ def linear_transpose(f_lin, *primals):
             y_bar, like, (), f"{who}: the cotangent y_bar (f_lin's output)"
         )
         x_bars = (
-            transpose_pass(end, xs, y_bar)
+            backward(end, y_bar, xs, rule="transpose")
             if end is not None
             else [None] * len(xs)
         )

@@ -46,8 +46,8 @@ import weakref
 import torch
 
 from .box import Box, Trace
-from .function import Function, _apply
-from .graph import Node, Traced, backward, toposort
+from .function import Function
+from .graph import Node, Observer, Traced, backward, toposort
 
 
 class _Grad:
@@ -94,63 +94,62 @@ class enable_grad(_GradMode):
         super().__init__(True)
 
 
-class _EagerTrace(Trace):
+class _EagerTrace(Trace, kind="eager"):
     """The one trace all Tensors share. Level 0: below every running
     transformation, so ``vjplib.grad`` of a function of Tensors sees them as
-    constants of its own trace (as torch.func sees requires_grad tensors)."""
+    constants of its own trace (as torch.func sees requires_grad tensors).
+
+    It processes an op as the vjp trace does (``Trace.process``): the op runs
+    on the values, and its node is recorded when an input requires grad and
+    grad mode is on."""
 
     def __init__(self):
         super().__init__("eager", 0)
 
-    def record(self, fn, args, keep_ctx, needs):
-        """Run op `fn` on `args` (some of them Tensors) and record its node if
-        an input requires grad and grad mode is on (called by
-        ``Function.apply``)."""
-        mine = tuple(
+    def mine(self, args):
+        """The inputs this op is recorded for: Tensors that require grad,
+        in grad mode."""
+        return tuple(
             _Grad.enabled and isinstance(a, Tensor) and a.requires_grad
             for a in args
         )
-        lower = tuple(a.primal if isinstance(a, Tensor) else a for a in args)
-        if needs is not None:  # a transformation above needs some inputs
-            mine_or_above = tuple(n or m for n, m in zip(needs, mine))
-        else:
-            mine_or_above = mine
-        y, ctx = _apply(fn, lower, keep_ctx=True, needs=mine_or_above)
+
+    def box(self, fn, ctx, args, y):
+        mine = ctx.needs_input_grad
         version = _shared_version(y, args)
         if not any(mine):
-            out = Tensor(y, None, version)
-            return out, (_lift(ctx, lower, args, y, out) if keep_ctx else None)
+            return Tensor(y, None, version)
         node_args = tuple(
             a if m else (a.primal if isinstance(a, Tensor) else a)
             for a, m in zip(args, mine)
         )
         node = Node(fn, None, node_args, y, self)
         out = Tensor(y, node, version)
-        ctx.needs_input_grad = mine
-        node.ctx = _lift(ctx, lower, args, y, out)
+        lower = tuple(_plain(a) for a in args)
+        node.ctx = self.lift(fn, ctx, lower, y, args, out)
         node.ctx.versions = tuple(
             s._version if isinstance(s, Tensor) else None
             for s in node.ctx._saved
         )
-        return out, (copy.copy(node.ctx) if keep_ctx else None)
+        return out
+
+    def lift(self, fn, ctx, lower, y, args, out):
+        """ctx with each saved input or output replaced by its Tensor (what
+        create_graph differentiates through); other saved tensors stay
+        plain."""
+
+        def up(s):
+            for a_low, a in zip(lower, args):
+                if s is a_low:
+                    return a
+            return out if s is y else s
+
+        lifted = copy.copy(ctx)
+        lifted._saved = tuple(up(s) for s in ctx._saved)
+        return lifted
 
 
 EAGER = _EagerTrace()
-
-
-def _lift(ctx, lower, args, y, out):
-    """ctx with each saved input or output replaced by its Tensor (what
-    create_graph differentiates through); other saved tensors stay plain."""
-
-    def up(s):
-        for a_low, a in zip(lower, args):
-            if s is a_low:
-                return a
-        return out if s is y else s
-
-    lifted = copy.copy(ctx)
-    lifted._saved = tuple(up(s) for s in ctx._saved)
-    return lifted
 
 
 def _shared_version(y, args):
@@ -559,37 +558,45 @@ def _wrap_all(x):
     return x
 
 
-def _walk(outs, y_bars, inputs, retain_graph, create_graph):
-    """The eager face's walk from `outs` (Tensors) seeded with `y_bars`:
-    graph.backward with torch's bookkeeping. Before a node's VJP: check its
+class _Bookkeeping(Observer):
+    """torch's bookkeeping around the walk. Before a node's VJP: check its
     saved tensors' versions, run its tensor hooks, fill a retained .grad
-    (backward() and autograd.grad both do, as torch); right after
-    it: free its saved tensors (unless `retain_graph`). Returns the
-    cotangents of `inputs` (nodes)."""
+    (backward() and autograd.grad both do, as torch); right after it: free
+    its saved tensors (unless `retain_graph`)."""
 
-    def before_vjp(node, y_bar):
-        ctx = node.ctx
+    def __init__(self, retain_graph, create_graph):
+        self.retain_graph, self.create_graph = retain_graph, create_graph
+
+    def before(self, node, ctx, y_bar):
         saved = ctx.saved_tensors  # raises once freed
         for i, (s, v) in enumerate(zip(saved, ctx.versions)):
             if v is not None and s._version != v:
                 raise RuntimeError(_modified(node, i, s, v))
-        if not create_graph:  # the rules run on plain tensors
+        if not self.create_graph:  # the rules run on plain tensors
             ctx = copy.copy(ctx)
             ctx._saved = tuple(_plain(s) for s in saved)
-        y_bar = _run_hooks(node, y_bar, create_graph)
+        y_bar = _run_hooks(node, y_bar, self.create_graph)
         kept = node.retains() if node.retains is not None else None
         if kept is not None:
-            _accumulate(kept, y_bar, create_graph)
+            _accumulate(kept, y_bar, self.create_graph)
         return ctx, y_bar
 
-    def after_vjp(node):  # free what this node saved, as soon as it is used
+    def after(self, node, x_bars):  # free what it saved, once it is used
         saved = node.ctx._saved  # (a context that saved nothing stays open,
-        if not retain_graph and any(s is not None for s in saved):  # torch)
-            node.ctx.free()
+        if not self.retain_graph and any(s is not None for s in saved):
+            node.ctx.free()  # as in torch)
 
+
+def _walk(outs, y_bars, inputs, retain_graph, create_graph):
+    """The eager face's walk from `outs` (Tensors) seeded with `y_bars`:
+    graph.backward with torch's bookkeeping (``_Bookkeeping``). Returns the
+    cotangents of `inputs` (nodes)."""
     with _GradMode(create_graph):
         return backward(
-            [o.node for o in outs], y_bars, inputs, before_vjp, after_vjp
+            [o.node for o in outs],
+            y_bars,
+            inputs,
+            observer=_Bookkeeping(retain_graph, create_graph),
         )
 
 

@@ -3,7 +3,8 @@
 ``vmap(f)(X)`` calls f once, on ``Batched`` values: each holds every
 example's value stacked along dim 0 (the batch dim, kept in front; moving it
 there is a view) and shows f one example's shape. An op applied to Batched
-values runs its batching rule, ``fn.vmap(info, in_dims, *args)`` (torch's
+values runs its batching rule (``BatchTrace.process``: one dispatch, as
+every trace's), ``fn.vmap(info, in_dims, *args)`` (torch's
 signature, in each op's class in ops.py): elementwise ops, sums, flips and
 cumsums over dims counted from the right, inv and matmul run on the stack as
 they are; reshape and broadcast_to put the batch in front of the new shape;
@@ -22,7 +23,7 @@ from collections import namedtuple
 import torch
 
 from .box import Box, Trace, new_trace
-from .function import Context, _lift, forward_on_shapes
+from .function import Context, forward_on_shapes
 from .ops import broadcast_to, movedim
 
 VmapInfo = namedtuple("VmapInfo", "batch_size")
@@ -31,26 +32,14 @@ VmapInfo.__doc__ = "What a batching rule is told: the batch size."
 
 class Batched(Box):
     """A value inside vmap: ``value`` stacks every example's value along dim
-    0; ``shape`` is one example's shape (what f sees)."""
+    0; ``shape`` and ``ndim`` are one example's (what f sees)."""
+
+    shape = dtype = device = ndim = None  # instance attributes (__init__)
 
     def __init__(self, value, trace):
         self.value, self.trace = value, trace
-
-    @property
-    def shape(self):
-        return self.value.shape[1:]
-
-    @property
-    def dtype(self):
-        return self.value.dtype
-
-    @property
-    def device(self):
-        return self.value.device
-
-    @property
-    def ndim(self):
-        return self.value.ndim - 1
+        self.shape, self.ndim = value.shape[1:], value.ndim - 1
+        self.dtype, self.device = value.dtype, value.device
 
     def __repr__(self):
         return (
@@ -58,7 +47,7 @@ class Batched(Box):
         )
 
 
-class BatchTrace(Trace):
+class BatchTrace(Trace, kind="vmap"):
     """A running vmap: its batch size, and how it applies an op."""
 
     def __init__(self, kind, level, size):
@@ -69,7 +58,7 @@ class BatchTrace(Trace):
         """Apply op fn once to the stacks: its batching rule. With keep_ctx,
         also the context the op's rules need at this level (see
         _example_ctx)."""
-        mine = tuple(isinstance(a, Batched) and a.trace is self for a in args)
+        mine = self.mine(args)
         values = [a.value if m else a for a, m in zip(args, mine)]
         rule = getattr(fn, "vmap", None)
         if rule is None:
@@ -88,7 +77,9 @@ class BatchTrace(Trace):
         out = Batched(y, self)
         if not keep_ctx:
             return out, None
-        return out, _example_ctx(fn, args, needs, out)
+        if needs is None:
+            needs = tuple(isinstance(a, Box) for a in args)
+        return out, _example_ctx(self, fn, args, needs, out)
 
 
 def _one_example(a):
@@ -108,7 +99,7 @@ def _one_example(a):
     return a[(0,) * index]
 
 
-def _example_ctx(fn, args, needs, out):
+def _example_ctx(trace, fn, args, needs, out):
     """The context the op's rules need at this level: forward run on one
     example (cheap, and its attributes are an example's shapes, dims and
     modes), its saved tensors then replaced by the Batched values. Without
@@ -127,7 +118,7 @@ def _example_ctx(fn, args, needs, out):
         ctx = Context()
         ctx.needs_input_grad = needs
         y = fn.forward(ctx, *examples)
-    return _lift(fn, ctx, examples, y, args, out)
+    return trace.lift(fn, ctx, examples, y, args, out)
 
 
 def _error(what):
