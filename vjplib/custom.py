@@ -83,7 +83,7 @@ def _cached(f, nums, make):
     op per call)."""
     if nums:
         return make()
-    rules = (f.jvp,) if isinstance(f, custom_jvp) else (f.fwd, f.bwd)
+    rules = f._rules()
     if getattr(f, "_op_for", None) != rules:
         f._op, f._op_for = make(), rules
     return f._op
@@ -121,7 +121,26 @@ def _linear_only(name, what, run):
         ) from None
 
 
-class custom_jvp:
+class _Custom:
+    """What custom_jvp and custom_vjp share: ``fun``, its
+    ``nondiff_argnums``, and a call that applies the op made from the rules
+    (one Function, so f works under every transformation)."""
+
+    def __init__(self, fun, nondiff_argnums=()):
+        functools.update_wrapper(self, fun)
+        self.fun, self.nondiff_argnums = fun, tuple(nondiff_argnums)
+
+    def __call__(self, *args):
+        name = getattr(self.fun, "__name__", "f")
+        if self._rules()[0] is None:
+            raise AttributeError(self._missing.format(name=name))
+        who = type(self).__name__
+        nums, diff = _split(args, self.nondiff_argnums, who, name)
+        op = _cached(self, nums, lambda: self._op(name, args, nums))
+        return op.apply(*(args[i] for i in diff))
+
+
+class custom_jvp(_Custom):
     """f = custom_jvp(fun, nondiff_argnums=()): fun with a JVP rule of yours,
     as ``jax.custom_jvp``::
 
@@ -140,10 +159,8 @@ class custom_jvp:
     mode transposes the rule (see the module's docstring).
     """
 
-    def __init__(self, fun, nondiff_argnums=()):
-        functools.update_wrapper(self, fun)
-        self.fun, self.nondiff_argnums = fun, tuple(nondiff_argnums)
-        self.jvp = None
+    jvp = None
+    _missing = "No JVP defined for custom_jvp function {name} using defjvp."
 
     def defjvp(self, jvp):
         """Set the rule ``jvp(*nondiff, primals, tangents) -> (primal_out,
@@ -151,15 +168,11 @@ class custom_jvp:
         self.jvp = jvp
         return jvp
 
-    def __call__(self, *args):
-        name = getattr(self.fun, "__name__", "f")
-        if self.jvp is None:
-            raise AttributeError(
-                f"No JVP defined for custom_jvp function {name} using defjvp."
-            )
-        nums, diff = _split(args, self.nondiff_argnums, "custom_jvp", name)
-        op = _cached(self, nums, lambda: _jvp_op(self, name, args, nums))
-        return op.apply(*(args[i] for i in diff))
+    def _rules(self):
+        return (self.jvp,)
+
+    def _op(self, name, args, nums):
+        return _jvp_op(self, name, args, nums)
 
 
 def _jvp_op(f, name, args, nums):
@@ -236,7 +249,7 @@ def _keep_output_shape(cls):
     cls.forward = staticmethod(forward_with_shape)
 
 
-class custom_vjp:
+class custom_vjp(_Custom):
     """f = custom_vjp(fun, nondiff_argnums=()): fun with a VJP rule of yours,
     as ``jax.custom_vjp``::
 
@@ -262,25 +275,19 @@ class custom_vjp:
     linearize) is refused, as in JAX.
     """
 
-    def __init__(self, fun, nondiff_argnums=()):
-        functools.update_wrapper(self, fun)
-        self.fun, self.nondiff_argnums = fun, tuple(nondiff_argnums)
-        self.fwd = self.bwd = None
+    fwd = bwd = None
+    _missing = "No VJP defined for custom_vjp function {name} using defvjp."
 
     def defvjp(self, fwd, bwd):
         """Set the rules ``fwd(*args) -> (out, residuals)`` and
         ``bwd(*nondiff, residuals, y_bar) -> tuple of cotangents``."""
         self.fwd, self.bwd = fwd, bwd
 
-    def __call__(self, *args):
-        name = getattr(self.fun, "__name__", "f")
-        if self.fwd is None:
-            raise AttributeError(
-                f"No VJP defined for custom_vjp function {name} using defvjp."
-            )
-        nums, diff = _split(args, self.nondiff_argnums, "custom_vjp", name)
-        op = _cached(self, nums, lambda: _vjp_op(self, name, args, nums))
-        return op.apply(*(args[i] for i in diff))
+    def _rules(self):
+        return (self.fwd, self.bwd)
+
+    def _op(self, name, args, nums):
+        return _vjp_op(self, name, args, nums)
 
 
 def _vjp_op(f, name, args, nums):
