@@ -11,7 +11,7 @@ from torch import func as tf
 import vjplib as vl
 from vjplib import assert_close
 from vjplib.box import new_trace
-from vjplib.graph import Traced
+from vjplib.graph import Observer, Traced, replay
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:`torch.jit.script` is deprecated:DeprecationWarning"
@@ -216,3 +216,143 @@ def test_elementwise_ops_save_one_tensor():
         (saved,) = out.node.ctx.saved_tensors
         kept = out.primal if keeps == "y" else node.primal
         assert saved is kept, out.node.fn.__name__
+
+
+# ---------------------------------------- the one walk, its observer, replay
+class Notes(Observer):
+    """An observer that notes each node's complete cotangent and what its
+    rule sends back."""
+
+    def __init__(self):
+        self.complete, self.sent = {}, {}
+
+    def before(self, node, ctx, y_bar):
+        self.complete[node] = y_bar
+        return ctx, y_bar
+
+    def after(self, node, x_bars):
+        self.sent[node] = x_bars
+
+
+def test_observer_sees_complete_cotangents_and_what_each_node_sends():
+    """In the diamond z = sum(sin(a) · exp(a)), a = log(x): a's complete
+    cotangent is ā = (cos a + sin a) exp a (by hand), the sum of the two
+    contributions sin and exp send it."""
+    x = torch.tensor([0.5, 1.5, 2.5], dtype=F64)
+    out, (xt,) = record(lambda x: vl.sum(diamond(x)), x)
+    notes = Notes()
+    (x_bar,) = vl.backward(out, torch.ones((), dtype=F64), [xt], "vjp", notes)
+    a = torch.log(x)
+    a_node = next(n for n in notes.complete if n.fn.__name__ == "Log")
+    assert_close(
+        notes.complete[a_node], (torch.cos(a) + torch.sin(a)) * a.exp()
+    )
+    into_a = [
+        b
+        for n, x_bars in notes.sent.items()
+        for i, b in zip(n.inputs, x_bars)
+        if i is a_node
+    ]
+    assert len(into_a) == 2
+    assert_close(into_a[0] + into_a[1], notes.complete[a_node])
+    assert_close(x_bar, (torch.cos(a) + torch.sin(a)) * a.exp() / x)
+
+
+def test_observer_may_change_the_cotangent_the_rule_sees():
+    """before() hands the rule its cotangent: doubling it at the last node
+    doubles the gradient."""
+
+    class Double(Observer):
+        def before(self, node, ctx, y_bar):
+            return ctx, 2 * y_bar if node is out.node else y_bar
+
+    x = torch.tensor([0.5, 1.5], dtype=F64)
+    out, (xt,) = record(lambda x: vl.sum(vl.sin(x)), x)
+    (x_bar,) = vl.backward(
+        out, torch.ones((), dtype=F64), [xt], "vjp", Double()
+    )
+    assert_close(x_bar, 2 * torch.cos(x))
+
+
+def test_the_one_walk_transposes_a_linear_graph():
+    """graph.backward with rule="transpose" on a graph linearize's trace
+    records: L x = B x + 2 (B x) − B x uses x three times, and
+    Lᵀ y = 2 Bᵀ y (the explicit matrix's transpose)."""
+    from vjplib.linearize import LinearTrace, LinearVar
+
+    B = torch.tensor([[1.0, -1.0, 0.5], [0.0, 2.0, 1.0]], dtype=F64)
+    y_bar = torch.tensor([1.0, -2.0], dtype=F64)
+    with new_trace("linear", LinearTrace, who="test") as lin:
+        (x,) = [LinearVar(torch.zeros(3, dtype=F64), lin)]
+        end = vl.matmul(B, x) + 2.0 * vl.matmul(B, x) - vl.matmul(B, x)
+    notes = Notes()
+    (x_bar,) = vl.backward(end, y_bar, [x], "transpose", notes)
+    assert_close(x_bar, 2 * B.T @ y_bar)
+    ops = [v for v in vl.toposort(end) if v.fn is not None]
+    assert set(notes.complete) == set(ops) and len(notes.complete) == len(ops)
+
+
+def test_a_transpose_rule_with_the_wrong_count_is_named_by_the_walk():
+    class TwoBars(vl.Function):
+        linear_in = (0,)
+
+        @staticmethod
+        def forward(ctx, x):
+            return 2 * x
+
+        @staticmethod
+        def vjp(ctx, y_bar):
+            return 2 * y_bar
+
+        @staticmethod
+        def jvp(ctx, x_dot):
+            return 2 * x_dot
+
+        @staticmethod
+        def transpose(ctx, y_bar):
+            return 2 * y_bar, y_bar
+
+    x = torch.ones(2, dtype=F64)
+    f_T = vl.linear_transpose(TwoBars.apply, x)
+    with pytest.raises(
+        ValueError, match="TwoBars.transpose returned 2 cotangents for 1"
+    ):
+        f_T(x)
+
+
+def test_replay_recomputes_what_depends_on_the_new_values():
+    """replay from the inputs gives f at new inputs; from a middle node a,
+    the rest of the graph as a function of a (what the stepper checks)."""
+    x = torch.tensor([0.5, 1.5], dtype=F64)
+    out, (xt,) = record(diamond, x)
+    x2 = torch.tensor([2.0, 3.0], dtype=F64)
+    got = replay(out.node, {xt.node: x2})
+    assert_close(got, torch.sin(torch.log(x2)) * x2)
+    a_node = out.node.inputs[0].inputs[0]  # sin(a): its input a
+    t = torch.tensor([0.1, -0.2], dtype=F64)
+    assert_close(replay(out.node, {a_node: t}), torch.sin(t) * torch.exp(t))
+    # a node that does not depend on the new value keeps its recorded one
+    assert replay(out.node, {}, recorded={out.node: x2}) is x2
+
+
+def test_replay_runs_a_linear_map_as_jvp_fn_does():
+    A = torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=F64)
+    x = torch.tensor([0.3, -0.7], dtype=F64)
+    _, jvp_fn = vl.linearize(lambda x: vl.sin(vl.matmul(A, x)), x)
+    x_dot = torch.tensor([1.0, 0.5], dtype=F64)
+    assert_close(jvp_fn(x_dot), torch.cos(A @ x) * (A @ x_dot))
+
+
+def test_every_trace_kind_answers_one_method():
+    """vjp, jvp, eager, vmap and linear traces: each processes an op through
+    Trace.process (the three that differentiate share it and box the
+    output their way)."""
+    import vjplib.tensor  # noqa: F401  (registers the eager trace)
+    from vjplib.box import Trace
+
+    assert set(Trace.kinds) == {"vjp", "jvp", "eager", "vmap", "linear"}
+    for kind in ("vjp", "jvp", "eager"):
+        assert Trace.kinds[kind].process is Trace.process
+        assert Trace.kinds[kind].box is not Trace.box
+    for kind in ("vmap", "linear"):
+        assert Trace.kinds[kind].process is not Trace.process

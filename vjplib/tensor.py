@@ -8,12 +8,13 @@ part in, as it happens, and ``z.backward()`` leaves the gradient in the
 leaves' ``.grad``.
 
 Both faces run on the same machinery: an op applied to a Tensor that
-requires grad goes through ``Function.apply`` and records a ``graph.Node``
-(its ``grad_fn``) holding the op's context, exactly as a traced value inside
-``vjplib.vjp`` does; ``Tensor.backward`` walks the graph with
-``graph.backward``, the walk ``vjp_fn`` uses. (torch.func runs on torch's
-autograd graph the same way.) What this face adds is torch's bookkeeping
-around that walk:
+requires grad goes through ``Function.apply`` to the eager trace
+(``EAGER``, which processes an op as the vjp trace does) and records a
+``graph.Node`` (its ``grad_fn``) holding the op's context, exactly as a
+traced value inside ``vjplib.vjp`` does; ``Tensor.backward`` walks the
+graph with ``graph.backward``, the walk ``vjp_fn`` uses. (torch.func runs
+on torch's autograd graph the same way.) What this face adds is torch's
+bookkeeping around that walk (``_Bookkeeping``, the walk's observer):
 
 - ``.grad`` of a leaf *accumulates* across backward calls (``x.grad = None``
   resets it): the cotangent sum of a node used twice, spread over calls;
