@@ -122,6 +122,25 @@ def test_every_cotangent_shown_is_vjplibs():
         torch.testing.assert_close(s.cotangent[n[name]], expected)
 
 
+def test_the_stepper_watches_vjplibs_own_walk():
+    """The stepper has no walk of its own: it observes graph.backward. Its
+    VJP order is the reverse topological order of the op nodes, each node's
+    cotangent is the sum of the contributions it shows arriving, and its
+    replay from a middle node is the rest of the graph by hand."""
+    x = torch.tensor(0.3, dtype=D)
+    s = backward_stepper(diamond, x, names=["x", "a", "b", "c", "y"])
+    n = _by_name(s)
+    ops = [v for v in vjplib.toposort(s.end) if v.fn is not None]
+    assert s.vjp_order == ops[::-1]
+    for v, parts in s.arrived.items():
+        total = sum((c for _, c in parts), torch.zeros((), dtype=D))
+        torch.testing.assert_close(s.cotangent[v], total)
+    t = torch.tensor(0.7, dtype=D)
+    torch.testing.assert_close(
+        s._replay(n["a"], t), torch.sin(t) * torch.cos(t)
+    )
+
+
 def test_a_wrong_vjp_rule_fails_the_build():
     class BadSquare(vjplib.Function):
         """y = x². VJP: x_bar = x y_bar (wrong: misses the 2)."""
