@@ -89,9 +89,7 @@ from .reductions import (
 )
 from .linalg import Convolve, Inv, Matmul, _convolve, convolve, inv, matmul
 from .compare import (
-    Compare,
-    Invert,
-    Sign,
+    NoDerivative,
     Where,
     bitwise_and,
     bitwise_not,
@@ -109,12 +107,10 @@ from .compare import (
 from .kinks import (
     Abs,
     Clamp,
-    ClampMask,
     Maximum,
     Minimum,
     Relu,
     Sqrt,
-    TieWeight,
     abs,
     clamp,
     maximum,
@@ -122,5 +118,5 @@ from .kinks import (
     relu,
     sqrt,
 )
-from .maxima import ArgMax, Amax, Gather, MaxAll, Scatter, amax, max
+from .maxima import Amax, Gather, MaxAll, Scatter, amax, max
 # isort: on

@@ -12,76 +12,80 @@ from .base import Op, _binary, _terms, _vmap_leading
 
 
 class Add(Op):
-    """Linear in (a, b) together: ⟨y_bar, a + b⟩ = ⟨y_bar, a⟩ + ⟨y_bar,
-    b⟩, so the transpose copies y_bar to both (the VJP)."""
+    """y = a + b
+    VJP: a_bar = y_bar, b_bar = y_bar
+    JVP: y_dot = a_dot + b_dot
 
-    formula = "y = a + b"
-    vjp_rule = "a_bar = y_bar, b_bar = y_bar"
-    jvp_rule = "y_dot = a_dot + b_dot"
+    Linear in (a, b) together: ⟨y_bar, a + b⟩ = ⟨y_bar, a⟩ + ⟨y_bar,
+    b⟩, so the transpose copies y_bar to both (the VJP). Sub is the same op
+    with b's sign flipped.
+    """
+
     linear_in = (0, 1)
     vmap = classmethod(_vmap_leading)
+    f, b_sign = staticmethod(torch.add), 1
 
-    @staticmethod
-    def forward(ctx, a, b):
-        return torch.add(a, b)
+    @classmethod
+    def forward(cls, ctx, a, b):
+        return cls.f(a, b)
 
-    @staticmethod
-    def vjp(ctx, y_bar):
+    @classmethod
+    def vjp(cls, ctx, y_bar):
         need_a, need_b = ctx.needs_input_grad
-        return (y_bar if need_a else None), (y_bar if need_b else None)
+        b_bar = (y_bar if cls.b_sign > 0 else -y_bar) if need_b else None
+        return (y_bar if need_a else None), b_bar
 
-    @staticmethod
-    def jvp(ctx, a_dot, b_dot):
-        return _terms(ctx, lambda: a_dot, lambda: b_dot)
+    @classmethod
+    def jvp(cls, ctx, a_dot, b_dot):
+        b_term = lambda: b_dot if cls.b_sign > 0 else -b_dot
+        return _terms(ctx, lambda: a_dot, b_term)
 
 
 add = _binary(Add, "add", "a + b, broadcasting as torch does.")
 
 
-class Sub(Op):
-    """Linear in (a, b) together: ⟨y_bar, a - b⟩ = ⟨y_bar, a⟩ + ⟨-y_bar,
-    b⟩, so the transpose is the VJP."""
+class Sub(Add):
+    """y = a - b
+    VJP: a_bar = y_bar, b_bar = -y_bar
+    JVP: y_dot = a_dot - b_dot
 
-    formula = "y = a - b"
-    vjp_rule = "a_bar = y_bar, b_bar = -y_bar"
-    jvp_rule = "y_dot = a_dot - b_dot"
-    linear_in = (0, 1)
-    vmap = classmethod(_vmap_leading)
+    ⟨y_bar, a - b⟩ = ⟨y_bar, a⟩ + ⟨-y_bar, b⟩: the transpose is the
+    VJP.
+    """
 
-    @staticmethod
-    def forward(ctx, a, b):
-        return torch.sub(a, b)
-
-    @staticmethod
-    def vjp(ctx, y_bar):
-        need_a, need_b = ctx.needs_input_grad
-        return (y_bar if need_a else None), (-y_bar if need_b else None)
-
-    @staticmethod
-    def jvp(ctx, a_dot, b_dot):
-        return _terms(ctx, lambda: a_dot, lambda: -b_dot)
+    f, b_sign = staticmethod(torch.sub), -1
 
 
 sub = _binary(Sub, "sub", "a - b, broadcasting as torch does.")
 
 
-class Mul(Op):
-    """a_bar and a_dot's term need b, and the other way round: save b only
-    if a needs it. Linear in a for a constant b (J = diag(b), symmetric,
-    so the transpose is the VJP), and in b for a constant a."""
+class Bilinear(Op):
+    """Base of the ops linear in each of their two tensor inputs while the
+    other is constant (mul, matmul, convolve): each input's derivatives
+    need the other input, so forward saves a only if b needs a derivative,
+    and vice versa. A subclass gives f(a, b, *settings) and says that it is
+    bilinear (``linear_in = (0, 1)``, ``bilinear = True``)."""
 
-    formula = "y = a b"
-    vjp_rule = "a_bar = y_bar b, b_bar = y_bar a"
-    jvp_rule = "y_dot = a_dot b + a b_dot"
-    linear_in = (0, 1)
-    bilinear = True
-    vmap = classmethod(_vmap_leading)
-
-    @staticmethod
-    def forward(ctx, a, b):
-        need_a, need_b = ctx.needs_input_grad
+    @classmethod
+    def forward(cls, ctx, a, b, *settings):
+        need_a, need_b = ctx.needs_input_grad[:2]
         ctx.save_for_backward(a if need_b else None, b if need_a else None)
-        return torch.mul(a, b)
+        ctx.settings = settings
+        return cls.f(a, b, *settings)
+
+
+class Mul(Bilinear):
+    """y = a b
+    VJP: a_bar = y_bar b, b_bar = y_bar a
+    JVP: y_dot = a_dot b + a b_dot
+
+    Linear in a for a constant b (J = diag(b), symmetric, so the
+    transpose is the VJP), and in b for a constant a.
+    """
+
+    linear_in, bilinear = (0, 1), True
+    vmap = classmethod(_vmap_leading)
+    f = staticmethod(torch.mul)
 
     @staticmethod
     def vjp(ctx, y_bar):
@@ -99,12 +103,14 @@ mul = _binary(Mul, "mul", "a * b (elementwise), broadcasting as torch does.")
 
 
 class Div(Op):
-    """Linear in a for a constant b: J = diag(1/b), its transpose the VJP
-    a_bar = y_bar / b."""
+    """y = a / b
+    VJP: a_bar = y_bar / b, b_bar = -y_bar y / b
+    JVP: y_dot = (a_dot - y b_dot) / b
 
-    formula = "y = a / b"
-    vjp_rule = "a_bar = y_bar / b, b_bar = -y_bar y / b"
-    jvp_rule = "y_dot = (a_dot - y b_dot) / b"
+    Linear in a for a constant b: J = diag(1/b), its transpose the VJP
+    a_bar = y_bar / b.
+    """
+
     linear_in = (0,)
     vmap = classmethod(_vmap_leading)
 

@@ -1,17 +1,23 @@
 """What every op module shares: ``Op``, the base whose subclasses declare
 their math, and the helpers that check and line up operands and dims.
 
-An op declares the math it implements in three class attributes, in the
-book's ASCII spelling (y_bar a cotangent, x_dot a tangent)::
+An op declares the math it implements in the head of its docstring, one
+line each (a longer one continues on indented lines), in the book's ASCII
+spelling (y_bar a cotangent, x_dot a tangent), before a blank line and the
+prose::
 
     class Sin(Elementwise):
-        formula = "y = sin x"
-        vjp_rule = "x_bar = y_bar cos x"
-        jvp_rule = "y_dot = x_dot cos x"
+        \"\"\"y = sin x
+        VJP: x_bar = y_bar cos x
+        JVP: y_dot = x_dot cos x
 
-``Op`` writes them at the head of the class's docstring (so ``help(Sin)``
-shows them, stated once), and the backward-pass stepper
-(booktools/stepper.py) prints ``vjp_rule`` as it steps through the op.
+        f'(x) = cos x.
+        \"\"\"
+
+``Op`` reads the head into ``formula``, ``vjp_rule`` and ``jvp_rule`` (no
+pattern matching over prose: the head is lines with fixed labels), and the
+backward-pass stepper (booktools/stepper.py) prints ``vjp_rule`` as it
+steps through the op.
 """
 
 import builtins
@@ -24,24 +30,27 @@ from ..function import Function
 
 
 class Op(Function):
-    """Base of vjplib's ops: ``formula``, ``vjp_rule`` and ``jvp_rule``
-    (each a string, or None for an op without one) open the docstring of
-    the class that declares them, followed by the class's own prose."""
+    """Base of vjplib's ops: the head of a subclass's docstring (its lines
+    up to the first blank one) declares ``formula`` (the first line),
+    ``vjp_rule`` ("VJP: …") and ``jvp_rule`` ("JVP: …"); a docstring
+    without a "VJP: " line declares nothing (an op with no derivative, a
+    base class)."""
 
     formula = vjp_rule = jvp_rule = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        own = cls.__dict__
-        math = [own.get("formula")] + [
-            f"{face}: {own[rule]}"
-            for face, rule in (("VJP", "vjp_rule"), ("JVP", "jvp_rule"))
-            if own.get(rule)
-        ]
-        head = ".   ".join(m for m in math if m)
-        if head:
-            prose = own.get("__doc__") or ""
-            cls.__doc__ = f"{head}.\n\n{prose}".rstrip() + "\n"
+        head = (cls.__dict__.get("__doc__") or "").strip().split("\n\n")[0]
+        math, label = {}, "formula"
+        for line in head.splitlines():
+            line = line.strip()
+            for face in ("VJP", "JVP"):
+                if line.startswith(f"{face}: "):
+                    label, line = face, line[len(face) + 2 :]
+            math[label] = f"{math[label]} {line}" if label in math else line
+        if "VJP" in math:
+            cls.formula, cls.vjp_rule = math["formula"], math["VJP"]
+            cls.jvp_rule = math.get("JVP")
 
 
 def _batch(t, ndim):

@@ -25,18 +25,20 @@ from .base import (
 from .shape import broadcast_to
 
 
-class Compare(Op):
-    """c = (a op b) entry by entry, op one of torch.gt, lt, ge, le, eq, ne (a
-    bool tensor), or bitwise_and, or, xor (``&``, ``|``, ``^`` of masks). No
-    derivative (c is piecewise constant): it records nothing and carries no
-    tangent. Batching: elementwise, on the stack."""
+class NoDerivative(Op):
+    """y = fn(*args) for a function with no derivative (0 wherever it
+    exists): a comparison or a mask (a bool tensor), sign, and the tie
+    weights, masks and indices the rules of kinks.py and maxima.py read. It
+    records nothing and carries no tangent: a constant for every
+    transformation, as torch's are. Batching: fn runs on the stack, the
+    batch in front (every fn here counts dims from the right)."""
 
     differentiable = False
     vmap = classmethod(_vmap_leading)
 
     @staticmethod
-    def forward(ctx, a, b, op):
-        return op(a, b)
+    def forward(ctx, fn, *args):
+        return fn(*args)
 
 
 def _comparison(op, name, doc):
@@ -46,7 +48,7 @@ def _comparison(op, name, doc):
         _check_operands(name, a, b, "compare", "; pass a tensor or a number")
         if _is_tensor(a) and _is_tensor(b) and (_boxed(a) or _boxed(b)):
             a, b = _broadcast(a, b)  # explicit, so vmap lines the dims up
-        return Compare.apply(a, b, op)
+        return NoDerivative.apply(op, a, b)
 
     compare.__name__ = compare.__qualname__ = name
     compare.__doc__ = doc
@@ -73,41 +75,22 @@ bitwise_xor = _comparison(
 )
 
 
-class Invert(Op):
-    """c = ~m, the mask m negated (torch.bitwise_not). No derivative."""
-
-    differentiable = False
-    vmap = classmethod(_vmap_leading)
-
-    @staticmethod
-    def forward(ctx, m):
-        return torch.bitwise_not(m)
-
-
 def bitwise_not(m):
     """~m, for a mask: where it does not hold (no derivative)."""
-    return Invert.apply(m)
-
-
-class Sign(Op):
-    """s = sign x (-1, 0 or 1). No derivative (0 wherever it exists): a
-    constant for every transformation, as torch's sgn is."""
-
-    differentiable = False
-    vmap = classmethod(_vmap_leading)
-
-    @staticmethod
-    def forward(ctx, x):
-        return torch.sign(x)
+    return NoDerivative.apply(torch.bitwise_not, m)
 
 
 def sign(x):
     """sign x (-1, 0, 1), a constant for every transformation."""
-    return Sign.apply(x)
+    return NoDerivative.apply(torch.sign, x)
 
 
 class Where(Op):
-    """where(c, a, b): a where the bool c is True, b elsewhere (a or b may
+    """y = c ? a : b
+    VJP: a_bar = y_bar where c (else 0), b_bar = y_bar where not c (else 0)
+    JVP: y_dot = c ? a_dot : b_dot
+
+    where(c, a, b): a where the bool c is True, b elsewhere (a or b may
     be a number).
     The rules select, they do not multiply: the branch not taken gets a
     cotangent 0 exactly. The trap: in where(x > 0, sqrt(x), 0), sqrt still
@@ -120,11 +103,6 @@ class Where(Op):
     Batching: elementwise, on the stack.
     """
 
-    formula = "y = c ? a : b"
-    vjp_rule = (
-        "a_bar = y_bar where c (else 0), b_bar = y_bar where not c (else 0)"
-    )
-    jvp_rule = "y_dot = c ? a_dot : b_dot"
     linear_in = (1, 2)
     vmap = classmethod(_vmap_leading)
 

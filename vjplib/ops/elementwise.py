@@ -12,11 +12,13 @@ from .base import Op, _vmap_leading
 
 
 class Neg(Op):
-    """Linear: J = -I."""
+    """y = -x
+    VJP: x_bar = -y_bar
+    JVP: y_dot = -x_dot
 
-    formula = "y = -x"
-    vjp_rule = "x_bar = -y_bar"
-    jvp_rule = "y_dot = -x_dot"
+    Linear: J = -I.
+    """
+
     linear_in = (0,)
     vmap = classmethod(_vmap_leading)
 
@@ -39,15 +41,16 @@ def neg(x):
 
 
 class Elementwise(Op):
-    """Base of the one-input elementwise ops y = f(x) (and constant
+    """y = f(x)
+    VJP: x_bar = y_bar f'(x)
+    JVP: y_dot = x_dot f'(x)
+
+    Base of the one-input elementwise ops y = f(x) (and constant
     parameters, like pow's c). A subclass gives f, ``uses`` ("x" or "y":
     the one value f' is written in, the only one saved) and
     ``derivative(x or y, *params)`` = f'(x), written with vjplib ops.
     """
 
-    formula = "y = f(x)"
-    vjp_rule = "x_bar = y_bar f'(x)"
-    jvp_rule = "y_dot = x_dot f'(x)"
     vmap = classmethod(_vmap_leading)
 
     @classmethod
@@ -82,11 +85,13 @@ def _function(cls, name, doc):
 
 
 class Log(Elementwise):
-    """f'(x) = 1/x."""
+    """y = log x
+    VJP: x_bar = y_bar / x
+    JVP: y_dot = x_dot / x
 
-    formula = "y = log x"
-    vjp_rule = "x_bar = y_bar / x"
-    jvp_rule = "y_dot = x_dot / x"
+    f'(x) = 1/x.
+    """
+
     f = staticmethod(torch.log)
     uses = "x"
 
@@ -99,11 +104,13 @@ log = _function(Log, "log", "The natural logarithm of x, entry by entry.")
 
 
 class Exp(Elementwise):
-    """f'(x) = exp x = y."""
+    """y = exp x
+    VJP: x_bar = y_bar y
+    JVP: y_dot = x_dot y
 
-    formula = "y = exp x"
-    vjp_rule = "x_bar = y_bar y"
-    jvp_rule = "y_dot = x_dot y"
+    f'(x) = exp x = y.
+    """
+
     f = staticmethod(torch.exp)
     uses = "y"
 
@@ -116,11 +123,13 @@ exp = _function(Exp, "exp", "eˣ entry by entry.")
 
 
 class Sin(Elementwise):
-    """f'(x) = cos x."""
+    """y = sin x
+    VJP: x_bar = y_bar cos x
+    JVP: y_dot = x_dot cos x
 
-    formula = "y = sin x"
-    vjp_rule = "x_bar = y_bar cos x"
-    jvp_rule = "y_dot = x_dot cos x"
+    f'(x) = cos x.
+    """
+
     f = staticmethod(torch.sin)
     uses = "x"
 
@@ -133,11 +142,13 @@ sin = _function(Sin, "sin", "sin x entry by entry.")
 
 
 class Cos(Elementwise):
-    """f'(x) = -sin x."""
+    """y = cos x
+    VJP: x_bar = -y_bar sin x
+    JVP: y_dot = -x_dot sin x
 
-    formula = "y = cos x"
-    vjp_rule = "x_bar = -y_bar sin x"
-    jvp_rule = "y_dot = -x_dot sin x"
+    f'(x) = -sin x.
+    """
+
     f = staticmethod(torch.cos)
     uses = "x"
 
@@ -150,11 +161,13 @@ cos = _function(Cos, "cos", "cos x entry by entry.")
 
 
 class Tanh(Elementwise):
-    """f'(x) = 1 - tanh² x = 1 - y²."""
+    """y = tanh x
+    VJP: x_bar = y_bar (1 - y²)
+    JVP: y_dot = x_dot (1 - y²)
 
-    formula = "y = tanh x"
-    vjp_rule = "x_bar = y_bar (1 - y²)"
-    jvp_rule = "y_dot = x_dot (1 - y²)"
+    f'(x) = 1 - tanh² x = 1 - y².
+    """
+
     f = staticmethod(torch.tanh)
     uses = "y"
 
@@ -167,14 +180,16 @@ tanh = _function(Tanh, "tanh", "tanh x entry by entry.")
 
 
 class Pow(Elementwise):
-    """f'(x) = c x^(c-1). For c = 0, y = 1 and f' = 0 everywhere, x = 0
+    """y = x^c for a constant c
+    VJP: x_bar = y_bar c x^(c-1)
+    JVP: y_dot = x_dot c x^(c-1)
+
+    f'(x) = c x^(c-1). For c = 0, y = 1 and f' = 0 everywhere, x = 0
     included (as in torch; c x^(c-1) would give 0 · ∞ = nan there). That
     also keeps the second derivative of x^1 finite at 0: it is the
-    derivative of x^0."""
+    derivative of x^0.
+    """
 
-    formula = "y = x^c for a constant c"
-    vjp_rule = "x_bar = y_bar c x^(c-1)"
-    jvp_rule = "y_dot = x_dot c x^(c-1)"
     f = staticmethod(torch.pow)
     uses = "x"
 
@@ -197,13 +212,15 @@ def pow(x, c):
 
 
 class Softplus(Elementwise):
-    """Computed stably by torch.nn.functional.softplus (y = x for x > 20).
-    f'(x) = σ(x) = 1 / (1 + e⁻ˣ), written as exp(-softplus(-x)): no step
-    overflows, so σ(±1000) = 1 and 0, not nan."""
+    """y = log(1 + eˣ)
+    VJP: x_bar = y_bar σ(x)
+    JVP: y_dot = x_dot σ(x)
 
-    formula = "y = log(1 + eˣ)"
-    vjp_rule = "x_bar = y_bar σ(x)"
-    jvp_rule = "y_dot = x_dot σ(x)"
+    Computed stably by torch.nn.functional.softplus (y = x for x > 20).
+    f'(x) = σ(x) = 1 / (1 + e⁻ˣ), written as exp(-softplus(-x)): no step
+    overflows, so σ(±1000) = 1 and 0, not nan.
+    """
+
     f = staticmethod(torch.nn.functional.softplus)
     uses = "x"
 
@@ -220,14 +237,16 @@ softplus = _function(
 
 
 class Recip(Elementwise):
-    """The pseudo-inverse of a number: 1/x where x ≠ 0, 0 where x = 0, so
+    """y = 1/x (0 where x = 0)
+    VJP: x_bar = -y_bar y²
+    JVP: y_dot = -x_dot y²
+
+    The pseudo-inverse of a number: 1/x where x ≠ 0, 0 where x = 0, so
     f'(x) = -1/x² = -y² (0 at x = 0). Norm's rules divide by ‖x‖ with it:
     both give 0 where ‖x‖ = 0, entry by entry, so also per example under
-    vmap."""
+    vmap.
+    """
 
-    formula = "y = 1/x (0 where x = 0)"
-    vjp_rule = "x_bar = -y_bar y²"
-    jvp_rule = "y_dot = -x_dot y²"
     uses = "y"
 
     @staticmethod

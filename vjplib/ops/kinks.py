@@ -21,7 +21,7 @@ import builtins
 import torch
 
 from .base import Op, _binary, _boxed, _is_tensor, _operands, _vmap_leading
-from .compare import gt, lt, sign, where
+from .compare import NoDerivative, gt, lt, sign, where
 from .elementwise import Elementwise
 from .shape import broadcast_to
 
@@ -39,35 +39,45 @@ def _threshold(v, y):
     return where(y <= 0, 0, v)
 
 
-class Relu(Op):
-    """The larger of x and 0. At the kink x = 0 torch takes relu'(0) = 0,
+class Pointwise(Op):
+    """Base of relu and sqrt, one-input elementwise ops whose rules are
+    written in their output y = f(x), the one value forward saves. J is
+    diagonal, so the VJP and the JVP are one function of the (co)tangent t
+    and y, ``scale(t, y)``. Batching: elementwise, on the stack."""
+
+    vmap = classmethod(_vmap_leading)
+
+    @classmethod
+    def forward(cls, ctx, x):
+        y = cls.f(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @classmethod
+    def vjp(cls, ctx, y_bar):
+        (y,) = ctx.saved_tensors
+        return cls.scale(y_bar, y)
+
+    @classmethod
+    def jvp(cls, ctx, x_dot):
+        (y,) = ctx.saved_tensors
+        return cls.scale(x_dot, y)
+
+
+class Relu(Pointwise):
+    """y = relu x
+    VJP: x_bar = y_bar where y > 0 (else 0)
+    JVP: y_dot = x_dot where y > 0 (else 0)
+
+    The larger of x and 0. At the kink x = 0 torch takes relu'(0) = 0,
     the smallest subgradient of the convex relu (any slope in [0, 1] would
     do). The rules select (a where, torch's threshold_backward), so a NaN
     or inf y_bar at x ≤ 0 still gives 0; the mask is a constant, so relu''
     = 0.
-    Batching: elementwise, on the stack.
     """
 
-    formula = "y = relu x"
-    vjp_rule = "x_bar = y_bar where y > 0 (else 0)"
-    jvp_rule = "y_dot = x_dot where y > 0 (else 0)"
-    vmap = classmethod(_vmap_leading)
-
-    @staticmethod
-    def forward(ctx, x):
-        y = torch.relu(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def vjp(ctx, y_bar):
-        (y,) = ctx.saved_tensors
-        return _threshold(y_bar, y)
-
-    @staticmethod
-    def jvp(ctx, x_dot):
-        (y,) = ctx.saved_tensors
-        return _threshold(x_dot, y)
+    f = staticmethod(torch.relu)
+    scale = staticmethod(_threshold)
 
 
 def relu(x):
@@ -76,14 +86,15 @@ def relu(x):
 
 
 class Abs(Elementwise):
-    """f'(x) = sign x. At the kink x = 0, sign 0 = 0: torch's abs'(0) = 0,
+    """y = |x|
+    VJP: x_bar = y_bar sign(x)
+    JVP: y_dot = x_dot sign(x)
+
+    f'(x) = sign x. At the kink x = 0, sign 0 = 0: torch's abs'(0) = 0,
     the smallest subgradient in [-1, 1]. The rules multiply, so a NaN or
     inf y_bar gives NaN even at 0; sign is a constant, so abs'' = 0.
     """
 
-    formula = "y = |x|"
-    vjp_rule = "x_bar = y_bar sign(x)"
-    jvp_rule = "y_dot = x_dot sign(x)"
     f = staticmethod(torch.abs)
     uses = "x"
     derivative = staticmethod(sign)
@@ -94,34 +105,22 @@ def abs(x):
     return Abs.apply(x)
 
 
-class Sqrt(Op):
-    """At x = 0 the derivative is +inf (by continuity, torch's rule): a
+class Sqrt(Pointwise):
+    """y = √x
+    VJP: x_bar = y_bar / (2 y)
+    JVP: y_dot = x_dot / (2 y)
+
+    At x = 0 the derivative is +inf (by continuity, torch's rule): a
     cotangent y_bar > 0 gives inf, y_bar = 0 gives 0 / 0 = NaN. At x < 0, y
     is NaN and so are both rules. Written with y (saved), as torch's
     formula, so the NaN and inf fall where torch's do.
-    Batching: elementwise, on the stack.
     """
 
-    formula = "y = √x"
-    vjp_rule = "x_bar = y_bar / (2 y)"
-    jvp_rule = "y_dot = x_dot / (2 y)"
-    vmap = classmethod(_vmap_leading)
+    f = staticmethod(torch.sqrt)
 
     @staticmethod
-    def forward(ctx, x):
-        y = torch.sqrt(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def vjp(ctx, y_bar):
-        (y,) = ctx.saved_tensors
-        return y_bar / (2 * y)
-
-    @staticmethod
-    def jvp(ctx, x_dot):
-        (y,) = ctx.saved_tensors
-        return x_dot / (2 * y)
+    def scale(t, y):
+        return t / (2 * y)
 
 
 def sqrt(x):
@@ -129,36 +128,27 @@ def sqrt(x):
     return Sqrt.apply(x)
 
 
-class TieWeight(Op):
-    """w = 1 where (a op b), 1/2 where a = b, 0 elsewhere (op torch.gt for
-    maximum, torch.lt for minimum): the share of a's tangent in maximum's
-    and minimum's JVP. No derivative."""
-
-    differentiable = False
-    vmap = classmethod(_vmap_leading)
-
-    @staticmethod
-    def forward(ctx, a, b, op):
-        return torch.where(a == b, 0.5, op(a, b).to(a.dtype))
+def _tie_weight(a, b, wins):
+    """w = 1 where a wins (a > b for maximum, a < b for minimum), 1/2 where
+    a = b, 0 elsewhere: the share of a's tangent in maximum's and minimum's
+    JVP (no derivative)."""
+    return torch.where(a == b, 0.5, wins(a, b).to(a.dtype))
 
 
 class Maximum(Op):
-    """a ∨ b is the larger, entry by entry. A tie splits the cotangent in
+    """y = a ∨ b
+    VJP: a_bar = y_bar where a > b (y_bar / 2 where a = b; else 0), b_bar =
+        y_bar where b > a (y_bar / 2 where a = b; else 0)
+    JVP: y_dot = b_dot + w (a_dot - b_dot), w = 1 where a > b (1/2 where a = b;
+        else 0)
+
+    a ∨ b is the larger, entry by entry. A tie splits the cotangent in
     halves (torch's choice, a subgradient of the convex maximum: any split
     summing to y_bar would do). A NaN in a or b fails every test, so both
     get the whole y_bar.
     Batching: elementwise, on the stack.
     """
 
-    formula = "y = a ∨ b"
-    vjp_rule = (
-        "a_bar = y_bar where a > b (y_bar / 2 where a = b; else 0), "
-        "b_bar = y_bar where b > a (y_bar / 2 where a = b; else 0)"
-    )
-    jvp_rule = (
-        "y_dot = b_dot + w (a_dot - b_dot), w = 1 where a > b (1/2 where "
-        "a = b; else 0)"
-    )
     vmap = classmethod(_vmap_leading)
     wins = staticmethod(torch.gt)  # minimum: torch.lt
     f = staticmethod(torch.maximum)
@@ -182,7 +172,7 @@ class Maximum(Op):
     def jvp(cls, ctx, a_dot, b_dot):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        w = TieWeight.apply(a, b, cls.wins)
+        w = NoDerivative.apply(_tie_weight, a, b, cls.wins)
         if not need_b:
             return w * a_dot
         if not need_a:
@@ -199,18 +189,16 @@ maximum = _binary(
 
 
 class Minimum(Maximum):
-    """a ∧ b is the smaller, entry by entry. Ties split in halves, as in
-    maximum."""
+    """y = a ∧ b
+    VJP: a_bar = y_bar where a < b (y_bar / 2 where a = b; else 0), b_bar =
+        y_bar where b < a (y_bar / 2 where a = b; else 0)
+    JVP: y_dot = b_dot + w (a_dot - b_dot), w = 1 where a < b (1/2 where a = b;
+        else 0)
 
-    formula = "y = a ∧ b"
-    vjp_rule = (
-        "a_bar = y_bar where a < b (y_bar / 2 where a = b; else 0), "
-        "b_bar = y_bar where b < a (y_bar / 2 where a = b; else 0)"
-    )
-    jvp_rule = (
-        "y_dot = b_dot + w (a_dot - b_dot), w = 1 where a < b (1/2 where "
-        "a = b; else 0)"
-    )
+    a ∧ b is the smaller, entry by entry. Ties split in halves, as in
+    maximum.
+    """
+
     wins = staticmethod(torch.lt)
     f = staticmethod(torch.minimum)
 
@@ -223,29 +211,28 @@ minimum = _binary(
 )
 
 
-class ClampMask(Op):
-    """m, a bool tensor: where clamp(x, lo, hi) passes the cotangent to
-    `which` of x, lo and hi (torch's clamp_backward and
-    clamp_backward_min_max; a bound None: no test): x where lo ≤ x ≤ hi,
-    its bounds included; lo where x < lo (and lo < hi); hi where x > hi (or
-    hi < lo: then y = hi everywhere). No derivative."""
-
-    differentiable = False
-    vmap = classmethod(_vmap_leading)
-
-    @staticmethod
-    def forward(ctx, x, lo, hi, which):
-        if which == "x":
-            if lo is None:
-                return x <= hi
-            return x >= lo if hi is None else (x >= lo) & (x <= hi)
-        if which == "lo":
-            return x < lo if hi is None else (x < lo) & (lo < hi)
-        return x > hi if lo is None else (x > hi) | (hi < lo)
+def _clamp_mask(x, lo, hi, which):
+    """Where clamp(x, lo, hi) passes the cotangent to `which` of x, lo and
+    hi, a bool tensor (torch's clamp_backward and clamp_backward_min_max; a
+    bound None: no test): x where lo ≤ x ≤ hi, its bounds included; lo
+    where x < lo (and lo < hi); hi where x > hi (or hi < lo: then y = hi
+    everywhere). No derivative."""
+    if which == "x":
+        if lo is None:
+            return x <= hi
+        return x >= lo if hi is None else (x >= lo) & (x <= hi)
+    if which == "lo":
+        return x < lo if hi is None else (x < lo) & (lo < hi)
+    return x > hi if lo is None else (x > hi) | (hi < lo)
 
 
 class Clamp(Op):
-    """min(max(x, lo), hi); lo and hi numbers or tensors, either may be
+    """y = x clamped to lo ≤ y ≤ hi
+    VJP: x_bar = y_bar where lo ≤ x ≤ hi (else 0), lo_bar = y_bar where x < lo
+        (else 0), hi_bar = y_bar where x > hi (else 0)
+    JVP: y_dot = x_dot where lo ≤ x ≤ hi (else 0)
+
+    min(max(x, lo), hi); lo and hi numbers or tensors, either may be
     None. The JVP is for number bounds; for tensor bounds it is the tangent
     of the value y takes: lo_dot where x < lo, hi_dot where x > hi, else
     x_dot.
@@ -256,12 +243,6 @@ class Clamp(Op):
     lo_dot); we copy it.) Batching: elementwise, on the stack.
     """
 
-    formula = "y = x clamped to lo ≤ y ≤ hi"
-    vjp_rule = (
-        "x_bar = y_bar where lo ≤ x ≤ hi (else 0), lo_bar = y_bar where x < "
-        "lo (else 0), hi_bar = y_bar where x > hi (else 0)"
-    )
-    jvp_rule = "y_dot = x_dot where lo ≤ x ≤ hi (else 0)"
     vmap = classmethod(_vmap_leading)
 
     @staticmethod
@@ -284,7 +265,8 @@ class Clamp(Op):
         _, need_lo, need_hi = ctx.needs_input_grad
 
         def share(which):
-            return where(ClampMask.apply(x, lo, hi, which), y_bar, 0)
+            mask = NoDerivative.apply(_clamp_mask, x, lo, hi, which)
+            return where(mask, y_bar, 0)
 
         return (
             share("x"),
@@ -296,7 +278,8 @@ class Clamp(Op):
     def jvp(ctx, x_dot, lo_dot, hi_dot):
         x, lo, hi = Clamp._bounds(ctx)
         if not (_is_tensor(lo) or _is_tensor(hi)):  # number bounds
-            return where(ClampMask.apply(x, lo, hi, "x"), x_dot, 0)
+            mask = NoDerivative.apply(_clamp_mask, x, lo, hi, "x")
+            return where(mask, x_dot, 0)
         _, need_lo, need_hi = ctx.needs_input_grad
         lo_dot, hi_dot = lo_dot if need_lo else 0, hi_dot if need_hi else 0
         if hi is None:  # torch's clamp_jvp

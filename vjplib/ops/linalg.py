@@ -3,14 +3,17 @@ convolution)."""
 
 import torch
 
+from .arithmetic import Bilinear
 from .base import Op, _broadcast, _operands, _terms, _vmap_leading
 from .reductions import sum
 from .shape import flip, reshape, transpose
 
 
-class Matmul(Op):
-    """A's derivatives need B and B's need A: keep A only if B needs a
-    derivative, and vice versa.
+class Matmul(Bilinear):
+    """Y = A B
+    VJP: A_bar = Y_bar Bᵀ, B_bar = Aᵀ Y_bar
+    JVP: Y_dot = A_dot B + A B_dot
+
     Linear in A for a constant B: ⟨Y_bar, A B⟩ = ⟨Y_bar Bᵀ, A⟩, and in B
     for a constant A: ⟨Y_bar, A B⟩ = ⟨Aᵀ Y_bar, B⟩; the transpose is the
     VJP with the other one constant.
@@ -21,17 +24,8 @@ class Matmul(Op):
     and a sum (many tiny matmuls are slow).
     """
 
-    formula = "Y = A B"
-    vjp_rule = "A_bar = Y_bar Bᵀ, B_bar = Aᵀ Y_bar"
-    jvp_rule = "Y_dot = A_dot B + A B_dot"
-    linear_in = (0, 1)
-    bilinear = True
-
-    @staticmethod
-    def forward(ctx, A, B):
-        need_A, need_B = ctx.needs_input_grad
-        ctx.save_for_backward(A if need_B else None, B if need_A else None)
-        return torch.matmul(A, B)
+    linear_in, bilinear = (0, 1), True
+    f = staticmethod(torch.matmul)
 
     @staticmethod
     def vjp(ctx, Y_bar):
@@ -107,11 +101,13 @@ def matmul(A, B):
 
 
 class Inv(Op):
-    """From dY = -X⁻¹ dX X⁻¹."""
+    """Y = X⁻¹
+    VJP: X_bar = -Yᵀ Y_bar Yᵀ
+    JVP: Y_dot = -Y X_dot Y
 
-    formula = "Y = X⁻¹"
-    vjp_rule = "X_bar = -Yᵀ Y_bar Yᵀ"
-    jvp_rule = "Y_dot = -Y X_dot Y"
+    From dY = -X⁻¹ dX X⁻¹.
+    """
+
     vmap = classmethod(_vmap_leading)
 
     @staticmethod
@@ -160,8 +156,12 @@ def _convolve(x, k, mode):
     return (windows @ k.flip(-1).unsqueeze(-1)).squeeze(-1)
 
 
-class Convolve(Op):
-    """The 1-D convolution y_i = Σ_j x_j k_(i-j) of numpy.convolve, in mode
+class Convolve(Bilinear):
+    """y = x * k
+    VJP: x_bar = y_bar correlated with k, k_bar = y_bar correlated with x
+    JVP: y_dot = x_dot * k + x * k_dot
+
+    The 1-D convolution y_i = Σ_j x_j k_(i-j) of numpy.convolve, in mode
     full or valid (valid: len(x) ≥ len(k)). Not torch's conv1d, which
     correlates (no flip) on (N, C, L) batches.
     J with respect to k is Toeplitz (columns are shifted copies of x), so
@@ -172,27 +172,16 @@ class Convolve(Op):
     is that correlation, the VJP.
     """
 
-    formula = "y = x * k"
-    vjp_rule = (
-        "x_bar = y_bar correlated with k, k_bar = y_bar correlated with x"
-    )
-    jvp_rule = "y_dot = x_dot * k + x * k_dot"
-    linear_in = (0, 1)
-    bilinear = True
+    linear_in, bilinear = (0, 1), True
     vmap = classmethod(_vmap_leading)
-
-    @staticmethod
-    def forward(ctx, x, k, mode):
-        need_x, need_k, _ = ctx.needs_input_grad
-        ctx.save_for_backward(x if need_k else None, k if need_x else None)
-        ctx.mode = mode
-        return _convolve(x, k, mode)
+    f = staticmethod(_convolve)
 
     @staticmethod
     def vjp(ctx, y_bar):
         x, k = ctx.saved_tensors
         need_x, need_k, _ = ctx.needs_input_grad
-        x_mode = "valid" if ctx.mode == "full" else "full"
+        (mode,) = ctx.settings
+        x_mode = "valid" if mode == "full" else "full"
         return (
             convolve(y_bar, flip(k, -1), x_mode) if need_x else None,
             convolve(y_bar, flip(x, -1), "valid") if need_k else None,
@@ -202,10 +191,11 @@ class Convolve(Op):
     @staticmethod
     def jvp(ctx, x_dot, k_dot, mode_dot):
         x, k = ctx.saved_tensors
+        (mode,) = ctx.settings
         return _terms(
             ctx,
-            lambda: convolve(x_dot, k, ctx.mode),
-            lambda: convolve(x, k_dot, ctx.mode),
+            lambda: convolve(x_dot, k, mode),
+            lambda: convolve(x, k_dot, mode),
         )
 
 

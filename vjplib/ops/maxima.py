@@ -4,24 +4,23 @@ the ops max(x, dim) is made of (argmax, gather, scatter)."""
 import torch
 
 from .base import Op, _dims, _is_tensor, _vmap_leading
-from .compare import ne, where
+from .compare import NoDerivative, ne, where
 from .kinks import maximum
 from .reductions import Reduction, _sum
 from .shape import reshape
 
 
 class Amax(Reduction):
-    """A tie shares the cotangent evenly (torch's choice). The VJP
+    """y = max of x over `dims`
+    VJP: x_bar = (y_bar / n) m, m = (x = y) the tied maxima, n their count
+    JVP: y_dot = sum of x_dot over m / n
+
+    A tie shares the cotangent evenly (torch's choice). The VJP
     multiplies by m, as torch's scale_grad_by_count does, so an inf or NaN
     y_bar gives NaN off the maxima too; a NaN in x makes y NaN, m empty and
     the whole row NaN.
     """
 
-    formula = "y = max of x over `dims`"
-    vjp_rule = (
-        "x_bar = (y_bar / n) m, m = (x = y) the tied maxima, n their count"
-    )
-    jvp_rule = "y_dot = sum of x_dot over m / n"
     f = staticmethod(torch.amax)
 
     @staticmethod
@@ -69,18 +68,17 @@ def _nonempty(op, x, dims, given):
 
 
 class MaxAll(Reduction):
-    """A 0-d y. Ties share evenly, as in amax; but this VJP selects
+    """y = max of all of x
+    VJP: x_bar = y_bar / n on m, 0 elsewhere, m = (x = y) the tied maxima (the
+        NaNs when y is NaN), n their count
+    JVP: y_dot = sum of m x_dot / n
+
+    A 0-d y. Ties share evenly, as in amax; but this VJP selects
     (torch's evenly_distribute_backward), so x_bar is 0 off m even for an
     inf y_bar, and a NaN max sends y_bar to the NaNs. (`dims` are all of
     x's dims; vmap passes an example's.)
     """
 
-    formula = "y = max of all of x"
-    vjp_rule = (
-        "x_bar = y_bar / n on m, 0 elsewhere, m = (x = y) the tied maxima "
-        "(the NaNs when y is NaN), n their count"
-    )
-    jvp_rule = "y_dot = sum of m x_dot / n"
     f = staticmethod(torch.amax)
 
     @staticmethod
@@ -99,27 +97,22 @@ class MaxAll(Reduction):
         return _sum(m * (x_dot / n), ctx.dims, False)
 
 
-class ArgMax(Op):
-    """i = the index of the largest x along `dim` (the first one on a tie, a
+def _argmax(x, dim):
+    """The index of the largest x along `dim` (the first one on a tie, a
     NaN if there is one: torch.max's indices), kept as a size-1 dim. No
     derivative."""
-
-    differentiable = False
-    vmap = classmethod(_vmap_leading)
-
-    @staticmethod
-    def forward(ctx, x, dim):
-        return torch.max(x, dim, keepdim=True).indices
+    return torch.max(x, dim, keepdim=True).indices
 
 
 class Gather(Op):
-    """torch.gather; index is x's shape with size 1 along dim. Linear in
+    """y = x at `index` along `dim`
+    VJP: x_bar = zeros with y_bar put at index
+    JVP: y_dot = x_dot at index
+
+    torch.gather; index is x's shape with size 1 along dim. Linear in
     x: J picks entries, so Jᵀ puts them back (the VJP).
     """
 
-    formula = "y = x at `index` along `dim`"
-    vjp_rule = "x_bar = zeros with y_bar put at index"
-    jvp_rule = "y_dot = x_dot at index"
     linear_in = (0,)
     vmap = classmethod(_vmap_leading)
 
@@ -141,13 +134,14 @@ class Gather(Op):
 
 
 class Scatter(Op):
-    """y has size n along dim; v and index have size 1 there. Linear in v;
+    """y = zeros with v put at `index` along `dim`
+    VJP: v_bar = y_bar at index
+    JVP: y_dot = v_dot put at index
+
+    y has size n along dim; v and index have size 1 there. Linear in v;
     its transpose is Gather's, the VJP.
     """
 
-    formula = "y = zeros with v put at `index` along `dim`"
-    vjp_rule = "v_bar = y_bar at index"
-    jvp_rule = "y_dot = v_dot put at index"
     linear_in = (0,)
     vmap = classmethod(_vmap_leading)
 
@@ -190,7 +184,7 @@ def max(x, dim=None, keepdim=False):
     if d is None:  # a 0-d x: itself, index 0
         index = torch.zeros((), dtype=torch.int64, device=x.device)
         return torch.return_types.max((x, index))
-    index = ArgMax.apply(x, d)
+    index = NoDerivative.apply(_argmax, x, d)
     values = Gather.apply(x, index, d)
     if not keepdim:
         shape = tuple(s for i, s in enumerate(x.shape) if i - x.ndim != d)

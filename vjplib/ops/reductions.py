@@ -13,13 +13,14 @@ from .shape import broadcast_to, flip, reshape
 
 
 class Sum(Op):
-    """J is a row of ones per output entry. Linear: ⟨y_bar, sum x⟩ =
+    """y = sum of x over `dims`
+    VJP: x_bar = y_bar copied back along the summed dims
+    JVP: y_dot = sum of x_dot over the same dims
+
+    J is a row of ones per output entry. Linear: ⟨y_bar, sum x⟩ =
     ⟨y_bar copied along the summed dims, x⟩, so the transpose is the VJP.
     """
 
-    formula = "y = sum of x over `dims`"
-    vjp_rule = "x_bar = y_bar copied back along the summed dims"
-    jvp_rule = "y_dot = sum of x_dot over the same dims"
     linear_in = (0,)
     vmap = classmethod(_vmap_leading)
 
@@ -65,13 +66,15 @@ def _kept(x_shape, dims):
 
 
 class Cumsum(Op):
-    """y_i = x_0 + ... + x_i. J is lower-triangular ones, so Jᵀ is
-    upper-triangular ones, a cumsum from the other end: the VJP, which is
-    also the transpose rule (cumsum is linear)."""
+    """y = cumsum of x along `dim`
+    VJP: x_bar = reversed cumsum of the reversed y_bar
+    JVP: y_dot = cumsum of x_dot
 
-    formula = "y = cumsum of x along `dim`"
-    vjp_rule = "x_bar = reversed cumsum of the reversed y_bar"
-    jvp_rule = "y_dot = cumsum of x_dot"
+    y_i = x_0 + ... + x_i. J is lower-triangular ones, so Jᵀ is
+    upper-triangular ones, a cumsum from the other end: the VJP, which is
+    also the transpose rule (cumsum is linear).
+    """
+
     linear_in = (0,)
     vmap = classmethod(_vmap_leading)
 
@@ -96,7 +99,11 @@ def cumsum(x, dim=-1):
 
 
 class Norm(Op):
-    """`dims` are by default all of x's dims (the Frobenius norm); vmap
+    """y = ‖x‖ = sqrt(sum of x²) over `dims`
+    VJP: x_bar = y_bar x / y
+    JVP: y_dot = ⟨x, x_dot⟩ / y, the sum over `dims`
+
+    `dims` are by default all of x's dims (the Frobenius norm); vmap
     passes an example's dims; no dims: y = |x|. At y = 0 (x = 0, or x
     empty) ‖·‖ has no derivative; there both rules give 0 (the smallest
     subgradient), as torch's do, not 0/0 = nan: they multiply by recip(y),
@@ -104,10 +111,6 @@ class Norm(Op):
     Batching: the batch dim stays in front and each example is reduced over
     its own dims.
     """
-
-    formula = "y = ‖x‖ = sqrt(sum of x²) over `dims`"
-    vjp_rule = "x_bar = y_bar x / y"
-    jvp_rule = "y_dot = ⟨x, x_dot⟩ / y, the sum over `dims`"
 
     @staticmethod
     def forward(ctx, x, dims=None):
@@ -179,16 +182,17 @@ class Reduction(Op):
 
 
 class Logsumexp(Reduction):
-    """Computed stably (torch.logsumexp shifts by the max first).
+    """y = log Σ exp x over `dims`
+    VJP: x_bar = y_bar exp(x - y), y_bar times the softmax of x
+    JVP: y_dot = Σ x_dot exp(x - y) over dims
+
+    Computed stably (torch.logsumexp shifts by the max first).
     No kink, but inf: where x holds +inf (or is all -inf), x - y is NaN, in
     torch too. (The VJP is torch's formula; torch's JVP normalises exp(x -
     max x) by its sum instead, the same weights up to rounding, NaN at the
     same infinities.)
     """
 
-    formula = "y = log Σ exp x over `dims`"
-    vjp_rule = "x_bar = y_bar exp(x - y), y_bar times the softmax of x"
-    jvp_rule = "y_dot = Σ x_dot exp(x - y) over dims"
     f = staticmethod(torch.logsumexp)
 
     @staticmethod
@@ -212,12 +216,14 @@ def logsumexp(x, dim, keepdim=False):
 
 
 class Mean(Reduction):
-    """n is the number of entries averaged. Linear in x: the transpose is
-    the VJP."""
+    """y = mean of x over `dims`: their sum over n
+    VJP: x_bar = y_bar / n copied back along dims
+    JVP: y_dot = mean of x_dot
 
-    formula = "y = mean of x over `dims`: their sum over n"
-    vjp_rule = "x_bar = y_bar / n copied back along dims"
-    jvp_rule = "y_dot = mean of x_dot"
+    n is the number of entries averaged. Linear in x: the transpose is
+    the VJP.
+    """
+
     linear_in = (0,)
     f = staticmethod(torch.mean)
 

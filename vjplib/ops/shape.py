@@ -10,17 +10,16 @@ from .base import Op, _batch, _dims, _vmap_leading
 
 
 class BroadcastTo(Op):
-    """torch's rules: new dims on the left, size-1 dims stretched. J copies
+    """y = x broadcast to `shape`
+    VJP: x_bar = y_bar summed over the new and the stretched dims (back to x's
+        shape)
+    JVP: y_dot = x_dot broadcast the same way
+
+    torch's rules: new dims on the left, size-1 dims stretched. J copies
     each x_i to the entries it is stretched over, so Jᵀ adds them back.
     Batching: the batch dim stays in front, x's dims are right-aligned.
     """
 
-    formula = "y = x broadcast to `shape`"
-    vjp_rule = (
-        "x_bar = y_bar summed over the new and the stretched dims (back to "
-        "x's shape)"
-    )
-    jvp_rule = "y_dot = x_dot broadcast the same way"
     linear_in = (0,)
 
     @staticmethod
@@ -58,13 +57,14 @@ def broadcast_to(x, shape):
 
 
 class Reshape(Op):
-    """Row-major order kept: J is the identity on the flat data.
+    """y = x with a new shape
+    VJP: x_bar = y_bar reshaped to x's shape
+    JVP: y_dot = x_dot reshaped to y's shape
+
+    Row-major order kept: J is the identity on the flat data.
     Batching: the batch dim stays in front.
     """
 
-    formula = "y = x with a new shape"
-    vjp_rule = "x_bar = y_bar reshaped to x's shape"
-    jvp_rule = "y_dot = x_dot reshaped to y's shape"
     linear_in = (0,)
 
     @staticmethod
@@ -102,12 +102,14 @@ def reshape(x, *shape):
 
 
 class Transpose(Op):
-    """The last two dims swapped. The Jacobian is a permutation matrix;
-    its transpose is the inverse permutation."""
+    """Y = Xᵀ
+    VJP: X_bar = Y_barᵀ
+    JVP: Y_dot = X_dotᵀ
 
-    formula = "Y = Xᵀ"
-    vjp_rule = "X_bar = Y_barᵀ"
-    jvp_rule = "Y_dot = X_dotᵀ"
+    The last two dims swapped. The Jacobian is a permutation matrix;
+    its transpose is the inverse permutation.
+    """
+
     linear_in = (0,)
     vmap = classmethod(_vmap_leading)
 
@@ -135,13 +137,16 @@ def transpose(X):
 
 
 class Flip(Op):
-    """Reversing is its own inverse and a permutation: Jᵀ = J⁻¹ = J."""
+    """y = x reversed along `dims`
+    VJP: x_bar = y_bar reversed
+    JVP: y_dot = x_dot reversed
 
-    formula = "y = x reversed along `dims`"
-    vjp_rule = "x_bar = y_bar reversed"
-    jvp_rule = "y_dot = x_dot reversed"
-    linear_in = (0,)
+    Reversing is its own inverse and a permutation: Jᵀ = J⁻¹ = J, so the
+    VJP is the JVP (and the transpose rule too).
+    """
+
     vmap = classmethod(_vmap_leading)
+    linear_in = (0,)
 
     @staticmethod
     def forward(ctx, x, dims):
@@ -149,12 +154,12 @@ class Flip(Op):
         return torch.flip(x, dims)
 
     @staticmethod
-    def vjp(ctx, y_bar):
-        return flip(y_bar, ctx.dims), None
+    def jvp(ctx, x_dot, dims_dot=None):
+        return flip(x_dot, ctx.dims)
 
     @staticmethod
-    def jvp(ctx, x_dot, dims_dot):
-        return flip(x_dot, ctx.dims)
+    def vjp(ctx, y_bar):
+        return Flip.jvp(ctx, y_bar), None
 
 
 def flip(x, dims):
@@ -163,13 +168,15 @@ def flip(x, dims):
 
 
 class Movedim(Op):
-    """The other dims keep their order (torch.movedim; both dims negative,
-    counted from the right, so leading batch dims ride along). A
-    permutation, so its transpose is its VJP."""
+    """y = x with dim `source` moved to `destination`
+    VJP: x_bar = y_bar with the dim moved back
+    JVP: y_dot = x_dot with the dim moved the same way
 
-    formula = "y = x with dim `source` moved to `destination`"
-    vjp_rule = "x_bar = y_bar with the dim moved back"
-    jvp_rule = "y_dot = x_dot with the dim moved the same way"
+    The other dims keep their order (torch.movedim; both dims negative,
+    counted from the right, so leading batch dims ride along). A
+    permutation, so its transpose is its VJP.
+    """
+
     linear_in = (0,)
     vmap = classmethod(_vmap_leading)
 
