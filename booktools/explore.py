@@ -197,7 +197,7 @@ def _conv_ctx(n):
 
 def _conv_kernel_setup(n):
     x, k = _conv_ctx(n)
-    return (lambda k: vjplib.conv1d(x, k)), k, {"x": x}
+    return (lambda k: vjplib.convolve(x, k)), k, {"x": x}
 
 
 def _conv_kernel_entry(c, o, i):
@@ -210,7 +210,7 @@ def _conv_kernel_entry(c, o, i):
 
 def _conv_signal_setup(n):
     x, k = _conv_ctx(n)
-    return (lambda x: vjplib.conv1d(x, k)), x, {"k": k}
+    return (lambda x: vjplib.convolve(x, k)), x, {"k": k}
 
 
 def _conv_signal_entry(c, o, i):

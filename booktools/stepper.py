@@ -125,28 +125,27 @@ def _is_name(text: str) -> bool:
 
 
 def _rule(fn, out: str | None = None, args: Sequence = ()) -> str:
-    """The VJP rule the op's docstring states, in the book's symbols
-    (``X_bar = -Yᵀ Y_bar Yᵀ`` → ``X̄ = −Yᵀ Ȳ Yᵀ``); "" when it states none.
+    """The VJP rule the op declares (its ``vjp_rule``, vjplib/ops/base.py),
+    in the book's symbols (``X_bar = -Yᵀ Y_bar Yᵀ`` → ``X̄ = −Yᵀ Ȳ Yᵀ``); ""
+    when it declares none.
 
     With `out` (the output's name) and `args` (a name per argument, None
-    for one that has none), the docstring's letters become the graph's
-    names when its forward formula (``y = a b``) names one letter per
-    argument: mul(a, a) with output c gives ``ā = c̄ a, ā = c̄ a``. Else the
-    rule keeps the op's letters and says which formula they belong to.
+    for one that has none), the rule's letters become the graph's names
+    when the op's ``formula`` (``y = a b``) names one letter per argument:
+    mul(a, a) with output c gives ``ā = c̄ a, ā = c̄ a``. Else the rule
+    keeps the op's letters and says which formula they belong to.
     """
-    doc = " ".join((fn.__doc__ or "").split())
-    m = re.search(r"VJP:\s*(.*?)(?:\.\s+JVP:|\s+JVP:|\.\s*$|\.\s+\()", doc)
-    if not m:
+    rule, formula = getattr(fn, "vjp_rule", None), getattr(fn, "formula", "")
+    if not rule:
         return ""
-    rule = m.group(1)
-    forward = re.match(r"\s*([A-Za-z])\s*=\s*(.*?)(?:[,.]\s|\s\(|\s\s|$)", doc)
+    y, _, f = (formula or "").partition(" = ")
     mapping = None
-    if forward and out is not None:
-        letters = list(dict.fromkeys(_SYMBOL.findall(forward.group(2))))
+    if f and out is not None:
+        letters = list(dict.fromkeys(_SYMBOL.findall(f)))
         named = [a for a in args if a is not None]
         if len(letters) == len(named):
             mapping = dict(zip(letters, named))
-            mapping[forward.group(1)] = out
+            mapping[y] = out
     if mapping:
         # a constant gets no cotangent: drop its clause ("b_bar = …")
         consts = {k for k, v in mapping.items() if not _is_name(v)}
@@ -157,8 +156,8 @@ def _rule(fn, out: str | None = None, args: Sequence = ()) -> str:
             or re.match(r"([A-Za-z])_bar\b", c).group(1) not in consts
         )
         rule = _SYMBOL.sub(lambda g: mapping.get(g.group(1), g.group(1)), rule)
-    elif forward:
-        rule = f"for {forward.group(1)} = {forward.group(2)}: {rule}"
+    elif f:
+        rule = f"for {formula}: {rule}"
     rule = re.sub(r"(\w+?)_bar", lambda g: _bar(g.group(1)), rule)
     return rule.replace("-", "−")
 

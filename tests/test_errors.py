@@ -179,9 +179,9 @@ def test_shape_errors_of_ops():
     ):
         vl.grad(lambda A: vl.sum(A @ torch.ones(2, dtype=F64)))(X)
     with pytest.raises(
-        ValueError, match="conv1d: mode must be 'full' or 'valid'"
+        ValueError, match="convolve: mode must be 'full' or 'valid'"
     ):
-        vl.conv1d(x, x, "same")
+        vl.convolve(x, x, "same")
     with pytest.raises(ValueError, match="dim 3 is out of range"):
         vl.sum(x, 3)
 

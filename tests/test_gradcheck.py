@@ -66,12 +66,12 @@ COMPOSITES = {
         [rand(3, 4, seed=2), rand(4, seed=3)],
     ),
     "softmax": (softmax, [rand(2, 4, seed=4)]),
-    "conv1d full": (
-        lambda x, k: vl.conv1d(x, k),
+    "convolve full": (
+        lambda x, k: vl.convolve(x, k),
         [rand(5, seed=5), rand(3, seed=6)],
     ),
-    "conv1d valid": (
-        lambda x, k: vl.conv1d(x, k, "valid"),
+    "convolve valid": (
+        lambda x, k: vl.convolve(x, k, "valid"),
         [rand(5, seed=7), rand(3, seed=8)],
     ),
     "softplus": (

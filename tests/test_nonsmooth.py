@@ -1,10 +1,11 @@
-"""The ops with kinks, ties and NaNs (vjplib/nonsmooth.py) side by side with
-torch, in float64, at the points where no derivative exists: every op's
-value, VJP (vjplib.vjp against torch.autograd.grad, and the eager face's
-.backward() against torch's), JVP (against torch.func.jvp), vmap (against
-torch's per-example results) and second order (against torch's double
-backward), with cotangents and tangents that hold 0, inf and NaN, so the
-NaN and inf must fall exactly where torch's do.
+"""The ops with kinks, ties and NaNs (vjplib/ops/: kinks.py, compare.py,
+maxima.py) side by side with torch, in float64, at the points where no
+derivative exists: every op's value, VJP (vjplib.vjp against
+torch.autograd.grad, and the eager face's .backward() against torch's), JVP
+(against torch.func.jvp), vmap (against torch's per-example results) and
+second order (against torch's double backward), with cotangents and
+tangents that hold 0, inf and NaN, so the NaN and inf must fall exactly
+where torch's do.
 """
 
 import pytest

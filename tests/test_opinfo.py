@@ -320,7 +320,7 @@ TRANSLATE = {
     "linalg.norm.subgradients_at_zero": _norm(("ord", "dim", "keepdim")),
     "norm": _norm(("p", "dim", "keepdim")),
     "norm.fro": _norm(("p", "dim", "keepdim")),
-    # ops with kinks, ties and NaNs (vjplib/nonsmooth.py)
+    # ops with kinks, ties and NaNs (vjplib/ops/: kinks, compare, maxima)
     "abs": _unary(vl.abs, "abs"),
     "sqrt": _unary(vl.sqrt, "sqrt"),
     "nn.functional.relu": _unary(vl.relu, "relu"),

@@ -273,11 +273,11 @@ def test_broadcast_to(shapes, seed):
     mode=st.sampled_from(["full", "valid"]),
     seed=seeds,
 )
-def test_conv1d(leads, n, m, mode, seed):
+def test_convolve(leads, n, m, mode, seed):
     la, lb = leads.input_shapes
     xs = [rand(la + (n,), seed), rand(lb + (m,), seed + 7)]
     check_op(
-        lambda x, k: vl.conv1d(x, k, mode),
+        lambda x, k: vl.convolve(x, k, mode),
         lambda x, k: torch_conv(x, k, mode),
         xs,
         seed,
@@ -286,17 +286,27 @@ def test_conv1d(leads, n, m, mode, seed):
 
 @pytest.mark.parametrize("mode", ["full", "valid"])
 @pytest.mark.parametrize("n, m", [(3, 2), (2, 3), (5, 5), (1, 4)])
-def test_conv1d_is_numpy_convolve(mode, n, m):
+def test_convolve_is_numpy_and_jax_convolve(mode, n, m):
+    """vjplib.convolve keeps the name of numpy.convolve and jax.numpy's, so
+    it must mean what they mean (torch's conv1d, a correlation on (N, C,
+    L), is another op)."""
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
     rng = np.random.default_rng(n * 10 + m)
     x, k = rng.standard_normal(n), rng.standard_normal(m)
-    got = vl.conv1d(torch.tensor(x), torch.tensor(k), mode)
+    got = vl.convolve(torch.tensor(x), torch.tensor(k), mode)
     assert_close(
-        got, torch.tensor(np.convolve(x, k, mode)), what=f"conv1d {mode}"
+        got, torch.tensor(np.convolve(x, k, mode)), what=f"numpy, {mode}"
     )
+    want = np.asarray(jnp.convolve(jnp.asarray(x), jnp.asarray(k), mode))
+    assert_close(got, torch.tensor(want), what=f"jax.numpy, {mode}")
     # the example of the PyTensor notebook: [0, 1, 2] * [1, -1] = [0, 1, 1, -2]
-    assert vl.conv1d(
+    assert vl.convolve(
         torch.tensor([0.0, 1, 2]), torch.tensor([1.0, -1])
     ).tolist() == [0, 1, 1, -2]
+    assert not hasattr(vl, "conv1d")  # torch's name, torch's meaning only
 
 
 def test_seed_examples():
@@ -311,7 +321,7 @@ def test_seed_examples():
     _, vjp_cumsum = vl.vjp(vl.cumsum, x)
     assert vjp_cumsum(torch.ones(3, dtype=F64))[0].tolist() == [3.0, 2.0, 1.0]
     _, vjp_conv = vl.vjp(
-        vl.conv1d,
+        vl.convolve,
         torch.tensor([0.0, 1, 2], dtype=F64),
         torch.tensor([1.0, -1], dtype=F64),
     )
@@ -328,7 +338,7 @@ def test_ops_keep_dtype(dtype):
     X = (3 * torch.eye(3) + 0.1 * torch.ones(3, 3)).to(dtype)
     f = lambda X: vl.sum(
         vl.exp(
-            vl.conv1d(
+            vl.convolve(
                 vl.sum(vl.cumsum(vl.tanh(X @ vl.inv(X).T * 2.0 - 1), 0), 0),
                 vl.norm(X) * vl.sum(X, 1) / 3,
             )
@@ -365,14 +375,14 @@ WITH_CONSTANT = {
         for name, (ours, ref, kind) in BINARY.items()
     },
     "matmul": (vl.matmul, torch.matmul, "any", "any"),
-    "conv1d full": (
-        lambda x, k: vl.conv1d(x, k, "full"),
+    "convolve full": (
+        lambda x, k: vl.convolve(x, k, "full"),
         lambda x, k: torch_conv(x, k, "full"),
         "any",
         "any",
     ),
-    "conv1d valid": (
-        lambda x, k: vl.conv1d(x, k, "valid"),
+    "convolve valid": (
+        lambda x, k: vl.convolve(x, k, "valid"),
         lambda x, k: torch_conv(x, k, "valid"),
         "any",
         "any",
@@ -401,7 +411,7 @@ def test_binary_with_a_constant_operand(name, constant, leads, seed, n, m):
             ((m,) if seed % 3 == 2 else sa + (n, m)),
             ((m,) if seed % 3 == 1 else sb + (m, 2)),
         )
-    elif name.startswith("conv1d"):
+    elif name.startswith("convolve"):
         sa, sb = sa + (n,), sb + (m,)
     a, b = rand(sa, seed, kind_a), rand(sb, seed + 7, kind_b)
     if constant == 0:
@@ -419,3 +429,71 @@ def test_binary_with_a_constant_operand(name, constant, leads, seed, n, m):
         what="hessian",
         rtol=1e-9,
     )
+
+
+# ------------------------------------------------- each op declares its math
+
+
+def _op_classes():
+    from vjplib.ops.base import Op
+
+    bases = (vl.ops.Elementwise, vl.ops.Reduction)
+    bases += (vl.ops.arithmetic.Bilinear, vl.ops.kinks.Pointwise)
+    return [
+        c
+        for c in vars(vl.ops).values()
+        if isinstance(c, type)
+        and issubclass(c, Op)
+        and c is not Op
+        and getattr(c, "differentiable", True)
+        and c not in bases
+    ]
+
+
+def test_every_op_declares_its_formula_vjp_and_jvp():
+    """The head of each op's docstring declares its formula, VJP and JVP
+    (book's ASCII notation), read into formula, vjp_rule, jvp_rule: stated
+    once, shown by help()."""
+    classes = _op_classes()
+    assert len(classes) >= 33
+    for cls in classes:
+        head = cls.__doc__.split("\n\n")[0]
+        assert cls.formula == head.splitlines()[0], cls.__name__
+        assert cls.formula.split(" = ")[0] in ("y", "Y"), cls.__name__
+        assert "_bar = " in cls.vjp_rule, cls.__name__
+        assert "_dot = " in cls.jvp_rule, cls.__name__
+        flat = " ".join(head.split())
+        assert f"VJP: {cls.vjp_rule} JVP: {cls.jvp_rule}" in flat, cls
+
+
+def test_the_stepper_prints_the_declared_rule():
+    """The backward-pass stepper reads vjp_rule (no docstring parsing):
+    convolve, movedim and recip, which had none, now get theirs, in the
+    graph's names."""
+    from booktools.stepper import _rule
+
+    assert _rule(vl.ops.Convolve, "y", ("x", "k", None)) == (
+        "x̄ = ȳ correlated with k, k̄ = ȳ correlated with x"
+    )
+    assert _rule(vl.ops.Movedim, "b", ("a", None, None)) == (
+        "ā = b̄ with the dim moved back"
+    )
+    assert _rule(vl.ops.Recip, "r", ("s",)) == "s̄ = −r̄ r²"
+    assert _rule(vl.ops.Inv) == "for Y = X⁻¹: X̄ = −Yᵀ Ȳ Yᵀ"
+    # a constant operand gets no clause: mul(a, 3)
+    assert _rule(vl.ops.Mul, "c", ("a", "3")) == "ā = c̄ 3"
+
+    class Undeclared(vl.Function):
+        """y = 2 x.   VJP: x_bar = 2 y_bar (prose, not a declaration)."""
+
+    assert _rule(Undeclared) == ""
+
+    class Declared(vl.ops.base.Op):
+        """y = 2 x
+        VJP: x_bar = 2 y_bar
+        JVP: y_dot = 2 x_dot
+
+        A declaration: a head of labelled lines before a blank line.
+        """
+
+    assert _rule(Declared, "b", ("a",)) == "ā = 2 b̄"

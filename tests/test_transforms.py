@@ -44,7 +44,7 @@ COMPOSITES = {
         (2, 3),
     ),
     "conv_tanh": (
-        lambda x: vl.tanh(vl.conv1d(x, vl.cos(x), "full")),
+        lambda x: vl.tanh(vl.convolve(x, vl.cos(x), "full")),
         lambda x: torch.tanh(
             torch.nn.functional.conv1d(
                 torch.nn.functional.pad(x, (2, 2)).reshape(1, 1, -1),

@@ -184,7 +184,7 @@ _TORCH_TO_VJPLIB = {
     "divide": "div",
     "true_divide": "div",
     "negative": "neg",
-    # ops with kinks, ties and NaNs (nonsmooth.py)
+    # ops with kinks, ties and NaNs (ops/kinks.py)
     "absolute": "abs",
     "clip": "clamp",
     "greater": "gt",
@@ -194,7 +194,7 @@ _TORCH_TO_VJPLIB = {
     "not_equal": "ne",
 }
 _OPS = (
-    "inv norm log exp sin cos tanh softplus sum cumsum flip conv1d "
+    "inv norm log exp sin cos tanh softplus sum cumsum flip convolve "
     "transpose matmul add sub mul div neg pow reshape broadcast_to movedim "
     "relu abs sqrt where maximum minimum amax max clamp logsumexp mean "
     "gt lt ge le eq ne"
@@ -228,10 +228,10 @@ class Box:
     needs to know.
 
     Boxes look like tensors where that is safe (shape, dtype, arithmetic with
-    ``+ - * / @ **``, ``.T``, torch's methods for the ops of nonsmooth.py, and
-    comparisons ``> < >= <= == !=``, which give a bool tensor that records
-    nothing) and refuse everything that would leave the graph: torch
-    functions, ``float()``, ``bool()``, numpy conversion.
+    ``+ - * / @ **``, ``.T``, torch's methods of vjplib's ops (sum, relu,
+    amax, …), and comparisons ``> < >= <= == !=``, which give a bool tensor
+    that records nothing) and refuse everything that would leave the graph:
+    torch functions, ``float()``, ``bool()``, numpy conversion.
     """
 
     @property
@@ -266,120 +266,13 @@ class Box:
 
     mT = T
 
-    def sum(self, dim=None, keepdim=False):
-        return ops.sum(self, dim, keepdim)
-
-    def reshape(self, *shape):
-        return ops.reshape(self, *shape)
-
-    # ops with kinks, ties and NaNs (nonsmooth.py), as torch's methods
-    def relu(self):
-        return nonsmooth.relu(self)
-
-    def abs(self):
-        return nonsmooth.abs(self)
-
-    __abs__ = abs
-
-    def sqrt(self):
-        return nonsmooth.sqrt(self)
-
-    def clamp(self, min=None, max=None):
-        return nonsmooth.clamp(self, min, max)
-
-    clip = clamp
-
-    def maximum(self, other):
-        return nonsmooth.maximum(self, other)
-
-    def minimum(self, other):
-        return nonsmooth.minimum(self, other)
-
-    def amax(self, dim=(), keepdim=False):
-        return nonsmooth.amax(self, dim, keepdim)
-
-    def max(self, dim=None, keepdim=False):
-        return nonsmooth.max(self, dim, keepdim)
-
-    def logsumexp(self, dim, keepdim=False):
-        return nonsmooth.logsumexp(self, dim, keepdim)
-
-    def mean(self, dim=None, keepdim=False):
-        return nonsmooth.mean(self, dim, keepdim)
-
-    # comparisons: a bool tensor that records nothing (no derivative), so
-    # vjplib.where(x > 0, a, b) reads as in torch in every transformation
-    def __gt__(self, other):
-        return nonsmooth.gt(self, other) if _number(other) else NotImplemented
-
-    def __lt__(self, other):
-        return nonsmooth.lt(self, other) if _number(other) else NotImplemented
-
-    def __ge__(self, other):
-        return nonsmooth.ge(self, other) if _number(other) else NotImplemented
-
-    def __le__(self, other):
-        return nonsmooth.le(self, other) if _number(other) else NotImplemented
-
-    def __eq__(self, other):
-        return nonsmooth.eq(self, other) if _number(other) else NotImplemented
-
-    def __ne__(self, other):
-        return nonsmooth.ne(self, other) if _number(other) else NotImplemented
+    # sum, reshape and the ops of ops/kinks.py and ops/maxima.py as torch's
+    # methods, and ``+ - * / @`` and ``& | ^`` both ways round (``_method``,
+    # below the class); comparisons give a bool tensor that records nothing
+    # (no derivative), so vjplib.where(x > 0, a, b) reads as in torch in
+    # every transformation
 
     __hash__ = object.__hash__  # boxes stay usable as dict keys (by identity)
-
-    # masks combine as in torch: (x > 0) & (x < 1), also under vmap
-    def __and__(self, other):
-        return nonsmooth.bitwise_and(self, other)
-
-    def __rand__(self, other):
-        return nonsmooth.bitwise_and(other, self)
-
-    def __or__(self, other):
-        return nonsmooth.bitwise_or(self, other)
-
-    def __ror__(self, other):
-        return nonsmooth.bitwise_or(other, self)
-
-    def __xor__(self, other):
-        return nonsmooth.bitwise_xor(self, other)
-
-    def __rxor__(self, other):
-        return nonsmooth.bitwise_xor(other, self)
-
-    def __invert__(self):
-        return nonsmooth.bitwise_not(self)
-
-    def __add__(self, other):
-        return ops.add(self, other)
-
-    def __radd__(self, other):
-        return ops.add(other, self)
-
-    def __sub__(self, other):
-        return ops.sub(self, other)
-
-    def __rsub__(self, other):
-        return ops.sub(other, self)
-
-    def __mul__(self, other):
-        return ops.mul(self, other)
-
-    def __rmul__(self, other):
-        return ops.mul(other, self)
-
-    def __truediv__(self, other):
-        return ops.div(self, other)
-
-    def __rtruediv__(self, other):
-        return ops.div(other, self)
-
-    def __matmul__(self, other):
-        return ops.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return ops.matmul(other, self)
 
     def __neg__(self):
         return ops.neg(self)
@@ -393,30 +286,16 @@ class Box:
             "exponent. Write c ** x as vjplib.exp(x * math.log(c))."
         )
 
+    def __invert__(self):
+        return ops.bitwise_not(self)
+
     # torch functions cannot see inside a box; turn the ones that are plain
     # arithmetic into vjplib ops (so `tensor + box` works) and refuse the rest
     # with a pointer to the vjplib op.
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):
-        arithmetic = {
-            torch.Tensor.add: ops.add,
-            torch.Tensor.sub: ops.sub,
-            torch.Tensor.mul: ops.mul,
-            torch.Tensor.div: ops.div,
-            torch.Tensor.matmul: ops.matmul,
-            # `tensor > box` and the like
-            torch.Tensor.__gt__: nonsmooth.gt,
-            torch.Tensor.__lt__: nonsmooth.lt,
-            torch.Tensor.__ge__: nonsmooth.ge,
-            torch.Tensor.__le__: nonsmooth.le,
-            torch.Tensor.__eq__: nonsmooth.eq,
-            torch.Tensor.__ne__: nonsmooth.ne,
-            torch.Tensor.__and__: nonsmooth.bitwise_and,
-            torch.Tensor.__or__: nonsmooth.bitwise_or,
-            torch.Tensor.__xor__: nonsmooth.bitwise_xor,
-        }
-        if func in arithmetic and len(args) == 2 and not kwargs:
-            return arithmetic[func](*args)
+        if func in _TORCH_BINARY and len(args) == 2 and not kwargs:
+            return getattr(ops, _TORCH_BINARY[func])(*args)
         name = torch_name(func)
         raise TypeError(
             f"torch function {name!r} was called on a vjplib "
@@ -482,4 +361,61 @@ def as_primal(x, who, i):
     return t
 
 
-from . import nonsmooth, ops  # noqa: E402  (they need Box; Box needs them)
+from . import ops  # noqa: E402  (they need Box; Box needs them)
+
+# torch's methods that a box has, each the vjplib op of that name
+_METHODS = (
+    "sum reshape relu abs sqrt clamp maximum minimum amax max logsumexp mean"
+).split()
+# operator -> vjplib op: x + y is ops.add(x, y), 2 + x is ops.add(2, x)
+_BINARY = {
+    "add": "add",
+    "sub": "sub",
+    "mul": "mul",
+    "truediv": "div",
+    "matmul": "matmul",
+    "and": "bitwise_and",
+    "or": "bitwise_or",
+    "xor": "bitwise_xor",
+}
+_COMPARE = "gt lt ge le eq ne".split()  # x > y is ops.gt(x, y)
+
+
+def _method(op, swap=False, compare=False):
+    """The Box method that applies vjplib's `op`, the box first (or second:
+    `swap`, for ``__radd__`` and the like); a comparison with what is not a
+    tensor or a number is NotImplemented, as Python wants."""
+
+    def method(self, *args, **kwargs):
+        if compare and not _number(args[0]):
+            return NotImplemented
+        if swap:
+            return getattr(ops, op)(args[0], self)
+        return getattr(ops, op)(self, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = op
+    return method
+
+
+for _name in _METHODS:
+    setattr(Box, _name, _method(_name))
+Box.__abs__, Box.clip = Box.abs, Box.clamp
+for _name, _op in _BINARY.items():
+    setattr(Box, f"__{_name}__", _method(_op))
+    setattr(Box, f"__r{_name}__", _method(_op, swap=True))
+for _name in _COMPARE:
+    setattr(Box, f"__{_name}__", _method(_name, compare=True))
+
+# torch functions turned into vjplib ops when a box takes part (so
+# ``tensor + box`` and ``tensor > box`` work): torch.Tensor.add, …, __gt__, …
+_TORCH_BINARY = {
+    **{
+        getattr(torch.Tensor, name): name
+        for name in ("add", "sub", "mul", "div", "matmul")
+    },
+    **{getattr(torch.Tensor, f"__{n}__"): n for n in _COMPARE},
+    **{
+        getattr(torch.Tensor, f"__{n}__"): f"bitwise_{n}"
+        for n in "and or xor".split()
+    },
+}

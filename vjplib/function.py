@@ -175,6 +175,14 @@ class Function:
         )
 
     @classmethod
+    def transpose(cls, ctx, y_bar):
+        """The transpose rule of a linear op (one that names the inputs it
+        is linear in, ``linear_in``): its J does not depend on the point,
+        so Jᵀ y_bar is its VJP. An op overrides it to say otherwise (where
+        refuses a number as a branch: affine, not linear)."""
+        return cls.vjp(ctx, y_bar)
+
+    @classmethod
     def apply(cls, *inputs):
         """
         Plain tensors give a plain tensor; traced values a node of the graph;

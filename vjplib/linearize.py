@@ -121,7 +121,7 @@ def check_linear(fn, args, linear, who):
     """Refuse an op applied to values that depend on the input (`linear`)
     unless it is linear in them: ``fn.linear_in`` names the inputs it is
     linear in; ``fn.bilinear``: in one of them at a time (mul, matmul,
-    conv1d), otherwise in all of them together (add, sub)."""
+    convolve), otherwise in all of them together (add, sub)."""
     name = fn.__name__.lower()
     linear_in = getattr(fn, "linear_in", ())
     for i, is_linear in enumerate(linear):
@@ -168,24 +168,23 @@ def _op_classes(cls=Function):
 
 def linear_ops():
     """The linear ops, read from the op classes (their ``linear_in`` and
-    ``bilinear`` attributes and a ``transpose`` rule), as three lists of
-    names: ``"one at a time"`` (linear in each argument while the other is
-    a constant: mul, matmul, conv1d), ``"together"`` (linear in all their
-    arguments together: add, sub) and ``"first"`` (linear in their first
-    argument, the others constants or settings: neg, div by a constant,
-    sum, reshape, ...). An op added later appears here by itself."""
+    ``bilinear`` attributes; the transpose rule is the VJP unless the op
+    says otherwise), as three lists of names: ``"one at a time"`` (linear
+    in each argument while the other is a constant: mul, matmul, convolve),
+    ``"together"`` (linear in all their arguments together: add, sub) and
+    ``"first"`` (linear in their first argument, the others constants or
+    settings: neg, div by a constant, sum, reshape, ...). An op added later
+    appears here by itself."""
     kinds = {"one at a time": [], "together": [], "first": []}
     for cls in _op_classes():
         linear_in = tuple(getattr(cls, "linear_in", ()))
-        if not linear_in or not callable(getattr(cls, "transpose", None)):
+        if not linear_in:
             continue
-        name = _op_name(cls)
         if getattr(cls, "bilinear", False):
-            kinds["one at a time"].append(name)
-        elif len(linear_in) > 1:
-            kinds["together"].append(name)
+            kind = "one at a time"
         else:
-            kinds["first"].append(name)
+            kind = "together" if len(linear_in) > 1 else "first"
+        kinds[kind].append(_op_name(cls))
     return kinds
 
 
@@ -197,20 +196,20 @@ def _op_name(cls):
     )
 
 
+_LINEAR_KINDS = (  # how the error message lists each kind of linear op
+    ("one at a time", "{} with one constant operand"),
+    ("together", "{}"),
+    ("first", "and in their first argument only {}"),
+)
+
+
 def _linear_list():
     kinds = linear_ops()
-    parts = []
-    if kinds["one at a time"]:
-        parts.append(
-            ", ".join(kinds["one at a time"]) + " with one constant operand"
-        )
-    if kinds["together"]:
-        parts.append(", ".join(kinds["together"]))
-    if kinds["first"]:
-        parts.append(
-            "and in their first argument only " + ", ".join(kinds["first"])
-        )
-    return "; ".join(parts)
+    return "; ".join(
+        form.format(", ".join(kinds[kind]))
+        for kind, form in _LINEAR_KINDS
+        if kinds[kind]
+    )
 
 
 def _inputs(primals, trace):

@@ -1,0 +1,122 @@
+"""The built-in ops, by family, each op's class followed by the function
+users call:
+
+- ``elementwise.py``: neg, log, exp, sin, cos, tanh, pow, softplus, recip;
+- ``arithmetic.py``: add, sub, mul, div;
+- ``shape.py``: broadcast_to, reshape, transpose, flip, movedim;
+- ``reductions.py``: sum, cumsum, norm, logsumexp, mean;
+- ``linalg.py``: matmul, inv, convolve;
+- ``compare.py``: the comparisons > < >= <= == !=, masks & | ^ ~, sign
+  (no derivative) and where;
+- ``kinks.py``: relu, abs, sqrt, maximum, minimum, clamp, with torch's
+  answers at kinks, ties and NaNs;
+- ``maxima.py``: amax and max (ties share the cotangent);
+- ``base.py``: ``Op``, whose subclasses declare their math, and the helpers
+  for operands and dims.
+
+Each class declares its forward formula, its VJP rule and its JVP rule
+(``formula``, ``vjp_rule``, ``jvp_rule``, in the book's notation: y =
+f(x), y_bar the cotangent of y and x_bar = Jᵀ y_bar the VJP, x_dot a
+tangent and y_dot = J x_dot the JVP); they open its docstring, and the
+backward-pass stepper prints the VJP rule. Rules are written with vjplib
+ops, so they can be differentiated again. A y_bar or x_dot may carry
+leading batch dimensions: rules only index dimensions from the right. A
+linear op says in which inputs it is linear (``linear_in``; ``bilinear``:
+in one at a time); its transpose rule is then its VJP unless it defines
+``transpose`` (``Function.transpose``).
+
+Broadcasting follows torch. When a traced value takes part, the functions
+first broadcast the operands explicitly with ``broadcast_to`` (whose VJP
+sums the cotangent back to the input's shape), so the rules of the ops
+themselves only ever see operands of matching shapes.
+
+Names: torch's names keep torch's meaning; where vjplib's op differs it
+takes numpy's name. So ``convolve`` is ``numpy.convolve`` (a convolution,
+full or valid), not torch's ``conv1d`` (a cross-correlation on (N, C, L)
+batches), and ``transpose`` is torch's ``X.mT`` (the last two dims).
+"""
+
+# ruff: noqa: F401  (this module re-exports the ops)
+# The families in reading order, which is also the order of linear_ops():
+# isort: off
+from .elementwise import (
+    Cos,
+    Elementwise,
+    Exp,
+    Log,
+    Neg,
+    Pow,
+    Recip,
+    Sin,
+    Softplus,
+    Tanh,
+    cos,
+    exp,
+    log,
+    neg,
+    pow,
+    recip,
+    sin,
+    softplus,
+    tanh,
+)
+from .arithmetic import Add, Div, Mul, Sub, add, div, mul, sub
+from .shape import (
+    BroadcastTo,
+    Flip,
+    Movedim,
+    Reshape,
+    Transpose,
+    broadcast_to,
+    flip,
+    movedim,
+    reshape,
+    transpose,
+)
+from .reductions import (
+    Cumsum,
+    Logsumexp,
+    Mean,
+    Norm,
+    Reduction,
+    Sum,
+    _sum,
+    cumsum,
+    logsumexp,
+    mean,
+    norm,
+    sum,
+)
+from .linalg import Convolve, Inv, Matmul, _convolve, convolve, inv, matmul
+from .compare import (
+    NoDerivative,
+    Where,
+    bitwise_and,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
+    eq,
+    ge,
+    gt,
+    le,
+    lt,
+    ne,
+    sign,
+    where,
+)
+from .kinks import (
+    Abs,
+    Clamp,
+    Maximum,
+    Minimum,
+    Relu,
+    Sqrt,
+    abs,
+    clamp,
+    maximum,
+    minimum,
+    relu,
+    sqrt,
+)
+from .maxima import Amax, Gather, MaxAll, Scatter, amax, max
+# isort: on
