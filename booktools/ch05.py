@@ -85,16 +85,15 @@ def kept_by_mode(f_vjplib, f_torch, X):
     """
     kept = vjplib.memory.kept_bytes
 
-    def both(vl_leaf=lambda L: L, t_leaf=lambda L: L):
-        def vl():
-            return f_vjplib(vl_leaf(vjplib.tensor(X, requires_grad=True)))
+    leaf = vjplib.tensor(X, requires_grad=True)  # made before: not counted
+    leaf_t = X.detach().requires_grad_()
 
-        def t():
-            return f_torch(t_leaf(X.detach().requires_grad_()))
+    def vl():
+        return f_vjplib(leaf)
 
-        return vl, t
+    def t():
+        return f_torch(leaf_t)
 
-    vl, t = both()
     out = {"grad": (kept(vl), kept(t))}
     with vjplib.no_grad():
         b_vl = kept(vl)
@@ -102,8 +101,10 @@ def kept_by_mode(f_vjplib, f_torch, X):
         out["no_grad"] = (b_vl, kept(t))
     with torch.inference_mode():
         out["inference_mode"] = (None, kept(t))
-    vl, t = both(lambda L: L.detach(), lambda L: L.detach())
-    out["detach"] = (kept(vl), kept(t))
+    out["detach"] = (
+        kept(lambda: f_vjplib(leaf.detach())),
+        kept(lambda: f_torch(leaf_t.detach())),
+    )
     return out
 
 

@@ -177,6 +177,5 @@ def eager_graph_bytes(f, *primals):
     """The same for the eager face: ``f(*leaves)`` with
     ``vjplib.tensor(p, requires_grad=True)`` leaves (call it under
     ``vjplib.no_grad()`` for a forward pass that records nothing)."""
-    return kept_bytes(
-        lambda: f(*[tensor(p, requires_grad=True) for p in primals])
-    )
+    leaves = [tensor(p, requires_grad=True) for p in primals]  # before
+    return kept_bytes(lambda: f(*leaves))

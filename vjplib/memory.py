@@ -138,6 +138,7 @@ def kept_bytes(make):
     before = _live_storages()
     with SavedBytes(ignore=before) as meter:
         result = make()
+    gc.collect()  # a graph dropped in a reference cycle is gone, not kept
     outputs = dict(
         s for s in map(_storage, _outputs(result)) if s and s[0] not in before
     )
