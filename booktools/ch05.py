@@ -5,9 +5,10 @@ figures and exercise checkers.
   prints it for torch and vjplib side by side;
 * `freed`: whether a node (a torch ``grad_fn`` or a vjplib one) has
   already dropped its saved tensors;
-* `kept_bytes`: bytes a forward pass keeps alive until backward(), with
+* `kept_by_mode`: bytes a forward pass keeps alive until backward(), with
   grad, under no_grad / inference_mode, and through detach, for vjplib and
-  torch; `plot_kept` draws them;
+  torch, by the book's one meter (``vjplib.memory``); `plot_kept` draws
+  them;
 * `plot_grad_growth`: |.grad| over steps with and without zero_grad;
 * `check_accumulated`, `check_vjp_by_backward`: the exercise checkers; they
   say what a wrong answer did (a missing 1/k, a stale .grad, Jv instead of
@@ -26,7 +27,7 @@ import vjplib
 __all__ = [
     "error_line",
     "freed",
-    "kept_bytes",
+    "kept_by_mode",
     "plot_kept",
     "plot_grad_growth",
     "micro_batches",
@@ -72,35 +73,43 @@ def freed(node) -> bool:
     return False
 
 
-def kept_bytes(f_vjplib, f_torch, X):
+def kept_by_mode(f_vjplib, f_torch, X):
     """{mode: (vjplib bytes, torch bytes)} that f's forward pass at X keeps
     alive while its output is held, for the modes "grad", "no_grad",
     "inference_mode" (torch only: vjplib's entry is None) and "detach".
 
-    vjplib's side is `vjplib.eager_graph_bytes` (every live tensor storage,
-    through the garbage collector); torch's is `vjplib.torch_graph_bytes`
-    (what torch's graph saved, through saved-tensor hooks, and the output).
+    Both sides are measured by the book's one meter,
+    ``vjplib.memory.kept_bytes``: what the graph saved for backward (seen
+    through each library's ``saved_tensors_hooks``) and the output, each
+    storage once, leaving out X.
     """
-    out = {}
-    out["grad"] = (
-        vjplib.eager_graph_bytes(f_vjplib, X),
-        vjplib.torch_graph_bytes(f_torch, X),
-    )
+    kept = vjplib.memory.kept_bytes
+
+    leaf = vjplib.tensor(X, requires_grad=True)  # made before: not counted
+    leaf_t = X.detach().requires_grad_()
+
+    def vl():
+        return f_vjplib(leaf)
+
+    def t():
+        return f_torch(leaf_t)
+
+    out = {"grad": (kept(vl), kept(t))}
     with vjplib.no_grad():
-        vl = vjplib.eager_graph_bytes(f_vjplib, X)
+        b_vl = kept(vl)
     with torch.no_grad():
-        out["no_grad"] = (vl, vjplib.torch_graph_bytes(f_torch, X))
+        out["no_grad"] = (b_vl, kept(t))
     with torch.inference_mode():
-        out["inference_mode"] = (None, vjplib.torch_graph_bytes(f_torch, X))
+        out["inference_mode"] = (None, kept(t))
     out["detach"] = (
-        vjplib.eager_graph_bytes(lambda X: f_vjplib(X.detach()), X),
-        vjplib.torch_graph_bytes(lambda X: f_torch(X.detach()), X),
+        kept(lambda: f_vjplib(leaf.detach())),
+        kept(lambda: f_torch(leaf_t.detach())),
     )
     return out
 
 
 def plot_kept(kept, unit, unit_label):
-    """Bars of `kept` (from `kept_bytes`) in multiples of `unit` bytes."""
+    """Bars of `kept` (from `kept_by_mode`) in multiples of `unit` bytes."""
     modes = list(kept)
     fig, ax = plt.subplots(figsize=(6, 3.2))
     width = 0.38

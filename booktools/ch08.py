@@ -195,8 +195,10 @@ def kept_bytes(make: Callable[[], object], *existing) -> int:
     closure holds its constants) and any constant it reads from globals.
     ``kept_bytes(lambda: vjplib.linearize(f, X), f, X)`` is what linearize
     stores, the output included; ``kept_bytes(lambda: vjplib.vjp(f, X), f,
-    X)`` what reverse mode's graph keeps, the number
-    ``vjplib.graph_bytes(f, X)`` finds by asking the garbage collector.
+    X)`` what reverse mode's graph keeps, the number the book's memory
+    meter (``vjplib.memory.kept_bytes``, through ``saved_tensors_hooks``)
+    finds. The walk is needed for linearize, whose constants are not saved
+    tensors, so no saved-tensor hook sees them.
     """
     before = _storages(*existing)
     after = _storages(make())

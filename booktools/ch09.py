@@ -84,10 +84,10 @@ def measure_costs(
         w, v = _seeded(d, 5), _seeded(d, 6)
         _, Hv = torch.func.jvp(torch.func.grad(f_torch), (w,), (v,))
         same("vjplib.grad", vjplib.grad(f)(w), torch.func.grad(f_torch)(w), d)
-        same("vjplib.hvp", vjplib.hvp(f, w, v), Hv, d)
+        same("vjplib.hvp", vjplib.hvp(f, w, v)[1], Hv, d)
         same("the reverse-over-reverse HVP", hvp_rev_rev(f, w, v), Hv, d)
         record("gradient", d, lambda: vjplib.grad(f)(w))
-        record("HVP, forward-over-reverse", d, lambda: vjplib.hvp(f, w, v))
+        record("HVP, forward-over-reverse", d, lambda: vjplib.hvp(f, w, v)[1])
         record("HVP, reverse-over-reverse", d, lambda: hvp_rev_rev(f, w, v))
         if not hessians:
             continue

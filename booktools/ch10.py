@@ -1,7 +1,7 @@
 """Chapter 10's machinery: a memory meter, a timer, chain costs, plots, checks.
 
-- ``SavedBytes``: the peak bytes held by live ``save_for_backward`` contexts
-  while a computation runs, each storage counted once (deterministic, unlike a
+- ``peak_saved_bytes``: the peak bytes the graphs hold while a computation
+  runs, by the book's one meter (``vjplib.memory``: deterministic, unlike a
   timer or the allocator's statistics).
 - ``time_per_call``: seconds per call, best of a few rounds (figures only).
 - ``chain_cost`` and ``best_chain_cost``: scalar multiplications of a product
@@ -16,19 +16,16 @@ from __future__ import annotations
 
 import decimal
 import math
-import weakref
 
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.ticker import NullFormatter
 
 import vjplib
-from vjplib.function import SAVE_OBSERVERS
 
 from .timing import time_per_call
 
 __all__ = [
-    "SavedBytes",
     "peak_saved_bytes",
     "time_per_call",
     "chain_cost",
@@ -50,59 +47,11 @@ __all__ = [
 # ------------------------------------------------------------------ measuring
 
 
-def _storage(t):
-    """(address, bytes) of the storage behind tensor (or box) t."""
-    t = t.primal if isinstance(t, vjplib.Box) else t
-    s = t.untyped_storage()
-    return s.data_ptr(), s.nbytes()
-
-
-class SavedBytes:
-    """Peak bytes held by vjplib's saved contexts while a ``with`` block runs.
-
-    Every ``ctx.save_for_backward(...)`` is recorded against its context; a
-    context that has been freed (its node left the graph) no longer counts.
-    After each save the bytes of all live contexts are added up, each storage
-    once (a W saved by every layer counts once), and ``peak`` keeps the
-    largest total. Only contexts are seen: tensors held by Python variables
-    are not counted.
-
-    >>> with SavedBytes() as meter:
-    ...     _ = vjplib.grad(lambda x: vjplib.sum(vjplib.exp(x)))(torch.ones(4))
-    >>> meter.peak                  # exp keeps its output: 4 float64 numbers
-    32
-    """
-
-    def __enter__(self):
-        if any(isinstance(o, SavedBytes) for o in SAVE_OBSERVERS):
-            raise RuntimeError(
-                "SavedBytes: a meter is already running; meters do not nest"
-            )
-        self._live = weakref.WeakKeyDictionary()
-        self.peak = 0
-        SAVE_OBSERVERS.append(self)  # the engine calls it on every save
-        return self
-
-    def __call__(self, ctx, tensors):
-        self._live[ctx] = [_storage(t) for t in tensors if t is not None]
-        self.peak = max(self.peak, self.current)
-
-    @property
-    def current(self):
-        """Bytes held right now by live contexts, each storage once."""
-        storages = {}
-        for saved in list(self._live.values()):
-            storages.update(saved)
-        return sum(storages.values())
-
-    def __exit__(self, *exc):
-        SAVE_OBSERVERS.remove(self)
-        return False
-
-
 def peak_saved_bytes(fn, *args):
-    """Run fn(*args) under a SavedBytes meter; return (result, peak bytes)."""
-    with SavedBytes() as meter:
+    """Run fn(*args) under the book's one memory meter
+    (``vjplib.memory.SavedBytes``: what the graphs save, each storage once,
+    seen through ``saved_tensors_hooks``); return (result, peak bytes)."""
+    with vjplib.memory.SavedBytes() as meter:
         out = fn(*args)
     return out, meter.peak
 

@@ -2,6 +2,8 @@
 the cotangents (and leaves .grad alone), create_graph records the walk and
 implies retain_graph, and the errors have torch's class and key words."""
 
+import math
+
 import pytest
 import torch
 from test_tensor import close, matrix, pair, raises_both, vector, z_torch, z_vl
@@ -65,7 +67,7 @@ def test_create_graph_gives_an_hvp_and_implies_retain_graph():
     (Hv,) = vl.autograd.grad((g * V).sum(), X, retain_graph=True)
     (Hvt,) = torch.autograd.grad((gt * V).sum(), Xt, retain_graph=True)
     close(Hv, Hvt)
-    close(Hv, vl.hvp(z_vl, matrix(), V))
+    close(Hv, vl.hvp(z_vl, matrix(), V)[1])
     z.backward()  # z's graph was kept: create_graph implies retain_graph
     zt.backward()
     close(X.grad, Xt.grad)
@@ -143,3 +145,86 @@ def test_batched_grads_are_refused_with_the_way_out():
     x = vl.tensor(vector(), requires_grad=True)
     with pytest.raises(NotImplementedError, match="vmap"):
         vl.autograd.grad(x * 2, x, torch.ones(2, 5), is_grads_batched=True)
+
+
+# ------------------------------------------------ saved_tensors_hooks
+
+
+def _saves_exp(lib):
+    """exp of a 3-vector and the list its pack hook logs saved shapes to."""
+    if lib is torch:
+        x = torch.ones(3, dtype=torch.float64, requires_grad=True)
+        return lambda: torch.exp(x)
+    x = vl.tensor(torch.ones(3, dtype=torch.float64), requires_grad=True)
+    return lambda: vl.exp(x)
+
+
+@pytest.mark.parametrize("lib", [torch, vl], ids=["torch", "vjplib"])
+def test_saved_tensors_hooks_pack_on_save_unpack_on_read(lib):
+    """pack runs when exp saves its output, unpack when backward reads it;
+    the unpacked tensor is the saved one; the hooks go on exit."""
+    log = []
+
+    def pack(t):
+        log.append(("pack", tuple(t.shape)))
+        return t
+
+    def unpack(t):
+        log.append(("unpack", tuple(t.shape)))
+        return t
+
+    run = _saves_exp(lib)
+    with lib.autograd.graph.saved_tensors_hooks(pack, unpack):
+        y = run()
+    assert log == [("pack", (3,))]
+    y.sum().backward()
+    assert log[-1] == ("unpack", (3,))
+    log.clear()
+    run().sum().backward()  # outside the block: no hook runs
+    assert log == []
+
+
+@pytest.mark.parametrize("lib", [torch, vl], ids=["torch", "vjplib"])
+def test_saved_tensors_hooks_nest_innermost_wins(lib):
+    """Nested blocks: only the innermost pair packs; leaving it restores
+    the outer pair, as torch does."""
+    log = []
+
+    def hooks(name):
+        return lib.autograd.graph.saved_tensors_hooks(
+            lambda t: (log.append(name), t)[1], lambda t: t
+        )
+
+    run = _saves_exp(lib)
+    with hooks("outer"):
+        run()
+        with hooks("inner"):
+            run()
+        run()
+    run()
+    assert log == ["outer", "inner", "outer"]
+
+
+def test_saved_tensors_hooks_vjplib_refuses_offloading():
+    """torch lets unpack return another tensor (offloading); vjplib keeps
+    its own reference, so it refuses, naming the way."""
+    x = vl.tensor(torch.ones(3, dtype=torch.float64), requires_grad=True)
+    with vl.autograd.graph.saved_tensors_hooks(
+        lambda t: t.clone(), lambda t: t
+    ):
+        y = vl.exp(x)
+    with pytest.raises(RuntimeError, match="unpack_hook must return"):
+        y.sum().backward()
+
+
+def test_saved_tensors_hooks_see_the_functional_face():
+    """vjplib.vjp's ops save through the same Context: the hook sees them."""
+    shapes = []
+    with vl.autograd.graph.saved_tensors_hooks(
+        lambda t: (shapes.append(tuple(t.shape)), t)[1], lambda t: t
+    ):
+        _, vjp_fn = vl.vjp(vl.tanh, torch.ones(2, 5, dtype=torch.float64))
+    assert shapes == [(2, 5)]  # tanh keeps its output
+    (x_bar,) = vjp_fn(torch.ones(2, 5, dtype=torch.float64))
+    expected = 1 - math.tanh(1) ** 2
+    assert torch.allclose(x_bar, torch.full_like(x_bar, expected))

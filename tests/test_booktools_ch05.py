@@ -30,7 +30,7 @@ def test_error_line_keeps_the_first_sentence_wrapped():
 
 def test_kept_bytes_measures_the_saved_tensors_and_nothing_without_grad():
     X = torch.eye(6, dtype=torch.float64) * 3.0 + 0.1
-    kept = ch05.kept_bytes(
+    kept = ch05.kept_by_mode(
         lambda X: vjplib.norm(vjplib.inv(X)),
         lambda X: torch.linalg.norm(torch.linalg.inv(X)),
         X,

@@ -168,11 +168,81 @@ def test_assert_close_reports_position_shape_and_errors():
         )
 
 
-def test_graph_bytes_with_a_torch_func_vjp_alive():
+def test_kept_bytes_with_a_torch_func_vjp_alive():
     """A torch.func vjp_fn alive elsewhere holds functorch wrappers, which
     have no storage of their own; the meters must skip them, not crash."""
     x = torch.randn(3, dtype=torch.float64)
     _, keep = torch.func.vjp(torch.sin, x)  # alive during the measurement
-    assert vl.graph_bytes(vl.sin, x) > 0
-    assert vl.torch_graph_bytes(torch.sin, x) > 0
+    kept = vl.memory.kept_bytes
+    assert kept(lambda: vl.vjp(vl.sin, x)) == 3 * 8  # the output: x existed
+    assert kept(lambda: torch.sin(x.detach().requires_grad_())) == 3 * 8
     del keep
+
+
+# ------------------------------------------------------ the memory meter
+
+
+def _layers(k, tanh, W):
+    def f(X):
+        for _ in range(k):
+            X = tanh(X @ W)  # matmul saves X and W, tanh its output
+        return X
+
+    return f
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_kept_bytes_matches_the_count_from_the_shapes(k):
+    """k layers of tanh(X W), n x n float64: the graph keeps one n x n
+    matrix per layer (tanh's output, which the next matmul saves too, and
+    the last of which is the output); X and W existed before. Predicted
+    from the shapes, in both libraries, and for vjplib's two faces."""
+    n = 16
+    gen = torch.Generator().manual_seed(0)
+    W, X = (torch.randn(n, n, generator=gen, dtype=F64) for _ in range(2))
+    one = n * n * 8
+    f_vl, f_torch = _layers(k, vl.tanh, W), _layers(k, torch.tanh, W)
+    kept = vl.memory.kept_bytes
+    assert kept(lambda: vl.vjp(f_vl, X)) == k * one
+    assert kept(lambda: f_torch(X.detach().requires_grad_())) == k * one
+    leaf = vl.tensor(X, requires_grad=True)
+    assert kept(lambda: f_vl(leaf)) == k * one
+    with vl.no_grad():  # nothing saved: only the output
+        assert kept(lambda: f_vl(leaf)) == one
+    with torch.no_grad():
+        assert kept(lambda: f_torch(X.detach().requires_grad_())) == one
+
+
+def test_saved_bytes_counts_a_storage_once_and_frees_with_the_graph():
+    """W saved by three layers counts once; a freed graph no longer
+    counts; the peak stays. Both libraries, one meter."""
+    n = 8
+    W = torch.eye(n, dtype=F64)
+    for lib in (torch, vl):
+        x = (
+            W.clone().requires_grad_()
+            if lib is torch
+            else vl.tensor(W.clone(), requires_grad=True)
+        )
+        with vl.memory.SavedBytes() as meter:
+            y = _layers(3, lib.tanh, W)(x)
+            held = meter.current
+            y.sum().backward()  # frees what the graph saved
+            after = meter.current
+        # W (saved by every matmul for the cotangent of its left factor;
+        # W needs none, so X is not saved) and the three tanh outputs
+        assert (held, meter.peak, after) == (4 * n * n * 8, held, 0), lib
+
+
+def test_saved_bytes_meters_nest_and_leave_no_hook_behind():
+    x = torch.ones(4, dtype=F64)
+    with vl.memory.SavedBytes() as outer:
+        with vl.memory.SavedBytes() as inner:
+            _ = vl.grad(lambda x: vl.sum(vl.exp(x)))(x)
+        _ = vl.grad(lambda x: vl.sum(vl.sin(x)))(x)
+    assert inner.peak == 32 and outer.peak == 32  # exp's y; sin's x
+    from vjplib.function import _SAVED_TENSORS_HOOKS
+
+    assert _SAVED_TENSORS_HOOKS == []
+    t = torch.ones(3, requires_grad=True)
+    assert torch.exp(t).grad_fn._saved_result is not None  # no torch hook

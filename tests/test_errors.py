@@ -14,12 +14,28 @@ X = 3 * torch.eye(3, dtype=F64) + 0.1
 x = torch.tensor([1.0, 2.0, 3.0], dtype=F64)
 
 
-def test_cotangent_shape_and_dtype_mismatch():
+def same_error(torch_call, vl_call, *words):
+    """The mistake through torch.func and through vjplib: the same class,
+    and each key word in both messages."""
+    raised = []
+    for call in (torch_call, vl_call):
+        with pytest.raises(Exception) as info:
+            call()
+        for w in words:
+            assert w in str(info.value), (w, str(info.value))
+        raised.append(info.type)
+    assert raised[0] is raised[1], raised
+
+
+def test_cotangent_shape_as_torch_and_dtype_refused():
     _, vjp_fn = vl.vjp(vl.inv, X)
-    with pytest.raises(
-        ValueError, match=r"y_bar has shape \(2, 2\), expected \(3, 3\)"
-    ):
-        vjp_fn(torch.ones(2, 2, dtype=F64))
+    _, vjp_fn_t = torch.func.vjp(torch.linalg.inv, X)
+    same_error(
+        lambda: vjp_fn_t(torch.ones(2, 2, dtype=F64)),
+        lambda: vjp_fn(torch.ones(2, 2, dtype=F64)),
+        "Mismatch in shape: grad_output[0] has a shape of torch.Size([2, 2])",
+    )
+    # torch casts a float32 cotangent; vjplib refuses it, with the way out
     with pytest.raises(
         ValueError, match=r"dtype torch.float32.*expected torch.float64"
     ):
@@ -28,19 +44,34 @@ def test_cotangent_shape_and_dtype_mismatch():
         vjp_fn(torch.ones(2, 3, 2, dtype=F64), batched=True)
 
 
-def test_tangent_shape_and_dtype_mismatch():
-    with pytest.raises(
-        ValueError, match=r"jvp: tangent 0 has shape \(2,\), expected \(3,\)"
-    ):
-        vl.jvp(vl.sin, (x,), (torch.ones(2, dtype=F64),))
+def test_tangent_errors_as_torch():
+    same_error(
+        lambda: torch.func.jvp(torch.sin, (x,), (torch.ones(2, dtype=F64),)),
+        lambda: vl.jvp(vl.sin, (x,), (torch.ones(2, dtype=F64),)),
+        "different size than that of the original Tensor",
+        "Tensor is of size [3] while the given forward gradient is of size "
+        "[2]",
+    )
+    same_error(
+        lambda: torch.func.jvp(torch.sin, x, x),
+        lambda: vl.jvp(vl.sin, x, x),
+        "Expected primals to be a tuple",
+    )
+    same_error(
+        lambda: torch.func.jvp(torch.sin, (x,), (x, x)),
+        lambda: vl.jvp(vl.sin, (x,), (x, x)),
+        "Expected primals and tangents to have the same python structure",
+    )
+    same_error(
+        lambda: torch.func.jvp(torch.sin, (x,), x),
+        lambda: vl.jvp(vl.sin, (x,), x),
+        "Expected primals and tangents to have the same python structure",
+    )
+    # torch casts a float32 tangent; vjplib refuses it, with the way out
     with pytest.raises(ValueError, match=r"tangent 0 has dtype torch.float32"):
         vl.jvp(vl.sin, (x,), (torch.ones(3),))
     with pytest.raises(ValueError, match="Dual: tangent of shape"):
         vl.Dual(x, torch.ones(2, dtype=F64))
-    with pytest.raises(TypeError, match="must be tuples"):
-        vl.jvp(vl.sin, x, x)
-    with pytest.raises(ValueError, match="1 primals but 2 tangents"):
-        vl.jvp(vl.sin, (x,), (x, x))
 
 
 class WrongShape(vl.Function):
@@ -89,9 +120,16 @@ def test_rule_returning_wrong_shapes_is_named():
         vl.jvp(TwoCotangents.apply, (x,), (x,))
 
 
-def test_grad_of_non_scalar_points_to_vjp_and_jacrev():
+def test_grad_of_non_scalar_as_torch_points_to_vjp_and_jacrev():
+    for grad in (vl.grad, lambda f: lambda x: vl.value_and_grad(f)(x)):
+        same_error(
+            lambda: torch.func.grad(torch.sin)(x),
+            lambda: grad(vl.sin)(x),
+            "Expected f(*args) to return a scalar Tensor, got tensor with 1 "
+            "dims",
+        )
     with pytest.raises(
-        ValueError, match=r"shape \(3,\).*vjplib.vjp.*vjplib.jacrev"
+        RuntimeError, match=r"shape \(3,\).*vjplib.vjp.*vjplib.jacrev"
     ):
         vl.grad(vl.sin)(x)
 
@@ -201,10 +239,47 @@ def test_pow_needs_a_constant_exponent_and_dtypes_must_agree():
 
 
 def test_f_must_return_one_tensor():
+    # torch.func takes a tuple of outputs; vjplib refuses, with the way out
     with pytest.raises(TypeError, match="f must return one tensor, got tuple"):
         vl.vjp(lambda v: (v, v), x)
-    with pytest.raises(ValueError, match="argnums=2 is out of range"):
-        vl.grad(lambda v: vl.sum(v), argnums=2)(x)
+    same_error(
+        lambda: torch.func.grad(lambda v: 3.0)(x),
+        lambda: vl.grad(lambda v: 3.0)(x),
+        "Expected f(*args) to return a Tensor, got <class 'float'>",
+    )
+    calls = {
+        "vjp": lambda lib: lib.vjp(lambda v: 3.0, x),
+        "jvp": lambda lib: lib.jvp(lambda v: 3.0, (x,), (x,)),
+        "jacrev": lambda lib: lib.jacrev(lambda v: 3.0)(x),
+    }
+    for call in calls.values():
+        same_error(
+            lambda: call(torch.func),
+            lambda: call(vl),
+            "expected f(*primals) to return only tensors, got unsupported "
+            "type <class 'float'>",
+        )
+
+
+@pytest.mark.parametrize(
+    "argnums, words",
+    [
+        (2, "Got argnum=2, but only 1 positional inputs"),
+        (-2, "Got argnum=-2, but only 1 positional inputs"),
+        ((), "argnums must be non-empty"),
+        (0.5, "argnums must be int or Tuple[int, ...], got: <class 'float'>"),
+        ((0, 0), "argnums elements must be unique"),
+    ],
+)
+@pytest.mark.parametrize("name", ["grad", "jacrev", "jacfwd"])
+def test_argnums_errors_as_torch(name, argnums, words):
+    f_t = torch.sum if name == "grad" else torch.sin
+    f_vl = vl.sum if name == "grad" else vl.sin
+    same_error(
+        lambda: getattr(torch.func, name)(f_t, argnums=argnums)(x),
+        lambda: getattr(vl, name)(f_vl, argnums=argnums)(x),
+        words,
+    )
 
 
 def test_escaped_value_raises_instead_of_giving_zero():

@@ -135,7 +135,7 @@ def test_grad_of_grad_tensor_and_hessians():
     assert_close(vl.jacfwd(vl.jacfwd(f))(X), H, what="jacfwd of jacfwd")
     assert_close(vl.jacrev(vl.jacrev(f))(X), H, what="jacrev of jacrev")
     Hv = (H.reshape(9, 9) @ V.reshape(9)).reshape(3, 3)
-    assert_close(vl.hvp(f, X, V), Hv, what="hvp (forward over reverse)")
+    assert_close(vl.hvp(f, X, V)[1], Hv, what="hvp (forward over reverse)")
     assert_close(
         vl.grad(lambda X: vl.sum(vl.grad(f)(X) * V))(X),
         Hv,
@@ -414,4 +414,78 @@ def test_constant_operands_tanh_layer_and_logistic_hessian():
         + 1e-3 * (w * w).sum()
     )
     assert_close(vl.hessian(f)(w), tf.hessian(g)(w), what="hessian")
-    assert_close(vl.hvp(f, w, x[:6]), tf.hessian(g)(w) @ x[:6], what="hvp")
+    assert_close(vl.hvp(f, w, x[:6])[1], tf.hessian(g)(w) @ x[:6], what="hvp")
+
+
+# ---------------------------------------------- hvp, as torch's functional
+
+
+def test_hvp_returns_torchs_shapes():
+    """(func_output, Hv) as torch.autograd.functional.hvp: a Tensor for a
+    Tensor input, a tuple for a tuple of inputs, v=None for one
+    single-element input, a single-element (not only 0-d) output."""
+    from torch.autograd.functional import hvp as torch_hvp
+
+    x, v = rng_tensor(4, seed=1), rng_tensor(4, seed=2)
+    y, Hv = vl.hvp(lambda x: vl.sum(vl.sin(x) * x), x, v)
+    y_t, Hv_t = torch_hvp(lambda x: (torch.sin(x) * x).sum(), x, v)
+    assert_close(y, y_t)
+    assert_close(Hv, Hv_t)
+
+    a, b = rng_tensor(3, seed=3), rng_tensor(3, seed=4)
+    va, vb = rng_tensor(3, seed=5), rng_tensor(3, seed=6)
+    y, (Ha, Hb) = vl.hvp(lambda a, b: vl.sum(a * b * b), (a, b), (va, vb))
+    y_t, (Ha_t, Hb_t) = torch_hvp(
+        lambda a, b: (a * b * b).sum(), (a, b), (va, vb)
+    )
+    assert_close(y, y_t)
+    assert_close(Ha, Ha_t)
+    assert_close(Hb, Hb_t)
+
+    one = torch.tensor([2.0], dtype=F64)  # shape (1,): one element
+    y, Hv = vl.hvp(lambda x: x * x * x, one)  # v=None: 1
+    y_t, Hv_t = torch_hvp(lambda x: x**3, one)
+    assert_close(y, y_t)  # shape (1,), as torch
+    assert_close(Hv, Hv_t)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "vector output",
+        "float output",
+        "list inputs",
+        "v size",
+        "v length",
+        "v None",
+    ],
+)
+def test_hvp_errors_follow_torch(case):
+    """Each mistake through torch's hvp and vjplib's: the same class and
+    the same key words."""
+    from torch.autograd.functional import hvp as torch_hvp
+
+    x, v = rng_tensor(2, seed=1), rng_tensor(2, seed=2)
+    cube_t, cube_vl = (lambda x: (x**3).sum()), (lambda x: vl.sum(x * x * x))
+    calls = {
+        "vector output": ((lambda x: x**3, x, v), (lambda x: x * x, x, v)),
+        "float output": ((lambda x: 3.0, x, v), (lambda x: 3.0, x, v)),
+        "list inputs": ((cube_t, [x], v), (cube_vl, [x], v)),
+        "v size": ((cube_t, x, v[:1]), (cube_vl, x, v[:1])),
+        "v length": ((cube_t, (x, x), (v,)), (cube_vl, (x, x), (v,))),
+        "v None": ((cube_t, x, None), (cube_vl, x, None)),
+    }
+    words = {
+        "vector output": "should contain a single element",
+        "float output": "must be either a Tensor or a tuple of Tensors",
+        "list inputs": "must be either a Tensor or a tuple of Tensors",
+        "v size": "v has invalid size",
+        "v length": "v is a tuple of invalid length",
+        "v None": "can only be None if the input",
+    }
+    raised = []
+    for hvp, args in zip((torch_hvp, vl.hvp), calls[case]):
+        with pytest.raises(Exception, match=words[case]) as info:
+            hvp(*args)
+        raised.append(info.type)
+    assert raised[0] is raised[1], raised

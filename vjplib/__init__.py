@@ -15,7 +15,10 @@ then ``tensor.py``, the eager face (``vjplib.tensor``, ``.backward()``,
 (``vjplib.autograd.grad``, which returns what backward() accumulates).
 """
 
-from . import autograd  # vjplib.autograd.grad: torch.autograd.grad
+from . import (
+    autograd,  # vjplib.autograd.grad: torch.autograd.grad
+    memory,  # the memory meter, through saved_tensors_hooks
+)
 from .box import Box
 from .checks import (
     assert_close,
@@ -176,6 +179,7 @@ __all__ = [
     "enable_grad",
     "is_grad_enabled",
     "autograd",
+    "memory",
     "custom_jvp",
     "custom_vjp",
 ]

@@ -9,13 +9,12 @@ loudly and precisely.
   torch.func.jvp) of f.
 - ``check_jacobians``: jacrev == jacfwd == central differences.
 - ``graph_bytes``, ``torch_graph_bytes``, ``eager_graph_bytes``: the memory
-  a graph keeps alive.
+  a graph keeps alive, as ``vjplib.memory.kept_bytes`` measures it.
 """
-
-import gc
 
 import torch
 
+from .memory import kept_bytes
 from .tensor import Tensor, tensor
 from .transforms import jacfwd, jacobian_fd, jacrev, jvp, vjp
 
@@ -154,66 +153,29 @@ def check_jacobians(f, x, *, rtol=1e-6, atol=1e-8):
     return J
 
 
-def _live_storages():
-    """{storage address: bytes} of every tensor alive in Python now."""
-    gc.collect()
-    live = {}
-    for obj in gc.get_objects():
-        if issubclass(type(obj), torch.Tensor):
-            try:
-                storage = obj.untyped_storage()
-            except (NotImplementedError, RuntimeError):
-                continue  # a torch.func wrapper: its storage is its inner's
-            live[storage.data_ptr()] = storage.nbytes()
-    return live
+# The memory of a graph is measured by one meter, ``vjplib.memory``
+# (``kept_bytes``, ``SavedBytes``); these three are its call shapes for
+# benchmarks/ and older cells, and go once those call it directly.
 
 
 def graph_bytes(f, *primals):
-    """Bytes of tensor memory that ``vjplib.vjp(f, *primals)`` keeps alive when
-    it returns: the output and what the recorded graph holds for the backward
-    pass, each storage once, nothing that existed before the call (the primals,
-    constants f closes over).
-
-    It looks at every tensor still alive (through the garbage collector),
-    not at vjplib's bookkeeping, so it also sees an intermediate the graph
-    keeps by accident. Compare with ``torch_graph_bytes(f_torch, *primals)``.
-    """
-    before = _live_storages()
-    result = vjp(f, *primals)  # (y, vjp_fn): keeps the graph alive
-    after = _live_storages()
-    del result
-    return sum(n for ptr, n in after.items() if ptr not in before)
+    """``memory.kept_bytes(lambda: vjp(f, *primals))``: bytes
+    ``vjplib.vjp`` keeps alive when it returns (its graph's saved tensors
+    and the output, each storage once, none that existed before)."""
+    return kept_bytes(lambda: vjp(f, *primals))
 
 
 def torch_graph_bytes(f, *primals):
-    """The same for torch.autograd: bytes of the tensors torch's graph saved
-    for backward (seen through ``torch.autograd.graph.saved_tensors_hooks``)
-    and of f's output, each storage once, leaving out what existed before the
-    call. f is torch code; the primals get ``requires_grad``."""
-    before = _live_storages()
-    kept = {}
-
-    def pack(t):
-        kept[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
-        return t
-
-    xs = [p.detach().requires_grad_(True) for p in primals]
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        y = f(*xs)
-    kept[y.untyped_storage().data_ptr()] = y.untyped_storage().nbytes()
-    return sum(n for ptr, n in kept.items() if ptr not in before)
+    """The same for torch.autograd: f is torch code; the primals get
+    ``requires_grad``."""
+    return kept_bytes(
+        lambda: f(*[p.detach().requires_grad_(True) for p in primals])
+    )
 
 
 def eager_graph_bytes(f, *primals):
-    """The same for the eager face: bytes of tensor memory alive while the
-    output of ``f(*leaves)`` is held, before ``backward()``, where the
-    leaves are ``vjplib.tensor(p, requires_grad=True)``: the output and what
-    its graph saved, each storage once, not the leaves themselves. Call it
-    under ``vjplib.no_grad()`` to measure a forward pass that records
-    nothing."""
-    leaves = [tensor(p, requires_grad=True) for p in primals]
-    before = _live_storages()
-    out = f(*leaves)
-    after = _live_storages()
-    del out
-    return sum(n for ptr, n in after.items() if ptr not in before)
+    """The same for the eager face: ``f(*leaves)`` with
+    ``vjplib.tensor(p, requires_grad=True)`` leaves (call it under
+    ``vjplib.no_grad()`` for a forward pass that records nothing)."""
+    leaves = [tensor(p, requires_grad=True) for p in primals]  # before
+    return kept_bytes(lambda: f(*leaves))

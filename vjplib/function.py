@@ -9,10 +9,41 @@ import torch
 
 from .box import Box, top_box
 
-# Callables observe(ctx, tensors), each told of every save_for_backward as
-# it happens: the book's memory meter (booktools/ch10.py) appends one while
-# it runs and removes it after, instead of patching Context.
-SAVE_OBSERVERS = []
+# The (pack_hook, unpack_hook) pairs of the saved_tensors_hooks blocks that
+# are running, innermost last (only the innermost applies, as in torch).
+_SAVED_TENSORS_HOOKS = []
+
+
+class saved_tensors_hooks:
+    """torch.autograd.graph.saved_tensors_hooks for vjplib (also at
+    ``vjplib.autograd.graph.saved_tensors_hooks``): while the ``with``
+    block runs, ``pack_hook(t)`` is called on every tensor an op saves for
+    its rules (``ctx.save_for_backward``), and ``unpack_hook(packed)`` each
+    time that saved tensor is read (``ctx.saved_tensors``: a rule, or the
+    engine checking versions). Blocks nest: only the innermost pair
+    applies, and leaving a block restores the one around it, as in torch.
+
+    vjplib keeps its own reference to each saved tensor (nested transforms
+    swap it for its traced version), so a pack hook cannot move a tensor
+    off to save memory: unpack_hook must return the very tensor pack_hook
+    was given, or reading it raises. The hooks observe: the book's memory
+    meter (``vjplib.memory``) counts what a graph keeps through them.
+    """
+
+    def __init__(self, pack_hook, unpack_hook):
+        self.pack_hook, self.unpack_hook = pack_hook, unpack_hook
+
+    def __enter__(self):
+        _SAVED_TENSORS_HOOKS.append((self.pack_hook, self.unpack_hook))
+        return self
+
+    def __exit__(self, *exc):
+        _SAVED_TENSORS_HOOKS.pop()
+        return False
+
+
+def _is_tensor(t):
+    return isinstance(t, (torch.Tensor, Box))
 
 
 class Context:
@@ -34,13 +65,18 @@ class Context:
     """
 
     _saved = ()
+    _packed = ()  # (tensor, packed) pairs while saved_tensors_hooks ran
     _freed = False
     needs_input_grad = ()
 
     def save_for_backward(self, *tensors):
         self._saved = tensors
-        for observe in SAVE_OBSERVERS:
-            observe(self, tensors)
+        if _SAVED_TENSORS_HOOKS:  # (tensor, what pack_hook made of it)
+            pack, unpack = _SAVED_TENSORS_HOOKS[-1]
+            self._unpack = unpack
+            self._packed = tuple(
+                (t, pack(t)) for t in tensors if _is_tensor(t)
+            )
 
     def save_for_forward(self, *tensors):
         """torch's name for what the jvp rule will read. vjplib keeps one
@@ -55,18 +91,26 @@ class Context:
                 "for vjp and jvp (ctx.saved_tensors in both); call "
                 "save_for_backward once with every tensor either rule reads"
             )
-        self._saved = tensors
+        if not self._saved:
+            self.save_for_backward(*tensors)
 
     @property
     def saved_tensors(self):
         if self._freed:  # Tensor.backward() frees them (tensor.py)
             raise RuntimeError(FREED)
+        for t, packed in self._packed:
+            if self._unpack(packed) is not t:
+                raise RuntimeError(
+                    "saved_tensors_hooks: unpack_hook must return the tensor "
+                    "pack_hook was given: vjplib keeps its own reference to "
+                    "saved tensors, so its hooks observe and cannot offload"
+                )
         return self._saved
 
     def free(self):
         """Drop the saved tensors (backward does it once the node's VJP has
         used them); ``saved_tensors`` then raises."""
-        self._saved, self._freed = (), True
+        self._saved, self._freed, self._packed = (), True, ()
 
 
 FREED = (

@@ -5,6 +5,15 @@ versions are compared with.
 
 Jacobians are numerator layout: J[i, j] = ∂y_i/∂x_j, of shape y.shape +
 x.shape.
+
+Errors: where torch has the same function (torch.func's vjp, grad, jvp,
+jacrev, jacfwd; torch.autograd.functional's hvp), a mistake raises torch's
+error class with torch's key words (a RuntimeError for grad of a
+non-scalar, argnums out of range, tangents of the wrong size, …), followed
+by vjplib's way out; tests/test_errors.py runs each mistake through both.
+Where torch accepts what vjplib does not (a tuple of outputs, a float32
+cotangent for a float64 output), vjplib refuses with its own TypeError or
+ValueError, which names the way out.
 """
 
 import functools
@@ -32,8 +41,20 @@ def _output(out, trace, who):
         return out
     if isinstance(out, torch.Tensor):
         return out
-    raise TypeError(
-        f"{who}: f must return one tensor, got {type(out).__name__}"
+    if isinstance(out, (tuple, list)):  # torch.func takes these; we refuse
+        raise TypeError(
+            f"{who}: f must return one tensor, got {type(out).__name__}: "
+            "vjplib's transformations take one output (torch.func's take a "
+            "tuple); return the outputs one at a time or stacked"
+        )
+    if who == "grad":  # torch.func.grad's words
+        raise RuntimeError(
+            f"grad: Expected f(*args) to return a Tensor, got {type(out)}; "
+            "f must return one scalar tensor"
+        )
+    raise RuntimeError(
+        f"{who}(f, *primals): expected f(*primals) to return only tensors, "
+        f"got unsupported type {type(out)}; vjplib's f returns one tensor"
     )
 
 
@@ -59,6 +80,16 @@ def _vjp(f, primals, who):
             if batched and isinstance(y_bar, (torch.Tensor, Box))
             else ()
         )
+        if (
+            not batch
+            and isinstance(y_bar, (torch.Tensor, Box))
+            and y_bar.shape != y.shape
+        ):  # torch.func.vjp's class and words
+            raise RuntimeError(
+                f"{who}: Mismatch in shape: grad_output[0] has a shape of "
+                f"{y_bar.shape} and output[0] has a shape of {y.shape}: "
+                "the cotangent y_bar has the shape of the output"
+            )
         check_like(y_bar, y, batch, f"{who}: the cotangent y_bar")
         x_bars = backward(out, y_bar, xs) if out is not y else [None] * len(xs)
         return tuple(
@@ -82,12 +113,25 @@ def vjp(f, *primals):
 
 
 def _argnums(argnums, n, who):
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    if not nums or any(
-        not isinstance(i, int) or not -n <= i < n for i in nums
+    """argnums as a tuple of positions in range(n); torch.func's errors."""
+    nums = (argnums,) if isinstance(argnums, int) else argnums
+    if not isinstance(nums, tuple) or not all(
+        isinstance(i, int) for i in nums
     ):
-        raise ValueError(
-            f"{who}: argnums={argnums!r} is out of range for {n} arguments"
+        raise RuntimeError(
+            f"{who}: argnums must be int or Tuple[int, ...], got: "
+            f"{type(argnums)}"
+        )
+    if not nums:
+        raise RuntimeError(f"{who}: argnums must be non-empty")
+    for i in nums:
+        if not -n <= i < n:
+            raise RuntimeError(
+                f"{who}: Got argnum={i}, but only {n} positional inputs"
+            )
+    if len(set(i % n for i in nums)) != len(nums):
+        raise RuntimeError(
+            f"{who}: argnums elements must be unique, got {argnums}"
         )
     return tuple(i % n for i in nums)
 
@@ -113,10 +157,10 @@ def value_and_grad(f, argnums=0):
     def value_and_grad_f(*args):
         nums = _argnums(argnums, len(args), "grad")
         y, vjp_fn = _vjp(_wrt(f, args, nums), [args[i] for i in nums], "grad")
-        if y.ndim != 0:
-            raise ValueError(
-                "grad: f must return a scalar (shape ()), got shape "
-                f"{tuple(y.shape)}. "
+        if y.ndim != 0:  # torch.func.grad's class and words
+            raise RuntimeError(
+                "grad: Expected f(*args) to return a scalar Tensor, got "
+                f"tensor with {y.ndim} dims (shape {tuple(y.shape)}). "
                 "For a non-scalar output use vjplib.vjp(f, x) and pull back a "
                 "cotangent, or vjplib.jacrev(f)(x) for the whole Jacobian."
             )
@@ -147,16 +191,23 @@ def jvp(f, primals, tangents, *, batched=False):
     has its primal's shape and dtype, or with ``batched=True`` one extra
     leading dim (the same size B for all).
     """
-    if not isinstance(primals, (tuple, list)) or not isinstance(
-        tangents, (tuple, list)
-    ):
-        raise TypeError(
-            "jvp: primals and tangents must be tuples, e.g. "
-            "jvp(f, (x,), (x_dot,))"
+    if not isinstance(primals, (tuple, list)):  # torch.func.jvp's words
+        raise RuntimeError(
+            "jvp(f, primals, tangents): Expected primals to be a tuple. E.g. "
+            "it should be valid to call f(*primals): jvp(f, (x,), (x_dot,))"
         )
-    if len(primals) != len(tangents):
-        raise ValueError(
-            f"jvp: {len(primals)} primals but {len(tangents)} tangents"
+    if not isinstance(tangents, (tuple, list)) or len(primals) != len(
+        tangents
+    ):
+        raise RuntimeError(
+            "jvp(f, primals, tangents): Expected primals and tangents to "
+            "have the same python structure: one tangent per primal, e.g. "
+            f"jvp(f, (x,), (x_dot,)); got {len(primals)} primals and "
+            + (
+                f"{len(tangents)} tangents"
+                if isinstance(tangents, (tuple, list))
+                else f"a {type(tangents).__name__}"
+            )
         )
     primals = [as_primal(p, "jvp", i) for i, p in enumerate(primals)]
     tangents = [
@@ -164,6 +215,15 @@ def jvp(f, primals, tangents, *, batched=False):
     ]
     batch = tuple(tangents[0].shape[:1]) if batched and tangents else ()
     for i, (p, t) in enumerate(zip(primals, tangents)):
+        if tuple(t.shape) != batch + tuple(p.shape):  # torch's words
+            raise RuntimeError(
+                f"jvp: tangent {i}: Trying to set a forward gradient that "
+                "has a different size than that of the original Tensor, "
+                f"this is not supported. Tensor is of size {list(p.shape)} "
+                "while the given forward gradient is of size "
+                f"{list(t.shape)}"
+                + (f" (batch {batch} + {tuple(p.shape)})" if batch else "")
+            )
         check_like(t, p, batch, f"jvp: tangent {i}")
     with new_trace("jvp") as trace:
         out = f(*[Dual(p, t, trace) for p, t in zip(primals, tangents)])
@@ -264,12 +324,84 @@ def hessian(f, argnums=0):
     return jacfwd(jacrev(f, argnums), argnums)
 
 
-def hvp(f, x, v):
+def hvp(func, inputs, v=None, create_graph=False, strict=False):
+    """torch.autograd.functional.hvp: ``(func(*inputs), H v)`` for the
+    Hessian H of func, whose output has a single element, at `inputs`;
+    forward-over-reverse (the JVP of grad func along v).
+
+    As in torch, `inputs` is a Tensor or a tuple of Tensors and `v` has the
+    same structure and shapes (None only for one single-element input: 1);
+    H v is a Tensor for a Tensor input and a tuple for a tuple. torch.func
+    has no hvp: its docs write it as ``jvp(grad(f), (x,), (v,))``, which is
+    what this computes. vjplib's results can always be differentiated again
+    (wrap the call in another transformation), so ``create_graph`` and
+    ``strict``, torch's switches for its eager graph, are refused.
     """
-    H v for the Hessian H of a scalar f at x, forward-over-reverse: the JVP of
-    grad f along v.
-    """
-    return jvp(grad(f), (x,), (v,))[1]
+    if create_graph or strict:
+        raise NotImplementedError(
+            "hvp: create_graph and strict are not supported; the result can "
+            "be differentiated by wrapping the call in another vjplib "
+            "transformation (grad, jvp, vjp)"
+        )
+    single = isinstance(inputs, (torch.Tensor, Box))
+    if not single and not isinstance(inputs, tuple):
+        raise TypeError(
+            "The inputs given to hvp must be either a Tensor or a tuple of "
+            "Tensors but the given inputs has type "
+            f"{type(inputs)}."
+        )
+    xs = (inputs,) if single else inputs
+    if v is None:
+        if not (single and inputs.numel() == 1):
+            raise RuntimeError(
+                "The vector v can only be None if the input to the "
+                "user-provided function is a single Tensor with a single "
+                "element."
+            )
+        v = torch.ones_like(as_primal(inputs, "hvp", 0))
+    vs = (v,) if isinstance(v, (torch.Tensor, Box)) else tuple(v)
+    if len(vs) != len(xs):
+        raise RuntimeError(
+            f"v is a tuple of invalid length: should be {len(xs)} but got "
+            f"{len(vs)}."
+        )
+    for x, v_i in zip(xs, vs):
+        if v_i.shape != x.shape:
+            raise RuntimeError(
+                f"v has invalid size: should be {x.shape} but got {v_i.shape}."
+            )
+    value = {}
+
+    def scalar(*args):  # func, its single-element output as a 0-d scalar
+        out = func(*args)
+        if not isinstance(out, (torch.Tensor, Box)):
+            raise TypeError(
+                "The outputs of the user-provided function given to hvp must "
+                "be either a Tensor or a tuple of Tensors but the given "
+                f"outputs of the user-provided function has type {type(out)}."
+            )
+        if out.numel() != 1:
+            raise RuntimeError(
+                "The Tensor returned by the function given to hvp should "
+                f"contain a single element (got shape {tuple(out.shape)}); "
+                "for a vector output, take a Hessian per output or use "
+                "vjplib.jacfwd(vjplib.jacrev(f))"
+            )
+        value["shape"] = tuple(out.shape)
+        return reshape(out, ())
+
+    def grad_i(i):
+        def grad_f(*args):
+            y, x_bar = value_and_grad(scalar, argnums=i)(*args)
+            value["y"] = y
+            return x_bar
+
+        return grad_f
+
+    Hv = tuple(jvp(grad_i(i), xs, vs)[1] for i in range(len(xs)))
+    y = value["y"]
+    y = reshape(y.primal if isinstance(y, Dual) else y, value["shape"])
+    return y, (Hv[0] if single else Hv)
 
 
 def jacobian_fd(f, x, eps=None):

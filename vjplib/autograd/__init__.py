@@ -10,13 +10,17 @@ outputs), so it gives the VJP Jᵀ ȳ of ``vjplib.vjp``. With
 ``create_graph=True`` the walk is recorded, so the result can be
 differentiated again (a Hessian-vector product, chapter 9); that implies
 ``retain_graph=True``, as in torch.
+
+``vjplib.autograd.graph.saved_tensors_hooks`` is torch's hook on saved
+tensors, at torch's path (``graph.py``).
 """
 
 import torch
 
-from .tensor import Tensor, _cotangent, _GradMode, _plain, _run_hooks, _walk
+from ..tensor import Tensor, _cotangent, _GradMode, _plain, _run_hooks, _walk
+from . import graph
 
-__all__ = ["grad"]
+__all__ = ["grad", "graph"]
 
 
 def _as_tuple(x):
