@@ -12,6 +12,7 @@ import html
 import json
 from typing import TYPE_CHECKING
 
+from booktools.html import radio, step_nav, style_once
 from booktools.stepper import _bar, _fmt
 from vjplib.graph import Node
 
@@ -124,70 +125,6 @@ def _edge_text(s: BackwardStepper, e) -> str:
 # panel, #CED6DD, that pydata-sphinx-theme's dark mode keeps behind cell
 # output, so the book's dark mode needs no palette of its own); JupyterLab's
 # dark theme draws output on its dark background and gets the dark palette.
-_CSS = """
-.backward-stepper { --bs-fg: #111827; --bs-muted: #4B5563; --bs-bg: #FFFFFF;
-  --bs-line: #6B7280; --bs-fwd: #92400E; --bs-fwd-bg: #FEF3C7;
-  --bs-bwd: #9F1239; --bs-bwd-bg: #FFE4E6; --bs-focus: #1D4ED8;
-  position: relative; border-left: 3px solid #9F1239;
-  padding: 0.25em 0 0.25em 0.75em; margin: 0.5em 0; max-width: 100%;
-  color: var(--bs-fg); }
-body[data-jp-theme-light="false"] .backward-stepper {
-  --bs-fg: #E5E7EB; --bs-muted: #9CA3AF; --bs-bg: #1F2937;
-  --bs-line: #9CA3AF; --bs-fwd: #FBBF24; --bs-fwd-bg: #422006;
-  --bs-bwd: #FB7185; --bs-bwd-bg: #4C0519; --bs-focus: #93C5FD; }
-.backward-stepper .bs-figure { margin: 0; overflow-x: auto;
-  --bs-hi: var(--bs-bwd); --bs-hi-bg: var(--bs-bwd-bg); }
-.backward-stepper:has(.bs-rf:checked) .bs-figure { --bs-hi: var(--bs-fwd);
-  --bs-hi-bg: var(--bs-fwd-bg); }
-.backward-stepper .bs-caps { text-align: left; color: var(--bs-fg);
-  font-size: inherit; padding: 0; }
-.backward-stepper svg { display: block; width: 100%; height: auto;
-  margin: 0 auto; }
-.backward-stepper svg text { font-family: Helvetica, Arial, sans-serif;
-  font-size: 12px; fill: var(--bs-fg); text-anchor: middle; }
-.backward-stepper .bs-node rect { fill: var(--bs-bg); stroke: var(--bs-line);
-  stroke-width: 1; }
-.backward-stepper .bs-node .bs-bar, .backward-stepper .bs-elabel {
-  fill: var(--bs-bwd); }
-.backward-stepper .bs-edge path { fill: none; stroke: var(--bs-line);
-  stroke-width: 1.2; }
-.backward-stepper .bs-edge polygon { fill: var(--bs-line);
-  stroke: var(--bs-line); }
-.backward-stepper .bs-cap, .backward-stepper .bs-alt,
-.backward-stepper .bs-nav, .backward-stepper .bs-status > span {
-  display: none; }
-.backward-stepper .bs-cap { margin: 0.4em 0; line-height: 1.5;
-  overflow-wrap: anywhere; }
-.backward-stepper .bs-phase { font-weight: 700; }
-.backward-stepper .bs-controls { position: relative; display: flex;
-  flex-wrap: wrap; align-items: center; gap: 0.5em; }
-.backward-stepper .bs-radio { position: absolute; left: 0; top: 0;
-  width: 1px; height: 1px; margin: 0; opacity: 0; pointer-events: none; }
-.backward-stepper .bs-nav { gap: 0.5em; }
-.backward-stepper .bs-btn { display: inline-block; padding: 0.2em 0.8em;
-  border: 1px solid var(--bs-line); border-radius: 4px; cursor: pointer;
-  user-select: none; background: var(--bs-bg); color: var(--bs-fg); }
-.backward-stepper .bs-btn:hover { border-color: var(--bs-bwd); }
-.backward-stepper .bs-btn.bs-off { cursor: default; opacity: 0.55; }
-.backward-stepper .bs-back::before { content: "◀ "; }
-.backward-stepper .bs-next::after { content: " ▶"; }
-.backward-stepper .bs-status { margin: 0; color: var(--bs-muted); }
-.backward-stepper .bs-keys { display: none; color: var(--bs-muted);
-  font-size: 0.9em; }
-.backward-stepper:has(.bs-radio:focus-visible) .bs-controls {
-  outline: 2px solid var(--bs-focus); outline-offset: 2px; }
-.backward-stepper:has(.bs-radio:focus-visible) .bs-keys { display: inline; }
-.backward-stepper .bs-hidden { position: absolute; width: 1px; height: 1px;
-  overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
-@media print {
-  .backward-stepper .bs-controls { display: none; }
-  .backward-stepper .bs-caps { display: block; }
-  .backward-stepper .bs-cap { display: list-item; margin-left: 1.5em; }
-  .backward-stepper .bs-caps { counter-reset: none; }
-}
-"""
-
-
 def _step_css(n: int) -> str:
     """The rules that show step k: its caption, controls and text
     alternative, its highlighted nodes and edges, and the values and
@@ -317,13 +254,13 @@ def stepper_html(s: BackwardStepper, checked: int) -> str:
         "result": "Result.",
     }
     caps, alts, navs, status, radios = [], [], [], [], []
+    group = sid
     for k, step in enumerate(s.steps, 1):
         rf = " bs-rf" if step.phase == "forward" else ""
         radios.append(
-            f'<input type="radio" class="bs-radio bs-r{k}{rf}" name="{sid}"'
-            f' id="{sid}-r{k}" aria-label="Step {k} of {n}"'
-            + (" checked" if k == checked else "")
-            + ">"
+            radio(
+                group, k, n, checked=k == checked, cls=f"bs-radio bs-r{k}{rf}"
+            )
         )
         caps.append(
             f'<div class="bs-cap bs-k{k} {phase_class[step.phase]}">'
@@ -334,25 +271,8 @@ def stepper_html(s: BackwardStepper, checked: int) -> str:
             f'<p class="bs-alt bs-hidden bs-k{k}">Picture, step {k} of {n}: '
             f"{html.escape(step.alt)}.</p>"
         )
-        back = (
-            f'<label class="bs-btn bs-back" for="{sid}-r{k - 1}">Back</label>'
-            if k > 1
-            else '<span class="bs-btn bs-back bs-off" aria-disabled="true">'
-            "Back</span>"
-        )
-        nxt = (
-            f'<label class="bs-btn bs-next" for="{sid}-r{k + 1}">Next</label>'
-            if k < n
-            else '<span class="bs-btn bs-next bs-off" aria-disabled="true">'
-            "Next</span>"
-        )
-        start = (
-            f' <label class="bs-btn bs-start" for="{sid}-r1">Start over'
-            "</label>"
-            if k > 2
-            else ""
-        )
-        navs.append(f'<span class="bs-nav bs-k{k}">{back} {nxt}{start}</span>')
+        nav = step_nav(group, k, n, button="bs-btn", keep_place=True)
+        navs.append(f'<span class="bs-nav bs-k{k}">{nav}</span>')
         status.append(f'<span class="bs-k{k}">Step {k} of {n}</span>')
     # the highlight colour follows the phase of the step shown: amber
     # while the forward pass runs (its radios have the class bs-rf), rose
@@ -366,16 +286,16 @@ def stepper_html(s: BackwardStepper, checked: int) -> str:
         )
         hi.append(
             f"{on} .bs-edge.bs-at{k} :is(path, polygon) {{"
-            " stroke: var(--bs-bwd); stroke-width: 3; }"
+            " stroke: var(--vjp-rose); stroke-width: 3; }"
         )
         hi.append(
-            f"{on} .bs-edge.bs-at{k} polygon {{ fill: var(--bs-bwd); }}"
+            f"{on} .bs-edge.bs-at{k} polygon {{ fill: var(--vjp-rose); }}"
             f" {on} .bs-edge.bs-at{k} text {{ font-weight: 700; }}"
         )
     phase_css = "@media screen {\n" + "\n".join(hi) + "\n}"
     return (
-        f'<div class="backward-stepper" id="{sid}">'
-        f"<style>{_CSS}{_step_css(n)}\n{phase_css}</style>"
+        f'<div class="backward-stepper" id="{sid}">{style_once()}'
+        f"<style>{_step_css(n)}\n{phase_css}</style>"
         '<figure class="bs-figure">'
         + _svg(s)
         + "".join(alts)

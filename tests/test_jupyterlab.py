@@ -149,10 +149,10 @@ def test_backward_stepper_steps_in_jupyterlab(lab, browser):
     assert first.startswith("Step 1 of "), first
     n = int(first.split(" of ")[1].split()[0])
     for k in range(2, n + 1):
-        stepper.locator("label.bs-next:visible").first.click()
+        stepper.locator("label.step-next:visible").first.click()
         assert status.inner_text().strip().startswith(f"Step {k} of {n}")
-    assert stepper.locator("label.bs-next:visible").count() == 0
-    stepper.locator("label.bs-back:visible").first.click()
+    assert stepper.locator("label.step-next:visible").count() == 0
+    stepper.locator("label.step-back:visible").first.click()
     assert status.inner_text().strip().startswith(f"Step {n - 1} of {n}")
     page.close()
     assert not errors, f"JavaScript errors in JupyterLab: {errors}"
