@@ -96,13 +96,17 @@ def test_every_stepper_steps_by_mouse(browser, server, path, viewport, js):
             n = _steps(s)
             assert n >= 3
             _check_step(s, 1, n)
-            assert s.locator(".step-back:visible").get_attribute("aria-disabled")
+            assert s.locator(".step-back:visible").get_attribute(
+                "aria-disabled"
+            )
             for k in range(2, n + 1):
                 nxt = s.locator(".step-next:visible")
                 assert nxt.inner_text().startswith("Next")
                 nxt.click()
                 _check_step(s, k, n)
-            assert s.locator(".step-next:visible").get_attribute("aria-disabled")
+            assert s.locator(".step-next:visible").get_attribute(
+                "aria-disabled"
+            )
             for k in range(n - 1, 0, -1):
                 back = s.locator(".step-back:visible")
                 assert back.inner_text().startswith("Back")
