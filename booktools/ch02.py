@@ -131,28 +131,28 @@ def plot_naive_vs_vjp(
     fig, (ax_time, ax_memory) = plt.subplots(
         2, 1, figsize=(6.4, 7.6), layout="constrained"
     )
-    _, _, time_slopes = plot_costs(
-        {NAIVE: (naive_ns, naive_time), VJP: (vjp_ns, vjp_time)},
-        ylabel="seconds per gradient",
-        ax=ax_time,
-        fit_last=fit_last,
-        title="time",
-    )
-    _, _, memory_slopes = plot_costs(
-        {NAIVE: (naive_ns, naive_memory), VJP: (vjp_ns, vjp_memory)},
-        ylabel="peak bytes",
-        ax=ax_memory,
-        fit_last=fit_last,
-        title="memory",
-        guides={
-            "8n⁴ bytes: J₁ itself": (naive_ns, [8 * n**4 for n in naive_ns]),
-            "8n² bytes: one n×n matrix": (vjp_ns, [8 * n**2 for n in vjp_ns]),
-        },
-    )
+    guides = {
+        "8n⁴ bytes: J₁ itself": (naive_ns, [8 * n**4 for n in naive_ns]),
+        "8n² bytes: one n×n matrix": (vjp_ns, [8 * n**2 for n in vjp_ns]),
+    }
+    slopes = {}
+    for ax, what, naive, vjp, ylabel, lines in (
+        (ax_time, "time", naive_time, vjp_time, "seconds per gradient", None),
+        (ax_memory, "memory", naive_memory, vjp_memory, "peak bytes", guides),
+    ):
+        data = {NAIVE: (naive_ns, naive), VJP: (vjp_ns, vjp)}
+        _, _, slopes[what] = plot_costs(
+            data,
+            ylabel=ylabel,
+            ax=ax,
+            fit_last=fit_last,
+            title=what,
+            guides=lines,
+        )
     return (
         fig,
         (ax_time, ax_memory),
-        {"time": time_slopes, "memory": memory_slopes},
+        slopes,
     )
 
 

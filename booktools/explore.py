@@ -187,30 +187,38 @@ def _conv_ctx(n):
     return _randn(n, seed=500 + n), _randn(_KERNEL, seed=600 + n)
 
 
-def _conv_kernel_setup(n):
-    x, k = _conv_ctx(n)
-    return (lambda k: vjplib.conv1d(x, k)), k, {"x": x}
+def _conv_setup(wrt):
+    """Setup of the convolution y = conv1d(x, k) as a function of `wrt`
+    ("k" or "x"), the other argument fixed."""
+
+    def setup(n):
+        x, k = _conv_ctx(n)
+        if wrt == "k":
+            return (lambda k: vjplib.conv1d(x, k)), k, {"x": x}
+        return (lambda x: vjplib.conv1d(x, k)), x, {"k": k}
+
+    return setup
 
 
-def _conv_kernel_entry(c, o, i):
-    (a,), (b,) = o, i
-    s = a - b
-    if 0 <= s < len(c["x"]):
-        return f"= x[{a}−{b}] = x[{s}]", c["x"][s]
-    return _neg(f"0: y[{a}] = Σⱼ x[{a}−j]·k[j] has no x[{s}]"), 0.0
+def _conv_entry(read, term):
+    """Entry (a, b) of the convolution's Jacobian: ``read``[a − b] (x for
+    the kernel's Jacobian, k for the signal's), or 0 with the sum
+    ``term(a)`` that has no such term."""
+
+    def entry(c, o, i):
+        (a,), (b,) = o, i
+        s = a - b
+        if 0 <= s < len(c[read]):
+            return f"= {read}[{a}−{b}] = {read}[{s}]", c[read][s]
+        return _neg(f"0: y[{a}] = Σⱼ {term(a)} has no {read}[{s}]"), 0.0
+
+    return entry
 
 
-def _conv_signal_setup(n):
-    x, k = _conv_ctx(n)
-    return (lambda x: vjplib.conv1d(x, k)), x, {"k": k}
-
-
-def _conv_signal_entry(c, o, i):
-    (a,), (b,) = o, i
-    s = a - b
-    if 0 <= s < len(c["k"]):
-        return f"= k[{a}−{b}] = k[{s}]", c["k"][s]
-    return _neg(f"0: y[{a}] = Σⱼ x[j]·k[{a}−j] has no k[{s}]"), 0.0
+_conv_kernel_setup = _conv_setup("k")
+_conv_kernel_entry = _conv_entry("x", lambda a: f"x[{a}−j]·k[j]")
+_conv_signal_setup = _conv_setup("x")
+_conv_signal_entry = _conv_entry("k", lambda a: f"x[j]·k[{a}−j]")
 
 
 def _transpose_setup(n):

@@ -141,6 +141,20 @@ def _step_css(n: int) -> str:
             f".backward-stepper:has(.bs-radio:checked ~ .bs-r{k}) "
             f".bs-from{k} {{ visibility: hidden; }}"
         )
+        # the highlight colour follows the phase of the step shown (kit.css:
+        # amber while the forward pass runs, rose for the backward pass)
+        rules.append(
+            f"{on} .bs-node.bs-at{k} rect {{ stroke: var(--bs-hi);"
+            " fill: var(--bs-hi-bg); stroke-width: 3; }"
+        )
+        rules.append(
+            f"{on} .bs-edge.bs-at{k} :is(path, polygon) {{"
+            " stroke: var(--vjp-rose); stroke-width: 3; }"
+        )
+        rules.append(
+            f"{on} .bs-edge.bs-at{k} polygon {{ fill: var(--vjp-rose); }}"
+            f" {on} .bs-edge.bs-at{k} text {{ font-weight: 700; }}"
+        )
     return "@media screen {\n" + "\n".join(rules) + "\n}"
 
 
@@ -274,28 +288,9 @@ def stepper_html(s: BackwardStepper, checked: int) -> str:
         nav = step_nav(group, k, n, button="bs-btn", keep_place=True)
         navs.append(f'<span class="bs-nav bs-k{k}">{nav}</span>')
         status.append(f'<span class="bs-k{k}">Step {k} of {n}</span>')
-    # the highlight colour follows the phase of the step shown: amber
-    # while the forward pass runs (its radios have the class bs-rf), rose
-    # for the backward pass
-    hi = []
-    for k in range(1, n + 1):
-        on = f".backward-stepper:has(.bs-r{k}:checked)"
-        hi.append(
-            f"{on} .bs-node.bs-at{k} rect {{ stroke: var(--bs-hi);"
-            " fill: var(--bs-hi-bg); stroke-width: 3; }"
-        )
-        hi.append(
-            f"{on} .bs-edge.bs-at{k} :is(path, polygon) {{"
-            " stroke: var(--vjp-rose); stroke-width: 3; }"
-        )
-        hi.append(
-            f"{on} .bs-edge.bs-at{k} polygon {{ fill: var(--vjp-rose); }}"
-            f" {on} .bs-edge.bs-at{k} text {{ font-weight: 700; }}"
-        )
-    phase_css = "@media screen {\n" + "\n".join(hi) + "\n}"
     return (
         f'<div class="backward-stepper" id="{sid}">{style_once()}'
-        f"<style>{_step_css(n)}\n{phase_css}</style>"
+        f"<style>{_step_css(n)}</style>"
         '<figure class="bs-figure">'
         + _svg(s)
         + "".join(alts)
