@@ -76,7 +76,7 @@ MAX_CELLS = 400  # cells of one heatmap; inv at n = 4 has 256
 MAX_N = 20  # beyond this a vector's cells are too small to point at
 LEVELS = 12  # colour classes q0 … q24: 12 shades each side of white
 MODES = ("entry", "row = VJP of eᵢ", "column = JVP of eⱼ")
-MODE_KEYS = ("entry", "row", "column")  # the same modes in the static HTML
+MODE_KEYS = ("entry", "row", "column")  # the same modes in the HTML
 MAX_SIZES = 8  # sizes of one explorer: the stylesheet has a rule per size
 MAX_HIGHLIGHT = 24  # rows (columns) the row (column) highlight reaches
 MINUS = "\u2212"

@@ -93,21 +93,31 @@ def base_css() -> str:
     return KIT_CSS + step_css()
 
 
-_SHOWN: set[str] = set()
+_SHOWN: dict[str, object] = {}  # widget kind -> the cell that showed it
+
+
+def _cell() -> object:
+    """The notebook cell running now (its id, which JupyterLab and
+    nbclient send with each execution), or None outside one."""
+    try:
+        from IPython import get_ipython  # noqa: PLC0415
+
+        kernel = getattr(get_ipython(), "kernel", None)
+        return kernel.get_parent()["metadata"].get("cellId")
+    except Exception:  # no IPython, no kernel, no cell id
+        return None
 
 
 def style_once(name: str = "", extra=None) -> str:
-    """``<style>`` with `base_css` the first time a process asks, and the
-    rules `extra()` of the widget kind `name` the first time that kind asks;
-    then "": a notebook's first widget carries the CSS for the later ones.
-    """
-    css = ""
-    if "" not in _SHOWN:
-        _SHOWN.add("")
-        css += base_css()
-    if name and name not in _SHOWN:
-        _SHOWN.add(name)
-        css += extra() if extra else ""
+    """``<style>`` with `base_css` (and the rules `extra()` of the widget
+    kind `name`) for the first widget a kernel shows, and again whenever
+    that same cell runs again; "" for the others: a notebook's first widget
+    carries the CSS for the later ones."""
+    cell, css = _cell(), ""
+    for kind, rules in [("", base_css)] + ([(name, extra)] if name else []):
+        if kind not in _SHOWN or (cell is not None and _SHOWN[kind] == cell):
+            _SHOWN[kind] = cell
+            css += rules() if rules else ""
     return f"<style>{css}</style>" if css else ""
 
 

@@ -300,7 +300,7 @@ def _inputs(text, kind):
 def test_html_repr_carries_the_explorer_css_once(monkeypatch):
     from booktools import html as kit
 
-    monkeypatch.setattr(kit, "_SHOWN", set())
+    monkeypatch.setattr(kit, "_SHOWN", {})
     e = jacobian_explorer(["inv", "log"], sizes=[2, 3])
     first = e._repr_html_()
     assert first.startswith("<style>") and generated_css() in first

@@ -312,7 +312,7 @@ class _Tree(HTMLParser):
 
 
 def test_html_repr_carries_the_css_once(toggle, monkeypatch):
-    monkeypatch.setattr(kit, "_SHOWN", set())
+    monkeypatch.setattr(kit, "_SHOWN", {})
     first = toggle._repr_html_()
     assert first.startswith("<style>") and kit.KIT_CSS in first
     assert first.endswith(toggle.to_html())
@@ -459,3 +459,14 @@ def test_write_book_css_replaces_only_its_block(tmp_path):
     assert write_book_css(str(css)) is False  # idempotent
     text = css.read_text()
     assert text.startswith("a{color:red}\n") and text.count(CSS_BEGIN) == 1
+
+
+def test_the_css_comes_again_when_its_cell_runs_again(toggle, monkeypatch):
+    monkeypatch.setattr(kit, "_SHOWN", {})
+    cells = iter(["first", "second", "first"])
+    monkeypatch.setattr(kit, "_cell", lambda: next(cells))
+    assert toggle._repr_html_().startswith("<style>")  # the first cell
+    assert not toggle._repr_html_().startswith("<style>")  # a later one
+    # the first cell again (re-run): its new output replaces the old one,
+    # so it carries the CSS again
+    assert toggle._repr_html_().startswith("<style>")
