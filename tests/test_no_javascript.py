@@ -144,7 +144,8 @@ def _explorer_pages() -> list[str]:
     return [
         p
         for p in CHAPTERS
-        if "jacobian-explorer" in (HTML / p).read_text(encoding="utf-8")
+        if 'class="jacobian-explorer"'
+        in (HTML / p).read_text(encoding="utf-8")
     ]
 
 
