@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import textwrap
 import weakref
 
 import matplotlib.pyplot as plt
@@ -23,6 +22,8 @@ from torch.utils._pytree import tree_leaves
 import vjplib
 from booktools.plot import plot_costs
 
+from .exercises import diagnose
+from .exercises import say as _say
 from .inputs import well_conditioned
 from .timing import time_per_call
 
@@ -130,28 +131,28 @@ def plot_naive_vs_vjp(
     fig, (ax_time, ax_memory) = plt.subplots(
         2, 1, figsize=(6.4, 7.6), layout="constrained"
     )
-    _, _, time_slopes = plot_costs(
-        {NAIVE: (naive_ns, naive_time), VJP: (vjp_ns, vjp_time)},
-        ylabel="seconds per gradient",
-        ax=ax_time,
-        fit_last=fit_last,
-        title="time",
-    )
-    _, _, memory_slopes = plot_costs(
-        {NAIVE: (naive_ns, naive_memory), VJP: (vjp_ns, vjp_memory)},
-        ylabel="peak bytes",
-        ax=ax_memory,
-        fit_last=fit_last,
-        title="memory",
-        guides={
-            "8n⁴ bytes: J₁ itself": (naive_ns, [8 * n**4 for n in naive_ns]),
-            "8n² bytes: one n×n matrix": (vjp_ns, [8 * n**2 for n in vjp_ns]),
-        },
-    )
+    guides = {
+        "8n⁴ bytes: J₁ itself": (naive_ns, [8 * n**4 for n in naive_ns]),
+        "8n² bytes: one n×n matrix": (vjp_ns, [8 * n**2 for n in vjp_ns]),
+    }
+    slopes = {}
+    for ax, what, naive, vjp, ylabel, lines in (
+        (ax_time, "time", naive_time, vjp_time, "seconds per gradient", None),
+        (ax_memory, "memory", naive_memory, vjp_memory, "peak bytes", guides),
+    ):
+        data = {NAIVE: (naive_ns, naive), VJP: (vjp_ns, vjp)}
+        _, _, slopes[what] = plot_costs(
+            data,
+            ylabel=ylabel,
+            ax=ax,
+            fit_last=fit_last,
+            title=what,
+            guides=lines,
+        )
     return (
         fig,
         (ax_time, ax_memory),
-        {"time": time_slopes, "memory": memory_slopes},
+        slopes,
     )
 
 
@@ -160,10 +161,6 @@ def plot_naive_vs_vjp(
 
 def _kron(A, B):
     return torch.kron(A.contiguous(), B.contiguous())
-
-
-def _say(text: str) -> None:
-    print(textwrap.fill(text, width=79, subsequent_indent="  "))
 
 
 def check_square_jacobian(jacobian_of_square) -> bool:
@@ -178,53 +175,40 @@ def check_square_jacobian(jacobian_of_square) -> bool:
         expected_4d = vjplib.jacrev(lambda X: X @ X)(X)
         expected = expected_4d.reshape(n * n, n * n)
         got = jacobian_of_square(X)
-        if not isinstance(got, torch.Tensor) or got.shape != (n * n, n * n):
-            shape = (
-                tuple(got.shape)
-                if isinstance(got, torch.Tensor)
-                else type(got).__name__
-            )
-            _say(
-                f"n = {n}: expected shape {(n * n, n * n)}, got {shape}. "
-                "J has one row per entry of F(X) and one column per entry "
-                "of X."
-            )
-            return False
-        got = got.detach().to(torch.float64)
-        if torch.allclose(got, expected):
-            continue
         column_major = expected_4d.permute(1, 0, 3, 2).reshape(n * n, n * n)
         eye = torch.eye(n, dtype=torch.float64)
-        if torch.allclose(got, expected.T) or torch.allclose(
-            got, column_major
-        ):
-            hint = (
-                "you have the transpose, which for X @ X is also what "
-                "column stacking gives. Rows are outputs and columns "
-                "inputs (numerator layout), both flattened row-major: "
-                "check the order of the factors in each Kronecker "
-                "product."
-            )
-        elif torch.allclose(got, _kron(eye, X.T)) or torch.allclose(
-            got, _kron(X, eye)
-        ):
-            hint = (
-                "that is one of the two terms of dF = (dX)X + X(dX); "
-                "add the other one."
-            )
-        elif torch.allclose(-got, expected):
-            hint = "only the sign is wrong."
-        else:
-            r, c = divmod(int((got - expected).abs().argmax()), n * n)
-            hint = (
-                f"first look at row {r} = (i={r // n}, j={r % n}), "
-                f"column {c} = (k={c // n}, l={c % n}): expected "
-                f"{expected[r, c].item():.4f}, got "
-                f"{got[r, c].item():.4f}. Write each term of dF as "
-                "A (dX) B and use vec(A M B) = (A ⊗ Bᵀ) vec(M)."
-            )
-        _say(f"Not yet (n = {n}): {hint}")
-        return False
+        one_term = (
+            "that is one of the two terms of dF = (dX)X + X(dX); add the "
+            "other one."
+        )
+        message = diagnose(
+            got,
+            expected,
+            name=f"n = {n}",
+            hints=[
+                (
+                    column_major,
+                    "you have the transpose, which for X @ X is also what "
+                    "column stacking gives. Rows are outputs and columns "
+                    "inputs (numerator layout), both flattened row-major: "
+                    "check the order of the factors in each Kronecker "
+                    "product.",
+                ),
+                (_kron(eye, X.T), one_term),
+                (_kron(X, eye), one_term),
+            ],
+            shape_hint="J has one row per entry of F(X) and one column per "
+            "entry of X.",
+        )
+        if message:
+            if "entry (" in message:
+                message += (
+                    " Rows are (i, j), columns (k, l), flattened row-major. "
+                    "Write each term of dF as A (dX) B and use "
+                    "vec(A M B) = (A ⊗ Bᵀ) vec(M)."
+                )
+            _say(f"Not yet: {message}")
+            return False
     _say("Correct: your Jacobian matches vjplib.jacrev for n = 2 and n = 3.")
     return True
 

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
@@ -18,6 +17,8 @@ import torch
 
 from booktools.plot import as_matrix, plot_costs, plot_jacobian
 
+from .exercises import diagnose
+from .exercises import say as _say
 from .timing import time_per_call
 
 __all__ = [
@@ -204,11 +205,6 @@ def _randn(*shape, seed):
     return torch.randn(shape, dtype=torch.float64, generator=generator)
 
 
-def _say(text: str) -> None:
-    """Print a checker's message, wrapped to the book's 79 columns."""
-    print(textwrap.fill(text, width=79, subsequent_indent="  "))
-
-
 def check_vjp(
     my_vjp, f_torch: Callable, sizes: Sequence[int], hints: Sequence, name: str
 ) -> bool:
@@ -233,31 +229,22 @@ def check_vjp(
         y_bar = _randn(*y.shape, seed=100 + n)
         (expected,) = torch.autograd.grad(y, x_leaf, y_bar)
         got = my_vjp(x, y_bar)
-        if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
-            shape = (
-                tuple(got.shape)
-                if isinstance(got, torch.Tensor)
-                else type(got).__name__
-            )
+        message = diagnose(
+            got,
+            expected,
+            name=f"{name}, n = {n}",
+            hints=[(wrong(x, y_bar, expected), hint) for wrong, hint in hints],
+            shape_hint="x_bar has the shape of x.",
+        )
+        if message:
             _say(
-                f"{name}, n = {n}: x_bar must have the shape of x, "
-                f"{tuple(expected.shape)}; got {shape}."
+                f"Not yet: {message} Entry j of x_bar is column j of J "
+                "weighted by y_bar: write J for a small n and read off its "
+                "columns."
+                if "entry (" in message
+                else f"Not yet: {message}"
             )
             return False
-        if torch.allclose(got, expected):
-            continue
-        for wrong, hint in hints:
-            if torch.allclose(got, wrong(x, y_bar, expected)):
-                _say(f"{name}, n = {n}: not yet. {hint}")
-                return False
-        j = int((got - expected).abs().argmax())
-        _say(
-            f"{name}, n = {n}: not yet. Entry {j}: expected "
-            f"{expected[j].item():.6g}, got {got[j].item():.6g}. Entry j "
-            "of x_bar is column j of J weighted by y_bar: write J for a "
-            "small n and read off its columns."
-        )
-        return False
     _say(f"{name}: correct for n = {', '.join(map(str, sizes))}.")
     return True
 

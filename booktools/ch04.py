@@ -18,6 +18,7 @@ import torch
 
 import vjplib
 
+from .exercises import diagnose
 from .inputs import well_conditioned
 
 __all__ = [
@@ -76,44 +77,17 @@ def plot_memory(
 
 
 def first_mismatch(name, got, expected):
-    """None if ``got`` matches ``expected``, else a message saying how not.
-
-    The message names a missing cotangent, a wrong shape (and whether it is
-    the transpose of the right one), a transposed or sign-flipped answer, or
-    else the entry that is furthest off.
-    """
-    if got is None:
-        return (
-            f"{name}: your vjp returned None; "
-            f"return a tensor of shape {tuple(expected.shape)}"
-        )
-    if isinstance(got, vjplib.Box):
-        got = got.primal
-    got = torch.as_tensor(got, dtype=expected.dtype)
-    if got.shape != expected.shape:
-        hint = ""
-        if got.ndim == 2 and got.shape == expected.shape[::-1]:
-            hint = ": that is the transposed shape, transpose your answer"
-        return (
-            f"{name}: shape {tuple(got.shape)}, expected "
-            f"{tuple(expected.shape)} (the input's shape){hint}"
-        )
-    if torch.allclose(got, expected):
-        return None
-    square = got.ndim == 2 and got.shape[0] == got.shape[1]
-    if square and torch.allclose(got.mT, expected):
-        return (
-            f"{name}: your answer is the transpose of the right one; "
-            "transpose it (check which factor sits left of Ȳ)"
-        )
-    if torch.allclose(got, -expected):
-        return f"{name}: your answer has the wrong sign"
-    err = (got - expected).abs()
-    idx = tuple(int(i) for i in torch.unravel_index(err.argmax(), err.shape))
-    return (
-        f"{name}: entry {idx} is {got[idx].item():.6g}, expected "
-        f"{expected[idx].item():.6g} "
-        f"(max abs error {err.max().item():.2e})"
+    """None if ``got`` matches ``expected``, else a message saying how not
+    (`booktools.exercises.diagnose`: a missing cotangent, a wrong or
+    transposed shape, a transposed or sign-flipped answer, a factor, or the
+    entry that is furthest off)."""
+    return diagnose(
+        got,
+        expected,
+        name=name,
+        shape_hint="A cotangent has its input's shape.",
+        rtol=1e-5,
+        atol=1e-8,
     )
 
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 import matplotlib.pyplot as plt
 import torch
 
+from .exercises import diagnose
 from .plot import plot_jacobian
 
 __all__ = [
@@ -63,36 +64,26 @@ def _diagnose(
     expected,
     untransposed=None,
     where="",
-    want="a cotangent of the input has the input's shape",
+    shape_hint="A cotangent of the input has the input's shape.",
 ) -> str | None:
-    """None when got ≈ expected, else what is wrong, for a reader."""
-    if tuple(got.shape) != tuple(expected.shape):
-        hint = (
-            " The result is shaped like the transpose of x̄: is a ᵀ "
-            "missing, or one too many?"
-            if tuple(got.shape) == tuple(expected.shape)[::-1]
-            else ""
+    """None when got ≈ expected, else what is wrong, for a reader
+    (`booktools.exercises.diagnose`, plus this chapter's own mistake: the
+    map itself instead of its transpose)."""
+    hints = []
+    if untransposed is not None:
+        hints.append(
+            (
+                untransposed,
+                "this is the map itself applied to ȳ, not its transpose: "
+                "transpose each factor (and reverse their order).",
+            )
         )
-        return (
-            f"{where}shape {tuple(got.shape)}, but {want} "
-            f"{tuple(expected.shape)}.{hint}"
-        )
-    if torch.allclose(got, expected):
-        return None
-    if torch.allclose(got, -expected):
-        return f"{where}the sign is wrong: you return −x̄."
-    if untransposed is not None and torch.allclose(got, untransposed):
-        return (
-            f"{where}this is the map itself applied to ȳ, not its transpose: "
-            "transpose each factor (and reverse their order)."
-        )
-    if got.ndim == 2 and torch.allclose(got.T, expected):
-        return f"{where}you return x̄ᵀ, the transpose of the answer."
-    err = (got - expected).abs()
-    idx = tuple(int(i) for i in torch.unravel_index(err.argmax(), err.shape))
-    return (
-        f"{where}entry {idx} is {got[idx].item():.6g}, expected "
-        f"{expected[idx].item():.6g}."
+    return diagnose(
+        got,
+        expected,
+        name=where.rstrip(": ") or "x̄",
+        hints=hints,
+        shape_hint=shape_hint,
     )
 
 
@@ -369,7 +360,7 @@ def check_per_example_grads(per_example_grads: Callable) -> None:
         got,
         expected,
         where="per-example gradients: ",
-        want="one gradient per example has the shape (B, d) =",
+        shape_hint="One gradient per example: the shape (B, d).",
     )
     if message:
         raise AssertionError(message)

@@ -166,19 +166,17 @@ def worst_in_windows(xs, err, window=10):
     return xw.mean(dim=1), worst.where(~bad, torch.tensor(math.inf))
 
 
+def _ms(seconds):
+    """Times in milliseconds."""
+    return [1e3 * t for t in seconds]
+
+
 def plot_bracketing(n_ks, t_rev, t_fwd, n0_times_nk):
     """Time of jacrev and jacfwd against the output width n_k, n_0 · n_k
     fixed."""
     fig, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
-    ax.loglog(
-        n_ks,
-        [1e3 * t for t in t_rev],
-        "o-",
-        label="jacrev: n_k VJPs (reverse)",
-    )
-    ax.loglog(
-        n_ks, [1e3 * t for t in t_fwd], "s-", label="jacfwd: n₀ JVPs (forward)"
-    )
+    ax.loglog(n_ks, _ms(t_rev), "o-", label="jacrev: n_k VJPs (reverse)")
+    ax.loglog(n_ks, _ms(t_fwd), "s-", label="jacfwd: n₀ JVPs (forward)")
     cross = math.sqrt(n0_times_nk)
     ax.axvline(
         cross, color="grey", lw=1, ls=":", label=f"n_k = n₀ = {cross:g}"
@@ -301,10 +299,7 @@ def plot_fixed_point(iterations, errors, times, implicit_time):
         title="Gradient of a fixed point x* = tanh(W x* + θ)",
     )
     bottom.plot(
-        iterations,
-        [1e3 * t for t in times],
-        "o-",
-        label="unrolled: forward + backward",
+        iterations, _ms(times), "o-", label="unrolled: forward + backward"
     )
     bottom.axhline(
         1e3 * implicit_time,

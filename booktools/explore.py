@@ -19,39 +19,34 @@ between the blocks that flattening creates), with
 How it works with no kernel, and why this way
 ---------------------------------------------
 The rendered book runs no kernel, so nothing may need Python once the page
-is built. The explorer is built from standard ipywidgets only, like the step
-toggle (`booktools.widgets`), so the same object works on the static page, live
-in JupyterLab and as short text for nbval:
+is built. The explorer is HTML and CSS only, like the step toggle
+(`booktools.widgets`) and built with the same kit (`booktools.html`), so the
+same output works on the book's pages, in JupyterLab and Colab, and as short
+text for nbval:
 
-* every (op, n) heatmap is computed in Python beforehand and stored as the
-  value of one ``HTML`` widget; they sit in one ``Stack`` per op, inside a
-  ``Stack`` of ops;
-* the op and n buttons are ``ToggleButtons`` joined to the stacks'
-  ``selected_index`` by ``jslink``, a front-end link: switching runs in the
-  page's JavaScript (the ipywidgets HTML manager that the book already loads
-  on widget pages) or in JupyterLab's, never in a kernel;
-* the heatmap is HTML and CSS with no script: a CSS grid of cells, each with
-  ``tabindex=0``, ``role=img`` and an ``aria-label`` holding its readout.
-  ``:hover``/``:focus`` on a cell shows that label (``content:
-  attr(aria-label)``) in a box under the grid, so the text a mouse user sees
-  is the text a screen reader reads, stored once. A tap focuses the cell.
-  Row and column highlights are CSS ``:has()`` rules keyed on the active
-  highlight button and on the row/column class of the hovered cell.
+* every (op, n) heatmap is computed in Python beforehand; all of them are in
+  the HTML, one ``div.jx-sized`` per n inside one ``div.jx-opgroup`` per op;
+* the op, n and hover-mode buttons are labels of radio inputs; CSS
+  ``:has(:checked)`` rules (`generated_css`) show the checked op's and n's
+  heatmap: switching needs no kernel and no script;
+* the heatmap is a CSS grid of cells, each with ``tabindex=0``,
+  ``role=img`` and an ``aria-label`` holding its readout. ``:hover`` or
+  ``:focus`` on a cell shows that label (``content: attr(aria-label)``) in a
+  box under the grid, so the text a mouse user sees is the text a screen
+  reader reads, stored once. A tap focuses the cell. Row and column
+  highlights are ``:has()`` rules keyed on the checked mode and on the
+  row/column class of the hovered cell.
 
 Not SVG with a ``<title>`` per cell: a title shows only as the browser's slow
 tooltip (never on a phone) and SVG elements have no ``::after`` to show it in
 a readout. Not a charting library: 100 kB or more of JavaScript per page for
-what a few kB of CSS do. Not a script of our own in ``_assets``: the static
-page and JupyterLab load scripts differently, so it would have to be written
-and tested twice.
+what a few kB of CSS do. Not a script: the CSS does it all, with JavaScript
+off too.
 
-Weight: a cell costs about 200 bytes of widget state in the built page
-(under 20 gzipped); colours are 25 shared CSS classes, not a style per cell.
-Chapter 3's explorer (9 ops, n = 2, 3, 4: 1600 cells) adds 330 kB to its
-page, 28 kB gzipped; tests/test_explore_browser.py prints the figure for
-every page. `JacobianExplorer.state_bytes` measures it in Python. Keep n
-small: matrix ops have n⁴ entries, and a heatmap may have at most
-`MAX_CELLS` cells.
+Weight: a cell is one ``<i>`` element with its classes and aria-label;
+colours are 25 shared CSS classes, not a style per cell.
+`JacobianExplorer.html_bytes` measures an explorer's HTML. Keep n small:
+matrix ops have n⁴ entries, and a heatmap may have at most `MAX_CELLS` cells.
 
 Every value shown is an entry of the Jacobian that `vjplib.jacrev` computes
 on a fixed, seeded float64 input (the unit tests compare it with
@@ -63,20 +58,17 @@ the tests check that it equals J.
 from __future__ import annotations
 
 import html
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import ipywidgets as widgets
-import ipywidgets.embed
 import matplotlib
 import numpy as np
 import torch
 
 import vjplib
+from booktools.html import style_once, uid
 from booktools.plot import CMAP
-from booktools.widgets import _uid
 
 __all__ = ["jacobian_explorer", "JacobianExplorer", "OPS", "MAX_CELLS"]
 
@@ -84,7 +76,7 @@ MAX_CELLS = 400  # cells of one heatmap; inv at n = 4 has 256
 MAX_N = 20  # beyond this a vector's cells are too small to point at
 LEVELS = 12  # colour classes q0 … q24: 12 shades each side of white
 MODES = ("entry", "row = VJP of eᵢ", "column = JVP of eⱼ")
-MODE_KEYS = ("entry", "row", "column")  # the same modes in the static HTML
+MODE_KEYS = ("entry", "row", "column")  # the same modes in the HTML
 MAX_SIZES = 8  # sizes of one explorer: the stylesheet has a rule per size
 MAX_HIGHLIGHT = 24  # rows (columns) the row (column) highlight reaches
 MINUS = "\u2212"
@@ -195,30 +187,38 @@ def _conv_ctx(n):
     return _randn(n, seed=500 + n), _randn(_KERNEL, seed=600 + n)
 
 
-def _conv_kernel_setup(n):
-    x, k = _conv_ctx(n)
-    return (lambda k: vjplib.convolve(x, k)), k, {"x": x}
+def _conv_setup(wrt):
+    """Setup of the convolution y = convolve(x, k) as a function of `wrt`
+    ("k" or "x"), the other argument fixed."""
+
+    def setup(n):
+        x, k = _conv_ctx(n)
+        if wrt == "k":
+            return (lambda k: vjplib.convolve(x, k)), k, {"x": x}
+        return (lambda x: vjplib.convolve(x, k)), x, {"k": k}
+
+    return setup
 
 
-def _conv_kernel_entry(c, o, i):
-    (a,), (b,) = o, i
-    s = a - b
-    if 0 <= s < len(c["x"]):
-        return f"= x[{a}−{b}] = x[{s}]", c["x"][s]
-    return _neg(f"0: y[{a}] = Σⱼ x[{a}−j]·k[j] has no x[{s}]"), 0.0
+def _conv_entry(read, term):
+    """Entry (a, b) of the convolution's Jacobian: ``read``[a − b] (x for
+    the kernel's Jacobian, k for the signal's), or 0 with the sum
+    ``term(a)`` that has no such term."""
+
+    def entry(c, o, i):
+        (a,), (b,) = o, i
+        s = a - b
+        if 0 <= s < len(c[read]):
+            return f"= {read}[{a}−{b}] = {read}[{s}]", c[read][s]
+        return _neg(f"0: y[{a}] = Σⱼ {term(a)} has no {read}[{s}]"), 0.0
+
+    return entry
 
 
-def _conv_signal_setup(n):
-    x, k = _conv_ctx(n)
-    return (lambda x: vjplib.convolve(x, k)), x, {"k": k}
-
-
-def _conv_signal_entry(c, o, i):
-    (a,), (b,) = o, i
-    s = a - b
-    if 0 <= s < len(c["k"]):
-        return f"= k[{a}−{b}] = k[{s}]", c["k"][s]
-    return _neg(f"0: y[{a}] = Σⱼ x[j]·k[{a}−j] has no k[{s}]"), 0.0
+_conv_kernel_setup = _conv_setup("k")
+_conv_kernel_entry = _conv_entry("x", lambda a: f"x[{a}−j]·k[j]")
+_conv_signal_setup = _conv_setup("x")
+_conv_signal_entry = _conv_entry("k", lambda a: f"x[j]·k[{a}−j]")
 
 
 def _transpose_setup(n):
@@ -566,38 +566,6 @@ def panel_html(p: Panel) -> str:
 
 _X = ".jacobian-explorer"
 _HOV = ":is(:hover,:focus)"
-_CSS = f"""
-{_X}{{border-left:3px solid #2563EB;padding:.25em 0 .25em .75em;
- margin:.5em 0;max-width:100%}}
-{_X} .jx-title{{font-weight:600}}
-{_X} .widget-toggle-buttons{{display:flex;flex-direction:row;
- align-items:center;gap:.3em}}
-{_X} .widget-toggle-buttons>div{{display:flex;flex-wrap:wrap;gap:2px}}
-{_X} .widget-toggle-buttons>.widget-label{{flex:0 0 auto}}
-{_X} .widget-html,{_X} .widget-html-content{{width:100%;height:auto;
- line-height:1.35;overflow:visible;white-space:normal}}
-{_X} .jx-panel{{position:relative;padding-bottom:4.4em;font-size:.9rem;
- color:#111}}
-{_X} .jx-cap{{margin:.3em 0}}
-{_X} .jx-axes{{color:#4B5563;font-size:.85em;margin-bottom:.3em}}
-{_X} .jx-g{{display:grid;gap:1px;background:#C8C8C8;border:1px solid #555}}
-{_X} .jx-g i{{aspect-ratio:1;min-width:0;outline-offset:-2px;
- cursor:crosshair}}
-{_X} .jx-g i.bl{{box-shadow:inset 2px 0 0 #333}}
-{_X} .jx-g i.bt{{box-shadow:inset 0 2px 0 #333}}
-{_X} .jx-g i.bl.bt{{box-shadow:inset 2px 2px 0 #333}}
-{_X} .jx-g i{_HOV}{{outline:3px solid #000;z-index:1}}
-{_X} .jx-hint,{_X} .jx-g i{_HOV}::after{{position:absolute;left:0;
- right:0;bottom:0;height:4em;padding:.25em .4em;box-sizing:border-box;
- font-style:normal;color:#111;white-space:pre-line;overflow:hidden}}
-{_X} .jx-hint{{color:#4B5563}}
-{_X} .jx-g i{_HOV}::after{{content:attr(aria-label);background:#F3F4F6;
- border:1px solid #9CA3AF;pointer-events:none}}
-@media print{{{_X} .widget-toggle-buttons,{_X} .jx-hint{{display:none}}}}
-"""
-
-_ROW = f'{_X}:has(.jx-mode .mod-active[data-value^="row"])'
-_COL = f'{_X}:has(.jx-mode .mod-active[data-value^="column"])'
 _ROW_NOTE = (
     "this row = eᵢᵀJ: the VJP of the basis cotangent at this "
     "output, one backward pass"
@@ -617,33 +585,15 @@ def _colour_css() -> str:
     )
 
 
-def _highlight_css(max_rows: int, max_cols: int) -> str:
-    """In row (column) mode, dim the cells outside the hovered row (col)."""
-    rows = ",".join(
-        f"{_ROW} .jx-g:has(.r{r}{_HOV}) i:not(.r{r})" for r in range(max_rows)
-    )
-    cols = ",".join(
-        f"{_COL} .jx-g:has(.c{c}{_HOV}) i:not(.c{c})" for c in range(max_cols)
-    )
-    notes = "".join(
-        f'{mode} .jx-g i{_HOV}::after{{content:attr(aria-label) "\\A" '
-        f'"{note}";height:6.4em}}'
-        for mode, note in ((_ROW, _ROW_NOTE), (_COL, _COL_NOTE))
-    )
-    taller = f"{_ROW} .jx-panel,{_COL} .jx-panel{{padding-bottom:6.8em}}"
-    return f"{rows}{{opacity:.18}}{cols}{{opacity:.18}}{notes}{taller}"
-
-
-# -- the same, for the static page (radio inputs, no widget classes) ------
 _SROW = f'{_X}:has(.jx-mode input[value="row"]:checked)'
 _SCOL = f'{_X}:has(.jx-mode input[value="column"]:checked)'
 
 
-def static_css() -> str:
-    """The CSS of the static explorers (`JacobianExplorer.static_html`):
-    radio inputs switch op, n and mode through ``:checked``/``:has()``; a
-    hovered or focused cell shows its readout. No script. It lives in
-    _assets/book.css (``python -m booktools.widgets`` writes it there)."""
+def generated_css() -> str:
+    """The explorers' rules generated per op, size, row and column (the
+    rest is in booktools/kit.css): radio inputs switch op, n and mode
+    through ``:checked``/``:has()``; in row (column) mode a hovered cell
+    dims the cells outside its row (column). No script."""
     ops = ",".join(
         f'{_X}:has(.jx-op input[data-i="{i}"]:checked) '
         f'.jx-opgroup[data-i="{i}"]'
@@ -666,48 +616,9 @@ def static_css() -> str:
         f'"{note}";height:6.4em}}'
         for mode, note in ((_SROW, _ROW_NOTE), (_SCOL, _COL_NOTE))
     )
-    return f"""{_X}{{--jx-muted:#4B5563;--jx-line:#6B7280;--jx-accent:#1D4ED8;
- --jx-on:#FFFFFF;--jx-focus:#1D4ED8;border-left:3px solid #2563EB;
- padding:.25em 0 .25em .75em;margin:.5em 0;max-width:100%}}
-html[data-theme="dark"] {_X}{{--jx-muted:#9CA3AF;--jx-line:#9CA3AF;
- --jx-accent:#93C5FD;--jx-on:#111111;--jx-focus:#93C5FD}}
-{_X} .jx-title{{font-weight:600;margin:0 0 .25em}}
-{_X} .jx-ctl{{display:flex;flex-wrap:wrap;align-items:center;gap:.3em;
- margin:.3em 0;position:relative}}
-{_X} .jx-ctl>span{{min-width:3.2em}}
-{_X} .jx-ctl input{{position:absolute;left:0;top:0;width:1px;height:1px;
- margin:0;opacity:0;pointer-events:none}}
-{_X} .jx-ctl label{{display:inline-block;min-width:2.2em;padding:.05em .5em;
- border:1px solid var(--jx-line);border-radius:.25em;text-align:center;
- line-height:1.6;cursor:pointer;user-select:none}}
-{_X} .jx-ctl input:checked+label{{background:var(--jx-accent);
- border-color:var(--jx-accent);color:var(--jx-on);font-weight:600}}
-{_X} .jx-ctl input:focus-visible+label{{outline:2px solid var(--jx-focus);
- outline-offset:2px}}
-{_X} .jx-opgroup,{_X} .jx-sized{{display:none}}
-{ops},{sizes}{{display:block}}
-@supports not selector(:has(*)){{{_X} .jx-opgroup,{_X} .jx-sized{{
- display:block}}}}
-{_X} .jx-panel{{position:relative;padding-bottom:4.4em;font-size:.9rem;
- line-height:1.35}}
-{_X} .jx-cap{{margin:.3em 0}}
-{_X} .jx-axes{{color:var(--jx-muted);font-size:.85em;margin-bottom:.3em}}
-{_X} .jx-g{{display:grid;gap:1px;background:#C8C8C8;border:1px solid #555}}
-{_X} .jx-g i{{aspect-ratio:1;min-width:0;outline-offset:-2px;
- cursor:crosshair}}
-{_X} .jx-g i.bl{{box-shadow:inset 2px 0 0 #333}}
-{_X} .jx-g i.bt{{box-shadow:inset 0 2px 0 #333}}
-{_X} .jx-g i.bl.bt{{box-shadow:inset 2px 2px 0 #333}}
-{_X} .jx-g i{_HOV}{{outline:3px solid #000;z-index:1}}
-{_X} .jx-hint,{_X} .jx-g i{_HOV}::after{{position:absolute;left:0;
- right:0;bottom:0;height:4em;padding:.25em .4em;box-sizing:border-box;
- font-style:normal;color:#111;white-space:pre-line;overflow:hidden}}
-{_X} .jx-hint{{color:var(--jx-muted)}}
-{_X} .jx-g i{_HOV}::after{{content:attr(aria-label);background:#F3F4F6;
- border:1px solid #9CA3AF;pointer-events:none}}
+    return f"""{ops},{sizes}{{display:block}}
 {rows}{{opacity:.18}}{cols}{{opacity:.18}}{notes}
 {_SROW} .jx-panel,{_SCOL} .jx-panel{{padding-bottom:6.8em}}
-@media print{{{_X} .jx-ctl,{_X} .jx-hint{{display:none}}}}
 {_colour_css()}
 """
 
@@ -717,7 +628,7 @@ html[data-theme="dark"] {_X}{{--jx-muted:#9CA3AF;--jx-line:#9CA3AF;
 # ---------------------------------------------------------------------------
 
 
-class JacobianExplorer(widgets.VBox):
+class JacobianExplorer:
     """Jacobian heatmaps to hover and switch with no kernel (module doc).
 
     >>> jacobian_explorer(["inv", "log"], sizes=[2, 3])
@@ -734,77 +645,21 @@ class JacobianExplorer(widgets.VBox):
     ):
         ops, sizes = _check(ops, sizes, highlight)
         self.ops, self.sizes, self.title = ops, sizes, title
-        #: the id of the static HTML: a hash of the content (see `_uid`)
-        self.uid = _uid("jx", ops, sizes, highlight, title)
+        self.highlight = highlight
+        #: the id of the HTML: a hash of the content (`booktools.html.uid`)
+        self.uid = uid("jx", ops, sizes, highlight, title)
         self.panels = {(op, n): make_panel(op, n) for op in ops for n in sizes}
-        max_r = max(p.matrix.shape[0] for p in self.panels.values())
-        max_c = max(p.matrix.shape[1] for p in self.panels.values())
-        css = _CSS + _colour_css() + _highlight_css(max_r, max_c)
-        title_html = (
-            f'<div class="jx-title">{html.escape(title)}</div>'
-            if title
-            else ""
-        )
-        head = widgets.HTML(f"<style>{css}</style>{title_html}")
-        self.op_buttons = widgets.ToggleButtons(
-            options=[(OPS[op].label, k) for k, op in enumerate(ops)],
-            index=0,
-            description="op",
-            tooltips=[OPS[op].title for op in ops],
-            style={"button_width": "auto", "description_width": "2.2em"},
-        )
-        self.op_buttons.add_class("jx-op")
-        self.n_buttons = widgets.ToggleButtons(
-            options=[(str(n), k) for k, n in enumerate(sizes)],
-            index=0,
-            description="n",
-            tooltips=[f"n = {n}" for n in sizes],
-            style={"button_width": "2.6em", "description_width": "2.2em"},
-        )
-        self.n_buttons.add_class("jx-n")
-        self.mode_buttons = widgets.ToggleButtons(
-            options=list(MODES),
-            value=_mode_label(highlight),
-            description="hover",
-            tooltips=list(_MODE_TIPS),
-            style={"button_width": "auto", "description_width": "3.2em"},
-        )
-        self.mode_buttons.add_class("jx-mode")
-        self.stacks = []
-        for op in ops:
-            pages = []
-            for n in sizes:
-                page = widgets.HTML(panel_html(self.panels[(op, n)]))
-                page.add_class("jx-page")
-                pages.append(page)
-            stack = widgets.Stack(pages, selected_index=0)
-            stack.add_class("jx-sizes")
-            self.stacks.append(stack)
-        self.stack = widgets.Stack(self.stacks, selected_index=0)
-        self.stack.add_class("jx-ops")
-        # Front-end links: switching needs no kernel.
-        self.links = [
-            widgets.jslink(
-                (self.op_buttons, "index"), (self.stack, "selected_index")
-            )
-        ]
-        self.links += [
-            widgets.jslink((self.n_buttons, "index"), (s, "selected_index"))
-            for s in self.stacks
-        ]
-        controls = [self.op_buttons] if len(ops) > 1 else []
-        controls += [self.n_buttons] if len(sizes) > 1 else []
-        super().__init__([head, *controls, self.mode_buttons, self.stack])
-        self.add_class("jacobian-explorer")
+        self._op, self._n = ops[0], sizes[0]
 
-    # -- the static page: HTML and CSS, no script ---------------------------
-    def static_html(self) -> str:
+    # -- the HTML: radios, labels and CSS, no script -------------------------
+    def to_html(self) -> str:
         """The explorer as HTML that works with no script: radio inputs for
         op, n and mode (labels styled as buttons), every (op, n) panel, and
-        the CSS of _assets/book.css (`static_css`) showing the checked one.
-        A cell shows its readout on hover and on focus (Tab, or a tap)."""
+        the kit's CSS (`booktools.html`, `generated_css`) showing the
+        checked one. A cell shows its readout on hover and on focus (Tab,
+        or a tap)."""
         uid = self.uid
-        mode = MODE_KEYS[MODES.index(self.mode_buttons.value)]
+        mode = self.highlight
 
         def group(kind, caption, name, choices, checked):
             items = "".join(
@@ -865,18 +720,16 @@ class JacobianExplorer(widgets.VBox):
             f'<div class="jx-panels">{panels}</div></div>'
         )
 
-    def _repr_mimebundle_(self, **kwargs):
-        """The live widget for Jupyter, the static HTML for the book, the
-        short repr as plain text."""
-        bundle = super()._repr_mimebundle_(**kwargs) or {}
-        bundle["text/html"] = self.static_html()
-        return bundle
+    def _repr_html_(self) -> str:
+        """The HTML for Jupyter and the book, with the CSS the first time a
+        process shows a widget (`booktools.html.style_once`)."""
+        return style_once("explorer", generated_css) + self.to_html()
 
-    # -- the same switches from Python (jslink acts only in a browser) ----
+    # -- what is shown first, set from Python (the page switches by itself)
     @property
     def op(self) -> str:
-        """The op shown."""
-        return self.ops[self.stack.selected_index]
+        """The op shown first."""
+        return self._op
 
     @op.setter
     def op(self, name: str) -> None:
@@ -885,14 +738,12 @@ class JacobianExplorer(widgets.VBox):
                 f"JacobianExplorer.op: {name!r} is not one of "
                 f"this explorer's ops {self.ops}"
             )
-        k = self.ops.index(name)
-        self.op_buttons.index = k
-        self.stack.selected_index = k
+        self._op = name
 
     @property
     def n(self) -> int:
-        """The n shown."""
-        return self.sizes[self.n_buttons.index]
+        """The n shown first."""
+        return self._n
 
     @n.setter
     def n(self, n: int) -> None:
@@ -901,20 +752,16 @@ class JacobianExplorer(widgets.VBox):
                 f"JacobianExplorer.n: {n!r} is not one of "
                 f"this explorer's sizes {self.sizes}"
             )
-        k = self.sizes.index(n)
-        self.n_buttons.index = k
-        for s in self.stacks:
-            s.selected_index = k
+        self._n = n
 
     @property
     def panel(self) -> Panel:
         """The panel shown."""
         return self.panels[(self.op, self.n)]
 
-    def state_bytes(self) -> int:
-        """Bytes of widget state this explorer adds to a page (JSON)."""
-        state = ipywidgets.embed.dependency_state([self], drop_defaults=True)
-        return len(json.dumps(state, separators=(",", ":")).encode())
+    def html_bytes(self) -> int:
+        """Bytes of HTML this explorer adds to a page (UTF-8)."""
+        return len(self.to_html().encode())
 
     def __repr__(self) -> str:
         return f"JacobianExplorer(ops={self.ops!r}, n={self.sizes!r})"

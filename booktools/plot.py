@@ -303,20 +303,17 @@ def plot_jacobians(
     Js: Sequence,
     titles: Sequence[str] | None = None,
     *,
-    out_shape=None,
-    in_shape=None,
     share_scale=False,
-    annotate=False,
-    fmt="{:.3g}",
-    grid=True,
     figsize=None,
+    **style,
 ):
     """Draw Jacobians side by side for comparison; return ``(fig, axes)`` (a
     list of panels).
 
-    ``out_shape``, ``in_shape`` and ``annotate`` are one value for all panels
-    or a list with one entry per panel.  With ``share_scale=True`` all panels
-    use the same colour scale (the largest
+    ``style`` holds `plot_jacobian`'s keywords for every panel (``fmt``,
+    ``grid``, ``cmap``, …); ``out_shape``, ``in_shape`` and ``annotate`` are
+    one value for all panels or a list with one entry per panel. With
+    ``share_scale=True`` all panels use the same colour scale (the largest
     ``|J|`` of them all), so equal colours mean equal values across panels.
     """
     Js = list(Js)
@@ -329,9 +326,9 @@ def plot_jacobians(
         raise ValueError(
             f"plot_jacobians: {len(titles)} titles for {k} Jacobians"
         )
-    outs = _per_panel(out_shape, k, "out_shape")
-    ins = _per_panel(in_shape, k, "in_shape")
-    notes = _per_panel(annotate, k, "annotate")
+    outs = _per_panel(style.pop("out_shape", None), k, "out_shape")
+    ins = _per_panel(style.pop("in_shape", None), k, "in_shape")
+    notes = _per_panel(style.pop("annotate", False), k, "annotate")
 
     halfrange = None
     if share_scale:
@@ -356,9 +353,8 @@ def plot_jacobians(
             ax=ax,
             title=None if titles is None else titles[n],
             annotate=notes[n],
-            fmt=fmt,
             halfrange=halfrange,
-            grid=grid,
+            **style,
         )
     return fig, axes
 

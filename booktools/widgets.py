@@ -1,36 +1,31 @@
 """Step toggles: a derivation shown one step at a time, every step checked by
 code.
 
-A `StepToggle` is built only from standard ipywidgets joined by front-end links
-(`jslink`), so it works in three places with the same code:
+A `StepToggle` is HTML and CSS with no script (`booktools.html`'s radio
+stepper), so the same output works in three places:
 
-* live in JupyterLab or Binder, with a kernel;
-* in the static rendered book, where no kernel runs: the links live in the
-  page's JavaScript;
+* in the rendered book, where no kernel runs (the CSS is in
+  _assets/book.css, which every page loads);
+* in JupyterLab and Colab (the notebook's first widget carries the CSS,
+  `booktools.html.style_once`);
 * in a plain-text context (nbval, a terminal), where its repr is short and
   stable.
 
-Layout of one toggle (the outermost box carries the CSS class
-``step-toggle``)::
+Layout of one toggle::
 
-    StepToggle (VBox)
-    ├── HTML            a <style> block and the optional title
-    ├── ToggleButtons   "jump": one button per step, 1 … n
-    ├── Stack           shows one page at a time
-    │   └── page k (VBox)
-    │       ├── HTMLMath   the formula of step k, display math
-    │       ├── HTMLMath   the note of step k (optional)
-    │       └── ToggleButtons "nav k": Start over · Back · Step k of n · Next
-    └── HTMLMath        "All steps": the whole derivation as one aligned
-                        display, folded (a <details class="step-toggle-all">,
-                        open when printed)
+    div.step-toggle
+    ├── p.step-title           the optional title
+    ├── div.step-jump          one radio per step (labels 1 … n) and the
+    │                          "All steps" checkbox
+    ├── ol.step-pages          one li.step-page per step: the formula
+    │                          (display math), its note, and its navigation
+    │                          labels Start over · Back · Step k of n · Next
+    └── div.step-live          "Step k of n." for screen readers
 
-The trick that makes Back/Next work without a kernel: every navigation row has
-one button per step (button j selects step j), and all rows, the jump row and
-the Stack's ``selected_index`` are linked in the front end. Row k labels button
-k-1 "Back", button k+1 "Next" and button 0 "Start over"; the CSS in the style
-block hides its other buttons. Clicking "Next" on page k selects index k+1
-everywhere, so the Stack shows page k+1.
+The CSS shows the page of the checked radio; "Next" on page k is a label of
+radio k+1, so a click steps. "All steps" shows every page at once (the same
+typeset formulas, no second copy); so do print and browsers without
+``:has()``.
 
 Every step carries a numerical check (``checks=``), run when the toggle is
 built: the TeX and the code that verifies it sit side by side, so a derivation
@@ -39,14 +34,22 @@ step cannot go unchecked by accident.
 
 from __future__ import annotations
 
-import hashlib
 import html
-import json
-import re
 from collections.abc import Callable, Sequence
 
-import ipywidgets as widgets
 import torch
+
+from booktools.html import (
+    COLOURS,
+    DARK_COLOURS,
+    MAX_STEPS,
+    escape_math,
+    inline_math,
+    radio,
+    step_nav,
+    style_once,
+    uid,
+)
 
 __all__ = [
     "StepToggle",
@@ -54,162 +57,7 @@ __all__ = [
     "COLOURS",
     "DARK_COLOURS",
     "MAX_STEPS",
-    "static_css",
 ]
-
-#: The highlight colours of the book's derivations (see the notation page), on
-#: a light background.
-#: Each also reaches 4.5:1 on the light panel (#CED6DD) that
-#: pydata-sphinx-theme draws behind widget output in its dark mode.
-COLOURS = {
-    "amber": "#92400E",  # what changed in this step
-    "rose": "#9F1239",  # a substitution or an annotation
-    "grey": "#4B5563",  # de-emphasised text
-}
-#: The same roles on a dark background (each at least 4.5:1 against the dark
-#: theme).
-DARK_COLOURS = {"amber": "#FBBF24", "rose": "#FB7185", "grey": "#9CA3AF"}
-
-_HIDDEN_PREFIX = "step "  # labels of navigation buttons that the CSS hides
-
-#: The most steps one toggle may have: the book's stylesheet (`static_css`,
-#: in _assets/book.css) holds one rule per step number.
-MAX_STEPS = 20
-
-_SEEN: dict[str, int] = {}  # how many objects of each content were built
-
-
-def _uid(prefix: str, *content) -> str:
-    """A deterministic id for the static HTML of one object: a hash of its
-    content, and, for a second object of the same content in this process, a
-    count (two equal toggles on one page must not share their radios).
-
-    Random or memory-based ids would differ between runs, and nbval compares
-    the text/html output of every cell with the saved one.
-    """
-    digest = hashlib.sha1(
-        json.dumps(content, ensure_ascii=False, default=str).encode()
-    ).hexdigest()[:8]
-    key = f"{prefix}-{digest}"
-    _SEEN[key] = _SEEN.get(key, 0) + 1
-    return key if _SEEN[key] == 1 else f"{key}-{_SEEN[key]}"
-
-
-_FOCUS_LIGHT, _FOCUS_DARK = "#1D4ED8", "#93C5FD"
-_DARK = 'html[data-theme="dark"]'
-
-
-def static_css() -> str:
-    """The CSS of the static step toggles and the highlight colours: radio
-    inputs and ``:checked``/``:has()``, no script (module doc).
-
-    It lives in _assets/book.css, which every page of the book loads;
-    ``python -m booktools.widgets`` writes it there and a test checks that
-    the file is up to date.
-    """
-    t = ".step-toggle"
-    shown = ",".join(
-        f'{t}:has(.step-radio[data-k="{k}"]:checked) .step-page[data-k="{k}"]'
-        for k in range(1, MAX_STEPS + 1)
-    )
-    said = ",".join(
-        f'{t}:has(.step-radio[data-k="{k}"]:checked) .step-live>[data-k="{k}"]'
-        for k in range(1, MAX_STEPS + 1)
-    )
-    light = "".join(f".hl-{k}{{color:{v}}}" for k, v in COLOURS.items())
-    dark = "".join(
-        f"{_DARK} .hl-{k}{{color:{v}}}" for k, v in DARK_COLOURS.items()
-    )
-    # pydata-sphinx-theme puts HTML output on a light panel in its dark
-    # mode; the toggles and explorers have dark-mode colours of their own
-    panel = (
-        f"{_DARK} .bd-content div.cell_output div.output.text_html:has(>{t},"
-        ">.jacobian-explorer){background-color:transparent;color:inherit;"
-        "padding:0}"
-    )
-    return f"""{panel}
-{t}{{--st-accent:#92400E;--st-on:#FFFFFF;--st-line:#6B7280;
- --st-muted:#4B5563;--st-focus:{_FOCUS_LIGHT};border-left:3px solid #B45309;
- padding:.25em 0 .25em .75em;margin:.5em 0;max-width:100%}}
-{_DARK} {t}{{--st-accent:#FBBF24;--st-on:#111111;--st-line:#9CA3AF;
- --st-muted:#9CA3AF;--st-focus:{_FOCUS_DARK}}}
-{t} .step-title{{font-weight:600;margin:0 0 .25em}}
-{t} .step-jump,{t} .step-nav{{display:flex;flex-wrap:wrap;align-items:center;
- gap:.4em;margin:.35em 0;position:relative}}
-{t} .step-radio{{position:absolute;left:0;top:0;width:1px;height:1px;
- margin:0;opacity:0;pointer-events:none}}
-{t} .step-jump label,{t} .step-nav label{{display:inline-block;
- min-width:2.2em;padding:.1em .6em;border:1px solid var(--st-line);
- border-radius:.25em;text-align:center;line-height:1.6;cursor:pointer;
- user-select:none}}
-{t} .step-radio:checked+label{{background:var(--st-accent);
- border-color:var(--st-accent);color:var(--st-on);font-weight:600}}
-{t} .step-radio:focus-visible+label,{t} .step-nav label:focus-visible{{
- outline:2px solid var(--st-focus);outline-offset:2px}}
-{t} .step-page{{display:none}}
-{shown}{{display:block}}
-@supports not selector(:has(*)){{{t} .step-page{{display:block}}}}
-{t} .step-math,{t} .step-toggle-all{{overflow-x:auto}}
-{t} .step-note{{color:var(--st-muted);font-size:.95em}}
-{t} .step-pos{{font-weight:600}}
-{t} .step-back::before{{content:"\\25C0\\A0"/""}}
-{t} .step-next::after{{content:"\\A0\\25B6"/""}}
-{t} .step-start::before{{content:"\\27F2\\A0"/""}}
-{t} .step-live>span{{display:none}}
-{said}{{display:inline}}
-{t} .step-toggle-all summary{{cursor:pointer;font-weight:600}}
-{t} .step-toggle-all ol{{font-size:.95em;margin-top:0}}
-@media print{{{t} .step-jump,{t} .step-pages{{display:none!important}}
- {t} details.step-toggle-all::details-content{{content-visibility:visible;
- display:contents}}
- {t} details.step-toggle-all>summary{{list-style:none}}}}
-{light}
-{dark}
-"""
-
-
-def _colour_css() -> str:
-    light = " ".join(f".hl-{k} {{ color: {v}; }}" for k, v in COLOURS.items())
-    dark = " ".join(
-        f'html[data-theme="dark"] .hl-{k}, '
-        f'body[data-jp-theme-light="false"] .hl-{k} {{ color: {v}; }}'
-        for k, v in DARK_COLOURS.items()
-    )
-    return light + "\n" + dark
-
-
-_CSS = (
-    """
-.step-toggle { border-left: 3px solid #B45309; padding: 0.25em 0 0.25em 0.75em;
-  margin: 0.5em 0; max-width: 100%; }
-.step-toggle .step-title { font-weight: 600; }
-.step-toggle .step-nav button[data-value^="step%20"] { display: none; }
-.step-toggle .step-jump { display: flex; flex-direction: row; flex-wrap: wrap;
-  align-items: center; gap: 0.5em; }
-.step-toggle .step-jump .widget-toggle-button { min-width: 2.2em; }
-.step-toggle .step-math, .step-toggle .step-toggle-all { overflow-x: auto; }
-.step-toggle .step-note { color: #4B5563; font-size: 0.95em; }
-.step-toggle .step-toggle-all summary { cursor: pointer; font-weight: 600; }
-.step-toggle .step-toggle-all ol { font-size: 0.95em; margin-top: 0; }
-@media print {
-  .step-toggle .step-jump, .step-toggle .step-stack {
-    display: none !important; }
-  .step-toggle details.step-toggle-all::details-content {
-    content-visibility: visible; display: contents; }
-  .step-toggle details.step-toggle-all > summary { list-style: none; }
-}
-.step-toggle button:focus-visible { outline: 2px solid #1D4ED8;
-  outline-offset: 2px; }
-"""
-    + _colour_css()
-    + "\n"
-    + " ".join(
-        # the book's dark mode keeps widget output on a light panel (see
-        # COLOURS)
-        f'html[data-theme="dark"] .widget-subarea .hl-{k} {{ color: {v}; }}'
-        for k, v in COLOURS.items()
-    )
-)
 
 
 def hl(tex: str, colour: str = "amber") -> str:
@@ -229,17 +77,6 @@ def hl(tex: str, colour: str = "amber") -> str:
     return r"\class{hl-" + colour + "}{" + tex + "}"
 
 
-_INLINE_DOLLAR = re.compile(r"(?<![\\$])\$(?!\$)(.+?)(?<![\\$])\$(?!\$)")
-
-
-def _inline_math(text: str) -> str:
-    r"""
-    Turn ``$x$`` into ``\(x\)``: the static book's MathJax only looks for ``\(
-    \)`` delimiters.
-    """
-    return _INLINE_DOLLAR.sub(lambda m: r"\(" + m.group(1) + r"\)", text)
-
-
 def _as_tensor(value, where: str) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
         return value.detach().to(torch.float64)
@@ -256,7 +93,7 @@ def _as_tensor(value, where: str) -> torch.Tensor:
         ) from None
 
 
-class StepToggle(widgets.VBox):
+class StepToggle:
     r"""A derivation revealed one step at a time, with Start over / Back / Next
     and jump buttons.
 
@@ -337,44 +174,9 @@ class StepToggle(widgets.VBox):
         self.check_report: list[str | None] = [None] * len(steps)
         if checks is not None:
             self.check_report = self.check(*inputs)
-        n = len(steps)
-        #: the id of the static HTML: a hash of the content (see `_uid`)
-        self.uid = _uid("st", self.lhs, steps, notes, title)
-
-        header = widgets.HTML(
-            f"<style>{_CSS}</style>"
-            + (
-                f'<div class="step-title">{html.escape(title)}</div>'
-                if title
-                else ""
-            )
-        )
-        self.jump = widgets.ToggleButtons(
-            options=[(str(k + 1), k) for k in range(n)],
-            index=0,
-            tooltips=[f"Go to step {k + 1} of {n}" for k in range(n)],
-            description="Step",
-            style={"button_width": "2.4em", "description_width": "3em"},
-        )
-        self.jump.add_class("step-jump")
-        self.pages = [self._page(k) for k in range(n)]
-        self.stack = widgets.Stack(self.pages, selected_index=0)
-        self.stack.add_class("step-stack")
-        self.all_steps = widgets.HTMLMath(self._all_steps_html())
-        self.all_steps.add_class("mathjax_process")
-        # Everything below runs in the browser: no kernel needed to step
-        # through.
-        self.links = [
-            widgets.jslink(
-                (self.jump, "index"), (self.stack, "selected_index")
-            )
-        ]
-        self.links += [
-            widgets.jslink((page.nav, "index"), (self.jump, "index"))
-            for page in self.pages
-        ]
-        super().__init__([header, self.jump, self.stack, self.all_steps])
-        self.add_class("step-toggle")
+        #: the id of the HTML: a hash of the content (`booktools.html.uid`)
+        self.uid = uid("st", self.lhs, steps, notes, title)
+        self._step = 0
 
     # -- checks
     # ----------------------------------------------------------------------
@@ -480,105 +282,11 @@ class StepToggle(widgets.VBox):
         """
         return sum(r is not None for r in self.check_report)
 
-    # -- the pages
-    # ----------------------------------------------------------------------
-    def _page(self, k: int) -> widgets.VBox:
-        """
-        Page k: the formula, its note and a navigation row that can only go to
-        k-1, k+1 or 0.
-        """
-        n = len(self.steps)
-        math = widgets.HTMLMath(r"\[" + self.lhs + self.steps[k] + r"\]")
-        math.add_class("step-math")
-        children: list[widgets.Widget] = [math]
-        if self.notes[k]:
-            note = widgets.HTMLMath(_inline_math(self.notes[k]))
-            note.add_class("step-note")
-            children.append(note)
-        labels, tips = [], []
-        for j in range(n):
-            if j == k:
-                labels.append(
-                    f"Step {k + 1} of {n}" + (" ∎" if k == n - 1 else "")
-                )
-                tips.append(f"Step {k + 1} of {n} is shown")
-            elif j == k + 1:
-                labels.append("Next ▶")
-                tips.append(f"Next: go to step {j + 1} of {n}")
-            elif j == k - 1:
-                labels.append("◀ Back")
-                tips.append(f"Back: go to step {j + 1} of {n}")
-            elif j == 0:
-                labels.append("⟲ Start over")
-                tips.append(f"Start over: go to step 1 of {n}")
-            else:
-                labels.append(f"{_HIDDEN_PREFIX}{j + 1}")  # hidden by the CSS
-                tips.append(f"Go to step {j + 1} of {n}")
-        nav = widgets.ToggleButtons(
-            options=list(zip(labels, range(n))),
-            # every linked index holds the step shown; page k is visible only
-            # when it is k
-            index=0,
-            tooltips=tips,
-            style={"button_width": "auto"},
-        )
-        nav.add_class("step-nav")
-        page = widgets.VBox(children + [nav])
-        page.add_class("step-page")
-        page.nav = nav
-        for w in children:
-            w.add_class("mathjax_process")
-        return page
-
-    def _all_steps_html(self) -> str:
-        r"""Every step in one aligned display, numbered, with the notes as a
-        numbered list.
-
-        With a left-hand side ``dz = `` the rows read ``dz &= s_1 \\ &= s_2
-        …``; without one, each step is a statement of its own and the rows read
-        ``& s_1 \\ \Rightarrow\ & s_2 …``.
-        """
-        lhs = self.lhs.strip()
-        if lhs.endswith("="):
-            first, rest = lhs[:-1].rstrip() + " &= ", "&= "
-        elif lhs:
-            first, rest = lhs + " & ", "& "
-        else:
-            first, rest = "& ", r"\Rightarrow\ & "
-        rows = [
-            (first if k == 0 else rest)
-            + step
-            + r" && \class{hl-grey}{("
-            + str(k + 1)
-            + ")}"
-            for k, step in enumerate(self.steps)
-        ]
-        display = html.escape(
-            r"\[\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}\]",
-            quote=False,
-        )
-        notes = "".join(
-            f'<li value="{k + 1}">'
-            f"{_inline_math(html.escape(note, quote=False))}</li>"
-            for k, note in enumerate(self.notes)
-            if note
-        )
-        summary = "All steps" + (
-            f": {html.escape(self.title)}" if self.title else ""
-        )
-        return (
-            '<details class="step-toggle-all">'
-            f"<summary>{summary}</summary>{display}"
-            + (f"<ol>{notes}</ol>" if notes else "")
-            + "</details>"
-        )
-
-    # -- the same navigation from Python, for a live kernel and for tests
-    # ---------------------
+    # -- the step shown first, set from Python (the page steps by itself)
     @property
     def step(self) -> int:
-        """The index (0-based) of the step shown."""
-        return self.jump.index
+        """The index (0-based) of the step shown first."""
+        return self._step
 
     @step.setter
     def step(self, k: int) -> None:
@@ -587,11 +295,7 @@ class StepToggle(widgets.VBox):
             raise ValueError(
                 f"StepToggle.step: {k!r} is not a step index in 0 … {n - 1}"
             )
-        # jslink only propagates in the browser, so set every linked end here.
-        self.jump.index = k
-        self.stack.selected_index = k
-        for page in self.pages:
-            page.nav.index = k
+        self._step = k
 
     def next(self) -> None:
         """Show the next step (stays on the last)."""
@@ -605,29 +309,36 @@ class StepToggle(widgets.VBox):
         """Start over from step 1."""
         self.step = 0
 
-    # -- the static page: HTML and CSS, no script
-    # ---------------------------------------------------------------
-    def static_html(self) -> str:
+    # -- the HTML: radios, labels and CSS, no script
+    def to_html(self) -> str:
         r"""The toggle as HTML that steps with no script (module doc).
 
-        One radio input per step (the jump row "Step 1 2 … n"); the CSS in
-        _assets/book.css (`static_css`) shows the page of the checked one.
-        "Next", "Back" and "Start over" on each page are labels of the
-        neighbouring radios, so a click steps; by keyboard, the arrow keys
-        move through the radios. TeX stays in ``\(…\)`` and ``\[…\]``
-        for the book's build-time typesetter.
+        One radio input per step (the jump row "Step 1 2 … n"); the CSS
+        (`booktools.html`) shows the page of the checked one. "Next",
+        "Back" and "Start over" on each page are labels of the neighbouring
+        radios, so a click steps; by keyboard, the arrow keys move through
+        the radios. "All steps", a checkbox, shows every page. TeX stays in
+        ``\(…\)`` and ``\[…\]`` for the book's build-time typesetter and
+        JupyterLab's MathJax.
         """
-        n, uid = len(self.steps), self.uid
+        n, group = len(self.steps), self.uid
         jump = "".join(
-            f'<input type="radio" class="step-radio" name="{uid}" '
-            f'id="{uid}-{k}" value="{k}" data-k="{k}"'
-            + (" checked" if k == self.step + 1 else "")
-            + f'><label for="{uid}-{k}"><span class="vjp-visually-hidden">'
-            f'Step </span>{k}<span class="vjp-visually-hidden"> of {n}'
-            "</span></label>"
+            radio(
+                group,
+                k,
+                n,
+                checked=k == self.step + 1,
+                cls="step-radio",
+                label='<span class="vjp-visually-hidden">Step </span>'
+                f'{k}<span class="vjp-visually-hidden"> of {n}</span>',
+            )
             for k in range(1, n + 1)
         )
-        pages = "".join(self._static_page(k) for k in range(1, n + 1))
+        every = (
+            f'<input type="checkbox" class="step-all" id="{group}-all">'
+            f'<label for="{group}-all">All steps</label>'
+        )
+        pages = "".join(self._page(k) for k in range(1, n + 1))
         said = "".join(
             f'<span data-k="{k}">Step {k} of {n}.</span>'
             for k in range(1, n + 1)
@@ -637,66 +348,44 @@ class StepToggle(widgets.VBox):
             if self.title
             else ""
         )
-        group = "Steps" + (
+        group_name = "Steps" + (
             f": {html.escape(self.title)}" if self.title else ""
         )
         return (
-            f'<div class="step-toggle mathjax_process" id="{uid}">{title}'
-            f'<div class="step-jump" role="radiogroup" '
-            f'aria-label="{group}"><span aria-hidden="true">Step</span>'
-            f'{jump}</div><div class="step-pages">{pages}</div>'
+            f'<div class="step-toggle mathjax_process" id="{group}">{title}'
+            f'<div class="step-jump"><span role="radiogroup" '
+            f'aria-label="{group_name}" class="step-radios">'
+            f'<span aria-hidden="true">Step</span>{jump}</span>{every}</div>'
+            f'<ol class="step-pages step-toggle-all">{pages}</ol>'
             '<div class="step-live vjp-visually-hidden" role="status" '
-            f'aria-live="polite" aria-atomic="true">{said}</div>'
-            f"{self._all_steps_html()}</div>"
+            f'aria-live="polite" aria-atomic="true">{said}</div></div>'
         )
 
-    def _static_page(self, k: int) -> str:
+    def _page(self, k: int) -> str:
         """Page k (1-based): formula, note, and the labels that step."""
-        n, uid = len(self.steps), self.uid
-        note = self.notes[k - 1]
-        nav = []
-        if k >= 3:
-            nav.append(
-                f'<label for="{uid}-1" class="step-start">Start over</label>'
-            )
-        if k >= 2:
-            nav.append(
-                f'<label for="{uid}-{k - 1}" class="step-back">Back</label>'
-            )
-        nav.append(
-            f'<span class="step-pos">Step {k} of {n}'
-            + (" ∎" if k == n else "")
-            + "</span>"
-        )
-        if k < n:
-            nav.append(
-                f'<label for="{uid}-{k + 1}" class="step-next">Next</label>'
-            )
+        n, note = len(self.steps), self.notes[k - 1]
+        nav = step_nav(self.uid, k, n, position=True)
         return (
-            f'<div class="step-page" data-k="{k}">'
+            f'<li class="step-page" data-k="{k}" value="{k}">'
             '<div class="step-math">'
-            + html.escape(rf"\[{self.lhs}{self.steps[k - 1]}\]", quote=False)
+            + escape_math(rf"\[{self.lhs}{self.steps[k - 1]}\]")
             + "</div>"
             + (
                 '<div class="step-note">'
-                f"{_inline_math(html.escape(note, quote=False))}</div>"
+                f"{inline_math(escape_math(note))}</div>"
                 if note
                 else ""
             )
-            + f'<div class="step-nav">{"".join(nav)}</div></div>'
+            + f'<div class="step-nav">{nav}</div></li>'
         )
 
-    def _repr_mimebundle_(self, **kwargs):
-        """The live widget for Jupyter, the static HTML for the book (which
-        prefers text/html: nb_mime_priority_overrides in _config.yml) and the
-        short repr as plain text (nbval, a terminal)."""
-        bundle = super()._repr_mimebundle_(**kwargs) or {}
-        bundle["text/html"] = self.static_html()
-        return bundle
+    def _repr_html_(self) -> str:
+        """The HTML for Jupyter and the book, with the CSS the first time a
+        process shows a widget (`booktools.html.style_once`)."""
+        return style_once() + self.to_html()
 
     def __repr__(self) -> str:
-        # The title goes last: ipywidgets cuts a widget's plain-text repr at
-        # 110 characters.
+        # The title goes last: it may be long.
         n = len(self.steps)
         title = f", title={self.title!r}" if self.title else ""
         return (
@@ -705,7 +394,7 @@ class StepToggle(widgets.VBox):
         )
 
 
-# -- the stylesheet of the static page ----------------------------------------
+# -- the stylesheet of the book's pages --------------------------------------
 BOOK_CSS = "_assets/book.css"
 CSS_BEGIN = (
     "/* BEGIN generated by `python -m booktools.widgets`: do not edit */"
@@ -714,11 +403,13 @@ CSS_END = "/* END generated */"
 
 
 def book_css_block() -> str:
-    """The generated part of _assets/book.css: the static step toggles'
-    and explorers' CSS (`static_css`, `booktools.explore.static_css`)."""
+    """The generated part of _assets/book.css: the widget kit's stylesheet
+    (`booktools.html.base_css` and `booktools.explore.generated_css`)."""
     from booktools import explore
+    from booktools.html import base_css
 
-    return f"{CSS_BEGIN}\n{static_css()}{explore.static_css()}{CSS_END}\n"
+    css = base_css() + explore.generated_css()
+    return f"{CSS_BEGIN}\n{css}{CSS_END}\n"
 
 
 def write_book_css(path: str | None = None) -> bool:

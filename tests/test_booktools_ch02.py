@@ -158,8 +158,8 @@ def test_square_checker_accepts_the_solution(capsys):
             "column stacking",
         ),
         (lambda X: -solution(X), "sign"),
-        (lambda X: solution(X)[:-1], "expected shape"),
-        (lambda X: solution(X) + 0.5 * (X[0, 0] > 0), "first look at row"),
+        (lambda X: solution(X)[:-1], "shape (3, 4), expected (4, 4)"),
+        (lambda X: solution(X) + 0.5 * (X[0, 0] > 0), "entry (0, 0) is"),
     ],
     ids=["one-term", "transpose", "column-major", "sign", "shape", "entry"],
 )

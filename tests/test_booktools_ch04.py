@@ -102,13 +102,13 @@ def test_a_transposed_shape_is_named():
 
 def test_a_transposed_square_answer_says_transpose():
     op = _square(lambda X, Yb: X @ Yb.T + Yb.T @ X)  # the transpose
-    with pytest.raises(AssertionError, match="transpose of the right one"):
+    with pytest.raises(AssertionError, match="transpose of the answer"):
         ch04.check_square(op)
 
 
 def test_a_sign_slip_is_named():
     op = _square(lambda X, Yb: -(Yb @ X.T + X.T @ Yb))
-    with pytest.raises(AssertionError, match="wrong sign"):
+    with pytest.raises(AssertionError, match="sign is wrong"):
         ch04.check_square(op)
 
 
@@ -116,8 +116,7 @@ def test_a_missing_term_points_at_an_entry():
     op = _square(lambda X, Yb: Yb @ X.T)  # one term of two
     with pytest.raises(
         AssertionError,
-        match=r"entry \(\d, \d\) is .*"
-        r"expected .*max abs error",
+        match=r"entry \(\d, \d\) is .* expected ",
     ) as e:
         ch04.check_square(op)
     assert "transpose" not in str(e.value) and "sign" not in str(e.value)
@@ -127,8 +126,7 @@ def test_a_missing_cotangent_is_named():
     op = _matmul(lambda W, X, Yb: Yb @ X.T, lambda W, X, Yb: None)
     with pytest.raises(
         AssertionError,
-        match=r"input 1: your vjp returned "
-        r"None; return a tensor of shape \(3, 5\)",
+        match=r"input 1: nothing returned; return a tensor of shape \(3, 5\)",
     ):
         ch04.check_matmul(op)
 

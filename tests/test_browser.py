@@ -14,9 +14,9 @@ light and the dark theme, by keyboard and in print:
 * visible code cells fit their box at 1280 px; no page is wider than a
   390 px screen; on the phone the ☰ and contents buttons open their drawers;
 * every step toggle draws without a kernel, clicks through to its last step,
-  has a folded static view (`.step-toggle-all`) with all its steps, works by
+  shows all its step pages at once with "All steps" (no second copy), works by
   keyboard (Enter and Space keep focus in its navigation, a live region
-  announces the step), names its buttons, and prints its static view;
+  announces the step), names its buttons, and prints every step;
 * equations are not Tab stops; highlight colours reach 4.5:1 against what is
   really behind them, in both themes;
 * axe-core finds no serious or critical violation but the theme's own, each
@@ -347,34 +347,34 @@ def test_some_page_has_step_toggles():
 
 
 @pytest.mark.parametrize("path", TOGGLE_PAGES)
-def test_every_toggle_has_its_static_view(opened, path):
+def test_all_steps_shows_every_step_page_typeset(opened, path):
+    """ "All steps" (a checkbox) shows the toggle's own step pages, each
+    formula typeset once: no second copy of the derivation (the click-through
+    test checks each page for raw TeX)."""
     v = opened(path)
     report = v.page.evaluate(
         """() => [...document.querySelectorAll('.step-toggle')].map(t => {
-              const all = t.querySelector('details.step-toggle-all');
-              if (all) all.open = true;
-              return {
+              const box = t.querySelector('.step-all');
+              if (box) box.checked = true;
+              const pages = [...t.querySelectorAll('.step-page')];
+              const out = {
+                box: !!box,
                 steps: t.querySelectorAll('.step-radio').length,
-                all: !!all,
-                rows: all ? all.querySelectorAll('mjx-mtr, mjx-mlabeledtr')
-                             .length : 0,
-                raw: all ? all.textContent.includes('\\\\[') : false,
+                shown: pages.filter(p => p.getClientRects().length).length,
+                typeset: pages.filter(p => p.querySelector(
+                    '.step-math mjx-container')).length,
+                raw: pages.some(p => p.textContent.includes('\\[')),
               };
+              if (box) box.checked = false;
+              return out;
             })"""
     )
     assert report, f"{path}: no .step-toggle on the page"
-    v.settle()
     for t, r in enumerate(report):
-        assert r["all"], f"{path}: toggle {t} has no .step-toggle-all"
-        assert not r["raw"], f"{path}: toggle {t}'s static view is raw TeX"
-    rows = v.page.evaluate(
-        """() => [...document.querySelectorAll('.step-toggle')].map(t =>
-              t.querySelectorAll('.step-toggle-all mjx-mtr').length)"""
-    )
-    for t, (r, n_rows) in enumerate(zip(report, rows)):
-        assert n_rows == r["steps"], (
-            f"{path}: toggle {t}: its static view shows {n_rows} rows, "
-            f"it has {r['steps']} steps"
+        assert r["box"], f"{path}: toggle {t} has no All steps box"
+        assert r["shown"] == r["typeset"] == r["steps"], (
+            f"{path}: toggle {t}: All steps shows {r['shown']} pages "
+            f"({r['typeset']} typeset) of its {r['steps']} steps"
         )
 
 
@@ -421,8 +421,8 @@ def test_toggle_controls_say_what_they_do(opened, path):
 
 
 _CONTRAST = """() => {
-  document.querySelectorAll('details.step-toggle-all')
-    .forEach(d => d.open = true);
+  document.querySelectorAll('.step-toggle .step-all')
+    .forEach(d => d.checked = true);
   const opaque = c => c && c !== 'transparent' && c !== 'rgba(0, 0, 0, 0)';
   const behind = el => {
     for (; el; el = el.parentElement) {
@@ -434,7 +434,7 @@ _CONTRAST = """() => {
   };
   return [...document.querySelectorAll(
       '.step-toggle .hl-amber, .step-toggle .hl-rose, .step-toggle .hl-grey,'
-      + ' .step-toggle .step-note, .step-toggle summary')]
+      + ' .step-toggle .step-note, .step-toggle .step-all + label')]
     .filter(el => el.getClientRects().length)
     .map(el => [(el.getAttribute('class') || '').split(' ')
                   .find(c => c.startsWith('hl-') || c.startsWith('step-'))
@@ -594,7 +594,7 @@ def test_step_toggles_click_through(opened, path):
     for t in range(n_toggles):
         toggle = toggles.nth(t)
         toggle.scroll_into_view_if_needed()
-        jump = toggle.locator(".step-jump label")
+        jump = toggle.locator(".step-radios label")
         n_steps = jump.count()
         assert n_steps >= 1, f"{path}: toggle {t} has no jump row"
         jump.first.click()  # step 1
@@ -668,13 +668,13 @@ def test_print_shows_every_derivation(opened, path):
         state = page.evaluate(
             """() => [...document.querySelectorAll('.step-toggle')]
                 .map(t => ({
-                  all: [...t.querySelectorAll('.step-toggle-all mjx-mtr')]
+                  all: [...t.querySelectorAll('.step-page .step-math')]
                        .filter(r => r.getClientRects().length
                                     && r.getBoundingClientRect().height > 0)
                        .length,
                   steps: t.querySelectorAll('.step-radio').length,
                   interactive: [...t.querySelectorAll(
-                      '.step-jump, .step-pages')]
+                      '.step-jump, .step-nav')]
                       .filter(e => e.getClientRects().length).length}))"""
         )
     finally:
@@ -687,25 +687,6 @@ def test_print_shows_every_derivation(opened, path):
         assert s["interactive"] == 0, (
             f"{path}: in print, toggle {t} still shows its buttons"
         )
-    opened_by_print = page.evaluate(
-        """() => {
-          const closed = () => document.querySelectorAll(
-              'details.step-toggle-all:not([open])').length;
-          document.querySelectorAll('details.step-toggle-all')
-            .forEach(d => d.open = false);
-          window.dispatchEvent(new Event('beforeprint'));
-          const during = closed();
-          window.dispatchEvent(new Event('afterprint'));
-          return [during, closed()];
-        }"""
-    )
-    assert opened_by_print[0] == 0, (
-        f"{path}: {opened_by_print[0]} static views stay folded when the "
-        "reader prints (beforeprint)"
-    )
-    assert opened_by_print[1] == len(state), (
-        f"{path}: after printing, the static views should fold again"
-    )
 
 
 # -- the phone ----------------------------------------------------------
@@ -721,7 +702,7 @@ def test_phone_page_fits_the_screen(opened, path):
                                   > window.innerWidth + 1
                                   && !e.closest('pre, .highlight, '
                                      + 'mjx-container, .step-math, '
-                                     + '.step-toggle-all, .output'))
+                                     + '.output'))
                      .slice(0, 5).map(e => e.tagName + '.' + e.className
                                       + ': ' + e.textContent.slice(0, 60))
                  })"""

@@ -13,7 +13,6 @@ import math
 import re
 from html.parser import HTMLParser
 
-import ipywidgets as widgets
 import matplotlib.colors
 import numpy as np
 import pytest
@@ -26,15 +25,14 @@ from booktools.explore import (
     MAX_HIGHLIGHT,
     MAX_SIZES,
     MODE_KEYS,
-    MODES,
     OPS,
     JacobianExplorer,
     _colour_css,
     fmt,
+    generated_css,
     jacobian_explorer,
     make_panel,
     panel_html,
-    static_css,
 )
 
 
@@ -229,50 +227,11 @@ def test_block_lines_follow_row_major_flattening():
     assert {k % 4 for k, c in enumerate(cls) if "bl" in c} == {2}
 
 
-def test_widget_structure_and_front_end_links():
-    e = jacobian_explorer(["inv", "log", "cumsum"], sizes=[2, 3])
-    assert isinstance(e, widgets.VBox)
-    assert "jacobian-explorer" in e._dom_classes
-    assert repr(e) == (
-        "JacobianExplorer(ops=['inv', 'log', 'cumsum'], n=[2, 3])"
-    )
-    assert len(e.stack.children) == 3
-    assert all(len(s.children) == 2 for s in e.stack.children)
-    links = {
-        (l.source[0].model_id, l.source[1], l.target[0].model_id, l.target[1])
-        for l in e.links
-    }
-    # jslink, a front-end link (a kernel-side one would be a traitlets link)
-    assert all(type(link).__name__ == "Link" for link in e.links)
-    assert (
-        e.op_buttons.model_id,
-        "index",
-        e.stack.model_id,
-        "selected_index",
-    ) in links
-    for s in e.stack.children:
-        assert (
-            e.n_buttons.model_id,
-            "index",
-            s.model_id,
-            "selected_index",
-        ) in links
-    assert e.op_buttons.options == (("inv", 0), ("log", 1), ("cumsum", 2))
-    # every page shows the panel of its (op, n), and only standard widgets
-    for k, op in enumerate(e.ops):
-        for j, n in enumerate(e.sizes):
-            page = e.stack.children[k].children[j]
-            assert type(page) is widgets.HTML
-            assert f'data-op="{op}" data-n="{n}"' in page.value
-    assert "<style>" in e.children[0].value
-
-
-def test_switching_from_python():
+def test_repr_and_what_python_shows_first():
     e = jacobian_explorer(["inv", "norm"], sizes=[2, 3])
+    assert repr(e) == "JacobianExplorer(ops=['inv', 'norm'], n=[2, 3])"
     assert (e.op, e.n) == ("inv", 2)
     e.op, e.n = "norm", 3
-    assert e.stack.selected_index == 1 and e.op_buttons.index == 1
-    assert all(s.selected_index == 1 for s in e.stack.children)
     assert e.panel.J.shape == (3, 3)  # () + Y.shape
     with pytest.raises(ValueError, match="'log'.*ops"):
         e.op = "log"
@@ -280,23 +239,12 @@ def test_switching_from_python():
         e.n = 4
 
 
-def test_single_op_and_size_have_no_needless_buttons():
-    e = jacobian_explorer("inv", sizes=[3], highlight="row")
-    assert e.op_buttons not in e.children and e.n_buttons not in e.children
-    assert e.mode_buttons in e.children
-    assert e.mode_buttons.value == MODES[1]
-    assert repr(e) == "JacobianExplorer(ops=['inv'], n=[3])"
-
-
-def test_mode_labels_match_the_css():
-    # the CSS keys on the data-value (the URL-encoded label) of the button
-    assert MODES[1].startswith("row") and MODES[2].startswith("column")
-    e = jacobian_explorer(["transpose"], sizes=[2, 3])
-    css = e.children[0].value
-    rows, cols = make_panel("transpose", 3).matrix.shape
-    assert f".r{rows - 1}:is(:hover,:focus)) i:not(.r{rows - 1})" in css
-    assert f".c{cols - 1}:is(:hover,:focus)) i:not(.c{cols - 1})" in css
-    assert '[data-value^="row"]' in css and '[data-value^="column"]' in css
+def test_mode_rules_reach_every_row_and_column():
+    css = generated_css()
+    for op in ("transpose", "inv"):
+        rows, cols = make_panel(op, 3).matrix.shape
+        assert f".r{rows - 1}:is(:hover,:focus)) i:not(.r{rows - 1})" in css
+        assert f".c{cols - 1}:is(:hover,:focus)) i:not(.c{cols - 1})" in css
     assert "VJP" in css and "JVP" in css
 
 
@@ -319,16 +267,16 @@ def test_bad_input_says_what_to_do(args, kwargs, match):
         jacobian_explorer(*args, **kwargs)
 
 
-def test_state_bytes_are_measured_and_modest(capsys):
+def test_html_bytes_are_measured_and_modest(capsys):
     small = jacobian_explorer(["inv"], sizes=[2])
     big = jacobian_explorer(["inv"], sizes=[2, 3, 4])
     cells = 16 + 81 + 256
-    assert 0 < small.state_bytes() < big.state_bytes()
-    per_cell = (big.state_bytes() - small.state_bytes()) / (cells - 16)
+    assert 0 < small.html_bytes() < big.html_bytes()
+    per_cell = (big.html_bytes() - small.html_bytes()) / (cells - 16)
     with capsys.disabled():
         print(
-            f"\nexplorer inv n=2,3,4: {big.state_bytes()} bytes of widget "
-            f"state, {per_cell:.0f} per cell"
+            f"\nexplorer inv n=2,3,4: {big.html_bytes()} bytes of HTML, "
+            f"{per_cell:.0f} per cell"
         )
     assert per_cell < 250
 
@@ -349,22 +297,22 @@ def _inputs(text, kind):
     )
 
 
-def test_mimebundle_has_the_widget_the_html_and_the_short_repr():
+def test_html_repr_carries_the_explorer_css_once(monkeypatch):
+    from booktools import html as kit
+
+    monkeypatch.setattr(kit, "_SHOWN", {})
     e = jacobian_explorer(["inv", "log"], sizes=[2, 3])
-    bundle = e._repr_mimebundle_()
-    assert bundle["text/plain"] == repr(e)
-    assert (
-        bundle["application/vnd.jupyter.widget-view+json"]["model_id"]
-        == e.model_id
-    )
-    assert bundle["text/html"] == e.static_html()
+    first = e._repr_html_()
+    assert first.startswith("<style>") and generated_css() in first
+    assert kit.KIT_CSS in first and first.endswith(e.to_html())
+    assert e._repr_html_() == e.to_html()
 
 
 def test_static_html_has_radios_and_every_panel():
     e = jacobian_explorer(
         ["inv", "log", "cumsum"], sizes=[2, 3], highlight="column"
     )
-    text = e.static_html()
+    text = e.to_html()
     assert text.startswith(f'<div class="jacobian-explorer" id="{e.uid}">')
     assert "<script" not in text and "<style" not in text
     ops, sizes, modes = (_inputs(text, k) for k in ("op", "n", "mode"))
@@ -384,18 +332,15 @@ def test_static_html_has_radios_and_every_panel():
         for j, n in enumerate(e.sizes):
             assert f'<div class="jx-sized" data-i="{j}">' in group
             assert panel_html(e.panels[(op, n)]) in group
-    # the same data as the widget: the panel HTML the widget pages hold
-    pages = [p.value for s in e.stack.children for p in s.children]
-    assert all(page in text for page in pages)
 
 
 def test_static_html_follows_python_switches_and_hides_single_choices():
     e = jacobian_explorer(["inv", "norm"], sizes=[2, 3])
     e.op, e.n = "norm", 3
-    text = e.static_html()
+    text = e.to_html()
     assert _inputs(text, "op")[1][4] == " checked"
     assert _inputs(text, "n")[1][4] == " checked"
-    one = jacobian_explorer("inv", sizes=[3], highlight="row").static_html()
+    one = jacobian_explorer("inv", sizes=[3], highlight="row").to_html()
     assert (
         '<div class="jx-ctl jx-op" role="radiogroup" aria-label="op" '
         "hidden>" in one
@@ -407,8 +352,8 @@ def test_static_html_follows_python_switches_and_hides_single_choices():
 
 
 def test_static_html_is_deterministic():
-    a = jacobian_explorer(["log"], sizes=[2]).static_html()
-    b = jacobian_explorer(["log"], sizes=[2]).static_html()
+    a = jacobian_explorer(["log"], sizes=[2]).to_html()
+    b = jacobian_explorer(["log"], sizes=[2]).to_html()
     uid = re.search(r'id="(jx-[0-9a-f]{8})"', a).group(1)
     assert f'id="{uid}-2"' in b  # a second, equal explorer gets its own
     assert b.replace(f"{uid}-2", uid) == a  # and is otherwise the same
@@ -416,8 +361,10 @@ def test_static_html_is_deterministic():
     assert not re.search(r"\d\.\d{4,}", a)
 
 
-def test_static_css_switches_panels_and_highlights():
-    css = static_css()
+def test_css_switches_panels_and_highlights():
+    from booktools.html import KIT_CSS
+
+    css = KIT_CSS + generated_css()
     for i in (0, len(OPS) - 1):
         assert (
             f'.jacobian-explorer:has(.jx-op input[data-i="{i}"]:checked) '

@@ -61,7 +61,7 @@ def explorer_pages() -> list[str]:
         p.relative_to(HTML).as_posix()
         for p in HTML.rglob("*.html")
         if "_static" not in p.parts
-        and "jacobian-explorer" in p.read_text(encoding="utf-8")
+        and 'class="jacobian-explorer"' in p.read_text(encoding="utf-8")
     )
 
 

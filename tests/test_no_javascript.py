@@ -123,28 +123,29 @@ def test_step_toggles_work_without_javascript(no_js, path):
             page.keyboard.press("ArrowLeft")
             assert _shown_step(toggle) == 1, f"{where}: ArrowLeft"
         # "All steps" opens, and shows every step
-        details = toggle.locator("details.step-toggle-all")
-        assert details.get_attribute("open") is None
-        details.locator("summary").click()
-        assert details.get_attribute("open") is not None, where
-        body = details.locator(":scope > :not(summary)").first
-        assert body.is_visible(), f"{where}: All steps shows nothing"
+        toggle.locator(".step-jump").get_by_text("All steps").click()
+        pages = toggle.locator(".step-page")
+        assert all(p.is_visible() for p in pages.all()), (
+            f"{where}: All steps does not show every step"
+        )
+        toggle.locator(".step-jump").get_by_text("All steps").click()
+        assert _shown_step(toggle) == 1, f"{where}: All steps off"
 
 
 @pytest.mark.parametrize("path", CHAPTERS)
 def test_print_shows_every_derivation_without_javascript(no_js, path):
     page = no_js(path)
     page.emulate_media(media="print")
-    for details in page.locator("details.step-toggle-all").all():
-        body = details.locator(":scope > :not(summary)").first
-        assert body.is_visible(), f"{path}: a derivation is folded in print"
+    for step in page.locator(".step-toggle .step-page").all():
+        assert step.is_visible(), f"{path}: a step is hidden in print"
 
 
 def _explorer_pages() -> list[str]:
     return [
         p
         for p in CHAPTERS
-        if "jacobian-explorer" in (HTML / p).read_text(encoding="utf-8")
+        if 'class="jacobian-explorer"'
+        in (HTML / p).read_text(encoding="utf-8")
     ]
 
 

@@ -289,13 +289,13 @@ def test_html_structure():
     ids = [a["id"] for a in radios]
     assert len(set(ids)) == n
     labels = [a for t, a in tags if t == "label"]
-    backs = [a["for"] for a in labels if "bs-back" in a["class"]]
-    nexts = [a["for"] for a in labels if "bs-next" in a["class"]]
+    backs = [a["for"] for a in labels if "step-back" in a["class"]]
+    nexts = [a["for"] for a in labels if "step-next" in a["class"]]
     assert nexts == ids[1:] and backs == ids[:-1]  # each the neighbour
-    assert re.findall(r'class="bs-btn bs-next" for="[^"]+">(\w+)', page) == (
+    assert re.findall(r'class="bs-btn step-next" for="[^"]+">(\w+)', page) == (
         ["Next"] * (n - 1)
     )
-    assert re.findall(r'class="bs-btn bs-back" for="[^"]+">(\w+)', page) == (
+    assert re.findall(r'class="bs-btn step-back" for="[^"]+">(\w+)', page) == (
         ["Back"] * (n - 1)
     )
     live = re.search(

@@ -96,15 +96,19 @@ def test_every_stepper_steps_by_mouse(browser, server, path, viewport, js):
             n = _steps(s)
             assert n >= 3
             _check_step(s, 1, n)
-            assert s.locator(".bs-back:visible").get_attribute("aria-disabled")
+            assert s.locator(".step-back:visible").get_attribute(
+                "aria-disabled"
+            )
             for k in range(2, n + 1):
-                nxt = s.locator(".bs-next:visible")
+                nxt = s.locator(".step-next:visible")
                 assert nxt.inner_text().startswith("Next")
                 nxt.click()
                 _check_step(s, k, n)
-            assert s.locator(".bs-next:visible").get_attribute("aria-disabled")
+            assert s.locator(".step-next:visible").get_attribute(
+                "aria-disabled"
+            )
             for k in range(n - 1, 0, -1):
-                back = s.locator(".bs-back:visible")
+                back = s.locator(".step-back:visible")
                 assert back.inner_text().startswith("Back")
                 back.click()
                 _check_step(s, k, n)
@@ -210,7 +214,7 @@ def test_text_has_contrast_in_both_themes(browser, server, theme):
         page.goto(f"{server}/{PAGES[0]}", wait_until="load")
         s = page.locator(".backward-stepper").first
         for _ in range(_steps(s) - 1):  # the last step shows every label
-            s.locator(".bs-next:visible").click()
+            s.locator(".step-next:visible").click()
         for what in (".bs-cap:visible", ".bs-status > span:visible"):
             ratio = s.locator(what).evaluate(CONTRAST)
             assert ratio >= 4.5, f"{theme}: {what} contrast {ratio:.2f}"

@@ -1,5 +1,5 @@
-"""The step toggle's structure and front-end links (the browser test clicks the
-rendered result).
+"""The step toggle's HTML, its CSS and its checks (the browser tests click
+the rendered result).
 """
 
 from __future__ import annotations
@@ -8,19 +8,14 @@ import html
 import re
 import subprocess
 import sys
-import urllib.parse
 from html.parser import HTMLParser
 from pathlib import Path
 
-import ipywidgets as widgets
 import pytest
 import torch
-from ipywidgets.embed import embed_data
-from ipywidgets.widgets.widget_link import Link
 
+from booktools import html as kit
 from booktools.widgets import (
-    _CSS,
-    _HIDDEN_PREFIX,
     BOOK_CSS,
     COLOURS,
     CSS_BEGIN,
@@ -29,7 +24,6 @@ from booktools.widgets import (
     StepToggle,
     book_css_block,
     hl,
-    static_css,
     write_book_css,
 )
 
@@ -52,147 +46,6 @@ def toggle():
     )
 
 
-def test_outermost_element_carries_the_css_class(toggle):
-    assert "step-toggle" in toggle._dom_classes
-    header, jump, stack, all_steps = toggle.children
-    assert isinstance(header, widgets.HTML) and "<style>" in header.value
-    assert (
-        isinstance(jump, widgets.ToggleButtons)
-        and "step-jump" in jump._dom_classes
-    )
-    assert isinstance(stack, widgets.Stack) and len(stack.children) == len(
-        STEPS
-    )
-    assert isinstance(all_steps, widgets.HTMLMath)
-    assert 'class="step-toggle-all"' in all_steps.value
-
-
-def test_each_page_shows_its_formula_as_display_math(toggle):
-    for k, page in enumerate(toggle.pages):
-        math = page.children[0]
-        assert isinstance(math, widgets.HTMLMath)
-        assert math.value == r"\[dz = " + STEPS[k] + r"\]"
-        assert (
-            "mathjax_process" in math._dom_classes
-        )  # the static book's MathJax only looks there
-
-
-def test_notes_use_the_delimiters_the_static_book_typesets(toggle):
-    note = toggle.pages[0].children[1]
-    assert note.value == r"from \(z^2 = \langle Y, Y\rangle\)"
-    assert (
-        len(toggle.pages[1].children) == 2
-    )  # no note: formula and navigation only
-
-
-def test_navigation_rows_offer_back_next_and_start_over(toggle):
-    n = len(STEPS)
-    for k, page in enumerate(toggle.pages):
-        labels = page.nav._options_labels
-        assert len(labels) == n, "button j of every row must select step j"
-        assert labels[k].startswith(f"Step {k + 1} of {n}")
-        assert (labels[k + 1] == "Next ▶") if k + 1 < n else True
-        assert (labels[k - 1] == "◀ Back") if k >= 1 else True
-        if k >= 2:
-            assert labels[0] == "⟲ Start over"
-        visible = {k - 1, k, k + 1} | ({0} if k >= 2 else set())
-        for j, label in enumerate(labels):
-            assert label.startswith(_HIDDEN_PREFIX) == (j not in visible), (
-                k,
-                j,
-                label,
-            )
-    assert labels[-1].endswith("∎")
-
-
-def test_the_css_hides_exactly_the_hidden_buttons():
-    # the browser encodes each label into data-value with encodeURIComponent
-    encoded = urllib.parse.quote(_HIDDEN_PREFIX)
-    assert (
-        f'.step-nav button[data-value^="{encoded}"] {{ display: none; }}'
-        in _CSS
-    )
-    assert not any(
-        label.startswith(_HIDDEN_PREFIX)
-        for label in ("Next ▶", "◀ Back", "⟲ Start over")
-    )
-
-
-def test_every_index_is_linked_in_the_front_end(toggle):
-    pairs = {
-        (l.source[0].model_id, l.source[1], l.target[0].model_id, l.target[1])
-        for l in toggle.links
-    }
-    assert all(isinstance(l, Link) for l in toggle.links), (
-        "links must be jslink (front end)"
-    )
-    assert (
-        toggle.jump.model_id,
-        "index",
-        toggle.stack.model_id,
-        "selected_index",
-    ) in pairs
-    for page in toggle.pages:
-        assert (
-            page.nav.model_id,
-            "index",
-            toggle.jump.model_id,
-            "index",
-        ) in pairs
-    assert len(pairs) == len(STEPS) + 1
-
-
-def test_linked_values_agree_at_start(toggle):
-    # jslink copies source to target when the page loads: any disagreement
-    # would move the toggle.
-    assert toggle.stack.selected_index == toggle.jump.index == 0
-    assert {page.nav.index for page in toggle.pages} == {0}
-
-
-def test_saved_widget_state_holds_the_links_for_a_kernel_free_page(toggle):
-    # A notebook saves the state of every widget the kernel knows (nbclient
-    # does the same).
-    state = embed_data(views=[toggle])["manager_state"]["state"]
-    ours = {
-        w.model_id
-        for w in [toggle.jump, toggle.stack] + [p.nav for p in toggle.pages]
-    }
-    links = [
-        m["state"]
-        for m in state.values()
-        if m["model_name"] == "LinkModel"
-        and m["state"]["target"][0].removeprefix("IPY_MODEL_") in ours
-    ]
-    assert len(links) == len(STEPS) + 1
-    ids = set(state)
-    for link in links:
-        for end in ("source", "target"):
-            model_ref, trait = link[end]
-            assert model_ref.removeprefix("IPY_MODEL_") in ids and trait in (
-                "index",
-                "selected_index",
-            )
-    assert any(m["model_name"] == "StackModel" for m in state.values())
-
-
-def test_python_side_navigation_moves_every_linked_end(toggle):
-    toggle.next()
-    toggle.next()
-    assert toggle.step == 2 and toggle.stack.selected_index == 2
-    assert {page.nav.index for page in toggle.pages} == {2}
-    toggle.back()
-    assert toggle.step == 1
-    toggle.reset()
-    assert toggle.step == 0
-    toggle.back()
-    assert toggle.step == 0  # stays on the first
-    toggle.step = len(STEPS) - 1
-    toggle.next()
-    assert toggle.step == len(STEPS) - 1  # stays on the last
-    with pytest.raises(ValueError, match="not a step index"):
-        toggle.step = len(STEPS)
-
-
 def test_repr_is_short_and_stable(toggle):
     assert (
         repr(toggle) == "StepToggle(steps=5, step=1, checked=0/5, title='dz')"
@@ -201,12 +54,9 @@ def test_repr_is_short_and_stable(toggle):
     assert (
         repr(toggle) == "StepToggle(steps=5, step=2, checked=0/5, title='dz')"
     )
-    bundle = toggle._repr_mimebundle_()
-    assert bundle["text/plain"] == repr(toggle)
-    # ipywidgets cuts the plain-text repr at 110 characters: the check count
-    # comes first
+    # the check count comes before a long title
     long = StepToggle(["a", "b"], title="a title much longer than a line " * 4)
-    assert "checked=0/2" in long._repr_mimebundle_()["text/plain"]
+    assert repr(long).index("checked=0/2") < repr(long).index("title")
     assert not re.search(r"0x[0-9a-f]+|[0-9a-f]{32}", repr(toggle))
 
 
@@ -222,12 +72,16 @@ def test_bad_input_gets_a_clear_error():
 def test_hl_wraps_in_a_book_colour_class():
     assert hl("X", "amber") == r"\class{hl-amber}{X}"
     assert hl("X", "rose") == r"\class{hl-rose}{X}"
-    # the class gets its colour from the widget's CSS, on both themes
-    for name, colour in COLOURS.items():
-        assert f".hl-{name} {{ color: {colour}; }}" in _CSS
-    for name, colour in DARK_COLOURS.items():
-        assert f'html[data-theme="dark"] .hl-{name}' in _CSS
-        assert f"color: {colour}; }}" in _CSS
+    # the class gets its colour from the kit's palette variables, which
+    # hold COLOURS (light) and DARK_COLOURS (dark themes)
+    css = kit.KIT_CSS
+    light = css[css.index(":root{") : css.index("}")]
+    dark_at = css.index('html[data-theme="dark"],body[data-jp-theme-light')
+    dark = css[dark_at : css.index("}", dark_at)]
+    for name in COLOURS:
+        assert f".hl-{name}{{color:var(--vjp-{name})}}" in css
+        assert f"--vjp-{name}:{COLOURS[name]}" in light
+        assert f"--vjp-{name}:{DARK_COLOURS[name]}" in dark
     with pytest.raises(ValueError, match="unknown colour 'blue'"):
         hl("X", "blue")
 
@@ -262,36 +116,30 @@ def test_highlight_colours_reach_aa_contrast_on_both_themes():
 # -----------------------------------------------------------------
 
 
-def test_all_steps_view_is_the_same_steps_in_one_aligned_display(toggle):
-    value = toggle.all_steps.value
-    assert value.startswith('<details class="step-toggle-all">')
-    assert value.count(r"\\") == len(STEPS) - 1  # one row per step
-    for k, step in enumerate(STEPS):
-        assert step in value
-        assert r"\class{hl-grey}{(" + str(k + 1) + ")}" in value
-    # the left-hand side once, then "&= step" (HTML-escaped: the value is
-    # HTML; the typesetter reads the text)
-    assert r"dz &amp;= " + STEPS[0] in value
-    assert value.count("&amp;= ") == len(STEPS)
-    # notes become a numbered list keeping their step numbers
-    assert (
-        '<li value="1">from \\(z^2' in value
-        and '<li value="5">done</li>' in value
+def test_all_steps_shows_the_same_pages_not_a_copy(toggle):
+    text = toggle.to_html()
+    tree = _Tree(text)
+    (every,) = tree.find("input", "step-all")
+    assert every[1]["type"] == "checkbox"
+    assert tree.find("label", for_=every[1]["id"])[0][2] == "All steps"
+    # each formula is in the HTML once: "All steps" shows the pages
+    for step in STEPS:
+        math = html.escape(rf"\[dz = {step}\]", quote=False)
+        assert text.count(math) == 1, step
+    css = kit.base_css()
+    assert ".step-toggle:has(.step-all:checked) .step-page{display:block" in (
+        css
     )
 
 
-def test_all_steps_without_lhs_reads_as_implications():
-    value = StepToggle(["a = b", "c = d"]).all_steps.value
-    assert r"&amp; a = b" in value and r"\Rightarrow\ &amp; c = d" in value
-    assert "<ol>" not in value  # no notes, no list
-
-
-def test_print_css_unfolds_the_static_view():
-    assert "@media print" in _CSS
-    print_css = _CSS[_CSS.index("@media print") :]
-    assert "step-toggle-all::details-content" in print_css
-    hidden = re.sub(r"\s+", " ", print_css)
-    assert ".step-toggle .step-stack { display: none" in hidden
+def test_print_shows_every_page_and_no_buttons():
+    css = kit.KIT_CSS
+    print_css = css[css.index("@media print{.step-toggle") :]
+    print_css = print_css[: print_css.index("}}") + 2]
+    assert ".step-toggle .step-jump,.step-toggle .step-nav{display:none}" in (
+        print_css
+    )
+    assert ".step-toggle .step-page{display:block!important" in print_css
 
 
 # -- every step checked
@@ -463,28 +311,28 @@ class _Tree(HTMLParser):
         ]
 
 
-def test_mimebundle_has_the_widget_the_html_and_the_short_repr(toggle):
-    bundle = toggle._repr_mimebundle_()
-    assert bundle["text/plain"] == repr(toggle)
-    view = bundle["application/vnd.jupyter.widget-view+json"]
-    assert view["model_id"] == toggle.model_id  # live in Jupyter
-    assert bundle["text/html"] == toggle.static_html()
+def test_html_repr_carries_the_css_once(toggle, monkeypatch):
+    monkeypatch.setattr(kit, "_SHOWN", {})
+    first = toggle._repr_html_()
+    assert first.startswith("<style>") and kit.KIT_CSS in first
+    assert first.endswith(toggle.to_html())
+    assert toggle._repr_html_() == toggle.to_html()  # the CSS only once
 
 
 def test_static_html_is_well_formed_and_keeps_the_root_class(toggle):
-    tree = _Tree(toggle.static_html())
+    tree = _Tree(toggle.to_html())
     assert not tree.stack, "unclosed elements"
     root = tree.tags[0]
     assert root[0] == "div" and "step-toggle" in root[1]["class"].split()
     ids = [a["id"] for _, a, _ in tree.tags if "id" in a]
     assert len(ids) == len(set(ids)), "duplicate ids"
-    assert "<script" not in toggle.static_html()
-    assert "<style" not in toggle.static_html()  # the CSS is in book.css
+    assert "<script" not in toggle.to_html()
+    assert "<style" not in toggle.to_html()  # the CSS: _repr_html_, book.css
 
 
 def test_static_html_steps_with_radios_and_labels(toggle):
     n = len(STEPS)
-    tree = _Tree(toggle.static_html())
+    tree = _Tree(toggle.to_html())
     radios = tree.find("input", "step-radio")
     assert len(radios) == n
     assert {a["type"] for _, a, _ in radios} == {"radio"}
@@ -498,12 +346,12 @@ def test_static_html_steps_with_radios_and_labels(toggle):
     for k in range(1, n + 1):
         (label,) = tree.find("label", for_=f"{toggle.uid}-{k}")[:1]
         assert label[2] == f"Step {k} of {n}"
-    pages = tree.find("div", "step-page")
+    pages = tree.find("li", "step-page")
     assert [a["data-k"] for _, a, _ in pages] == [
         str(k) for k in range(1, n + 1)
     ]
     for k in range(1, n + 1):
-        page = toggle._static_page(k)
+        page = toggle._page(k)
         nav = {x: step_of[a["for"]] for _, a, x in _Tree(page).find("label")}
         want = {}
         if k >= 3:
@@ -520,23 +368,23 @@ def test_static_html_steps_with_radios_and_labels(toggle):
     assert live[1]["role"] == "status" and live[1]["aria-live"] == "polite"
     spans = [x for t, a, x in tree.find("span") if "data-k" in a]
     assert spans == [f"Step {k} of {n}." for k in range(1, n + 1)]
-    # the folded view of all steps
-    assert len(tree.find("details", "step-toggle-all")) == 1
-    assert tree.find("summary")[0][2] == "All steps: dz"
+    # the pages are one ordered list (print and "All steps" show it all)
+    (pages_list,) = tree.find("ol", "step-pages")
+    assert tree.find("p", "step-title")[0][2] == "dz"
 
 
 def test_static_html_shows_the_step_set_from_python(toggle):
     toggle.step = 2
-    radios = _Tree(toggle.static_html()).find("input", "step-radio")
+    radios = _Tree(toggle.to_html()).find("input", "step-radio")
     assert ["checked" in a for _, a, _ in radios].index(True) == 2
 
 
 def test_notes_are_escaped_and_keep_inline_math():
     t = StepToggle(["a < b", "c"], notes=["if $x < y$ & more", None])
-    page = t._static_page(1)
+    page = t._page(1)
     assert r"\[a &lt; b\]" in page
     assert r"if \(x &lt; y\) &amp; more" in page
-    assert not _Tree(t.static_html()).stack
+    assert not _Tree(t.to_html()).stack
 
 
 def test_ids_are_deterministic_across_processes_and_unique_in_one():
@@ -544,7 +392,7 @@ def test_ids_are_deterministic_across_processes_and_unique_in_one():
         "from booktools.widgets import StepToggle\n"
         "a = StepToggle(['x', 'y'], title='t')\n"
         "b = StepToggle(['x', 'y'], title='t')\n"
-        "print(a.uid, b.uid, a.static_html() == b.static_html())"
+        "print(a.uid, b.uid, a.to_html() == b.to_html())"
     )
     runs = {
         subprocess.run(
@@ -570,8 +418,8 @@ def test_too_many_steps_say_what_to_do():
     StepToggle(["a"] * MAX_STEPS)
 
 
-def test_static_css_has_a_rule_per_step_and_prints_all_steps():
-    css = static_css()
+def test_css_has_a_rule_per_step():
+    css = kit.step_css()
     for k in (1, MAX_STEPS):
         assert (
             f'.step-toggle:has(.step-radio[data-k="{k}"]:checked) '
@@ -579,15 +427,22 @@ def test_static_css_has_a_rule_per_step_and_prints_all_steps():
         ) in css
         assert f'.step-live>[data-k="{k}"]' in css
     assert f'data-k="{MAX_STEPS + 1}"' not in css
-    print_css = css[css.index("@media print") :]
-    assert "step-toggle-all::details-content" in print_css
-    assert ".step-toggle .step-pages{display:none" in print_css.replace(
-        ".step-toggle .step-jump,", ""
-    )
-    for name, colour in COLOURS.items():
-        assert f".hl-{name}{{color:{colour}}}" in css
-    for name, colour in DARK_COLOURS.items():
-        assert f'html[data-theme="dark"] .hl-{name}{{color:{colour}}}' in css
+
+
+def test_one_dark_mode_rule_and_no_colour_outside_the_palette():
+    css = kit.KIT_CSS
+    assert css.count("data-theme=") == 2  # the palette and the panel rule
+    assert css.count("data-jp-theme-light") == 1
+    body = css[css.index("/* the frame */") :]
+    for colour in [*COLOURS.values(), DARK_COLOURS["amber"]]:
+        assert colour not in body, colour
+
+
+def test_the_stylesheet_is_packaged():
+    text = (
+        Path(__file__).resolve().parent.parent / "pyproject.toml"
+    ).read_text()
+    assert 'booktools = ["*.css"]' in text
 
 
 def test_book_css_holds_the_generated_css():
@@ -604,3 +459,14 @@ def test_write_book_css_replaces_only_its_block(tmp_path):
     assert write_book_css(str(css)) is False  # idempotent
     text = css.read_text()
     assert text.startswith("a{color:red}\n") and text.count(CSS_BEGIN) == 1
+
+
+def test_the_css_comes_again_when_its_cell_runs_again(toggle, monkeypatch):
+    monkeypatch.setattr(kit, "_SHOWN", {})
+    cells = iter(["first", "second", "first"])
+    monkeypatch.setattr(kit, "_cell", lambda: next(cells))
+    assert toggle._repr_html_().startswith("<style>")  # the first cell
+    assert not toggle._repr_html_().startswith("<style>")  # a later one
+    # the first cell again (re-run): its new output replaces the old one,
+    # so it carries the CSS again
+    assert toggle._repr_html_().startswith("<style>")

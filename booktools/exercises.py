@@ -1,0 +1,121 @@
+"""One diagnosis for every exercise checker: what is off in an answer.
+
+``diagnose(got, expected)`` returns None when the answer is right and
+otherwise one sentence for the reader, naming the first of the common
+mistakes that fits:
+
+* nothing returned, or not a tensor;
+* the wrong shape (and whether it is the transposed shape);
+* a chapter's own named mistakes (``hints``: pairs of the tensor that
+  mistake gives and what to say), tried first;
+* the transpose of the answer, the answer with the wrong sign, or the
+  answer off by a constant factor;
+* else the entry furthest off, by its index.
+
+Every checker of the chapters (``booktools/chNN.py``, ``check_*``) builds
+its expected value independently (torch.autograd, torch.func, vjplib's
+jacrev or an explicit matrix) and asks `diagnose`.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+
+import torch
+
+import vjplib
+
+
+def say(text: str) -> None:
+    """Print a checker's message, wrapped to the book's 79 columns."""
+    print(textwrap.fill(text, width=79, subsequent_indent="  "))
+
+
+def _shape(x) -> str:
+    if isinstance(x, torch.Tensor):
+        return str(tuple(x.shape))
+    return type(x).__name__
+
+
+def diagnose(
+    got,
+    expected: torch.Tensor,
+    *,
+    name: str = "your answer",
+    hints: Sequence[tuple[torch.Tensor, str]] = (),
+    shape_hint: str = "",
+    rtol: float = 1e-5,
+    atol: float = 1e-8,
+) -> str | None:
+    """None when ``got`` ≈ ``expected``, else what is off, for a reader.
+
+    name: how the message names the answer ("diff, n = 5", "W̄").
+    hints: (wrong, message) pairs: when got ≈ wrong, say message.
+    shape_hint: said after a wrong shape (what the shape should be).
+
+    >>> diagnose(torch.ones(2), -torch.ones(2), name="x̄")
+    'x̄: the sign is wrong.'
+    """
+    if got is None:
+        return (
+            f"{name}: nothing returned; return a tensor of shape "
+            f"{tuple(expected.shape)}."
+        )
+    if isinstance(got, vjplib.Box):
+        got = got.primal
+    if not isinstance(got, torch.Tensor):
+        try:
+            got = torch.as_tensor(got, dtype=expected.dtype)
+        except (TypeError, ValueError, RuntimeError):
+            return (
+                f"{name}: got a {type(got).__name__}; return a tensor of "
+                f"shape {tuple(expected.shape)}."
+            )
+    got = got.detach().to(expected.dtype)
+    if got.shape != expected.shape:
+        flipped = got.ndim == 2 and got.shape == expected.shape[::-1]
+        return (
+            f"{name}: shape {tuple(got.shape)}, expected "
+            f"{tuple(expected.shape)}"
+            + (" (the transposed shape)" if flipped else "")
+            + "."
+            + (f" {shape_hint}" if shape_hint else "")
+        )
+
+    def close(a):
+        return a.shape == got.shape and torch.allclose(
+            got, a.to(got.dtype), rtol=rtol, atol=atol
+        )
+
+    if close(expected):
+        return None
+    for wrong, message in hints:
+        if close(torch.as_tensor(wrong)):
+            return f"{name}: {message}"
+    if got.ndim == 2 and got.shape[0] == got.shape[1] and close(expected.mT):
+        return f"{name}: this is the transpose of the answer."
+    if close(-expected):
+        return f"{name}: the sign is wrong."
+    scale = _factor(got, expected)
+    if scale is not None:
+        return f"{name}: off by a factor of {scale:.4g}."
+    err = (got - expected).abs()
+    idx = tuple(int(i) for i in torch.unravel_index(err.argmax(), err.shape))
+    return (
+        f"{name}: entry {idx} is {got[idx].item():.6g}, expected "
+        f"{expected[idx].item():.6g}."
+    )
+
+
+def _factor(got, expected) -> float | None:
+    """c when got ≈ c · expected for one constant c ≠ 0, 1, −1."""
+    if not expected.numel() or not expected.abs().max() > 0:
+        return None
+    k = int(expected.abs().argmax())
+    c = (got.reshape(-1)[k] / expected.reshape(-1)[k]).item()
+    if c == 0 or abs(abs(c) - 1) < 1e-9:
+        return None
+    if torch.allclose(got, c * expected, rtol=1e-6, atol=1e-10):
+        return c
+    return None
