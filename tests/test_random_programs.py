@@ -2,8 +2,8 @@
 face of vjplib, in float64: the safety net of issue 24.
 
 A program is a small graph: a few inputs of drawn shapes, then steps
-``v3 = mul(v1, v2)``, each op drawn from ``OPS`` (a vjplib op beside its
-torch twin). It prints as those lines, so a counterexample that hypothesis
+``v3 = mul(v1, v2)``, each op drawn from ``FAMILIES`` (a vjplib op beside
+its torch twin). It prints as those lines, so a counterexample that hypothesis
 shrinks shows the program. Every input holds a batch of ``B`` examples (the
 vmap face maps over it; the other faces take example 0), and the generator
 runs each step on the whole batch while it draws: an op is taken only where
@@ -282,7 +282,7 @@ class Step:
 
 
 def _show(c):
-    return str(c.tolist()) if isinstance(c, torch.Tensor) else repr(c)
+    return f"tensor({c.tolist()})" if isinstance(c, torch.Tensor) else repr(c)
 
 
 @dataclass
@@ -292,18 +292,20 @@ class Program:
 
     inputs: list
     steps: list
-    kinds: tuple = ()
+    how: tuple = ()  # how each input was drawn: kind and seed
+    in_dims: tuple = 0  # the vmap face: 0 maps over an input, None not
     x_dots: list = field(default_factory=list)
     y_bar: object = None
 
     def __repr__(self):
         n = len(self.inputs)
         lines = [
-            f"v{i} = input(shape={tuple(x.shape[1:])}, values={kind!r})"
-            for i, (x, kind) in enumerate(zip(self.inputs, self.kinds))
+            f"v{i} = make_input({tuple(x.shape[1:])}, {how})"
+            for i, (x, how) in enumerate(zip(self.inputs, self.how))
         ]
         lines += [s.line(n + k) for k, s in enumerate(self.steps)]
         lines.append(f"loss = sum(v{n + len(self.steps) - 1})")
+        lines.append(f"vmap in_dims: {self.in_dims}")
         return "\n".join(["Program:"] + lines)
 
     def run(self, xs, ours=True):
@@ -357,17 +359,25 @@ shapes = st.lists(st.integers(1, 3), min_size=0, max_size=3).map(tuple)
 
 @st.composite
 def inputs(draw):
-    """An input's kind and a batch of B examples of a drawn shape."""
+    """A batch of B examples of a drawn shape and kind, and how it was
+    drawn (its kind and seed, as the program prints them)."""
     shape = draw(shapes)
     square = len(shape) >= 2 and shape[-1] == shape[-2]
     kind = draw(st.sampled_from(KINDS[::-1] if square else KINDS[:2]))
-    g = torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1)))
+    seed = draw(st.integers(0, 2**32 - 1))
+    return f"{kind!r}, seed={seed}", make_input(shape, kind, seed)
+
+
+def make_input(shape, kind, seed):
+    """Standard normal values, or in [0.5, 2] (for log, sqrt, div), or a
+    matrix near the identity (for inv)."""
+    g = torch.Generator().manual_seed(seed)
     z = torch.randn((B,) + shape, generator=g, dtype=F64)
     if kind == "normal":
-        return kind, z
-    if kind == "positive":  # in [0.5, 2]: for log, sqrt, div
-        return kind, 0.5 + 1.5 * torch.sigmoid(z)
-    return kind, torch.eye(shape[-1], dtype=F64) + 0.3 * z  # for inv
+        return z
+    if kind == "positive":
+        return 0.5 + 1.5 * torch.sigmoid(z)
+    return torch.eye(shape[-1], dtype=F64) + 0.3 * z
 
 
 @st.composite
@@ -406,7 +416,8 @@ def steps(draw, values, n_inputs):
 
 @st.composite
 def programs(draw, max_inputs=3, min_steps=2, max_steps=6):
-    kinds, xs = zip(*draw(st.lists(inputs(), min_size=1, max_size=max_inputs)))
+    drawn = draw(st.lists(inputs(), min_size=1, max_size=max_inputs))
+    how, xs = zip(*drawn)
     values, program_steps = list(xs), []
     for _ in range(draw(st.integers(min_steps, max_steps))):
         step, y = draw(steps(values, len(xs)))
@@ -415,7 +426,13 @@ def programs(draw, max_inputs=3, min_steps=2, max_steps=6):
     g = torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1)))
     x_dots = [torch.randn(x.shape[1:], generator=g, dtype=F64) for x in xs]
     y_bar = torch.randn(values[-1].shape[1:], generator=g, dtype=F64)
-    return Program(list(xs), program_steps, kinds, x_dots, y_bar)
+    mapped = st.sampled_from([0, None])
+    in_dims = draw(st.tuples(*[mapped for _ in xs]).filter(_maps))
+    return Program(list(xs), program_steps, how, in_dims, x_dots, y_bar)
+
+
+def _maps(in_dims):
+    return 0 in in_dims
 
 
 # -- the faces ----------------------------------------------------------------
@@ -467,10 +484,15 @@ def check_hvp(p):
 
 
 def check_vmap_grad(p):
+    """grad mapped over the batch of the inputs whose in_dim is 0; the
+    others (in_dim None) are example 0, shared by every example."""
     argnums = tuple(range(len(p.xs)))
+    args = [x if d == 0 else x[0] for x, d in zip(p.inputs, p.in_dims)]
     _close(
-        vl.vmap(vl.grad(p.loss, argnums))(*p.inputs),
-        torch.func.vmap(torch.func.grad(p.loss_torch, argnums))(*p.inputs),
+        vl.vmap(vl.grad(p.loss, argnums), p.in_dims)(*args),
+        torch.func.vmap(torch.func.grad(p.loss_torch, argnums), p.in_dims)(
+            *args
+        ),
         "vmap(grad)",
     )
 
@@ -585,14 +607,15 @@ SEES = {
 def _program_with(wrong):
     """v1 = wrong(v0); v2 = mul(v1, v1): a program by hand, through the
     same Program and checker as the random ones."""
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn((B, 2, 3), generator=g, dtype=F64)
+    x = make_input((2, 3), "normal", seed=0)
+    g = torch.Generator().manual_seed(1)
     op = Op(wrong.__name__, torch.sin, fn=wrong.apply)
     mul = next(o for o in OPS if o.name == "mul")
     steps_ = [Step(op, (0,)), Step(mul, (1, 1))]
     x_dot = torch.randn((2, 3), generator=g, dtype=F64)
     y_bar = torch.randn((2, 3), generator=g, dtype=F64)
-    return Program([x], steps_, ("normal",), [x_dot], y_bar)
+    how = ("'normal', seed=0",)
+    return Program([x], steps_, how, (0,), [x_dot], y_bar)
 
 
 @pytest.mark.parametrize("wrong", SEES, ids=lambda w: w.__name__)
