@@ -86,8 +86,13 @@ def _dim(shape):
 
 
 def _reduction(shape):
-    """sum, mean, logsumexp, amax: over one dim."""
-    return _named(dim=_dim(shape), keepdim=st.booleans())
+    """sum, mean, logsumexp, amax: over one dim or a tuple of dims."""
+    n = len(shape)
+    dims = st.lists(
+        _dim(shape), min_size=1, max_size=n, unique_by=lambda d: d % n
+    )
+    one_or_more = st.one_of(_dim(shape), dims.map(tuple))
+    return _named(dim=one_or_more, keepdim=st.booleans())
 
 
 def _broadcastable(a, b):
@@ -145,11 +150,19 @@ def _mask(a, b):
 
 
 def _top_two_gap(x, y, dim, keepdim):
-    """amax has no tie: its two largest entries along dim differ."""
-    if x.shape[dim] < 2:
+    """amax has no tie: its two largest entries over dim differ."""
+    dims = (dim,) if isinstance(dim, int) else dim
+    last = tuple(range(-len(dims), 0))
+    x = torch.movedim(x, dims, last).flatten(-len(dims))  # the dims in one
+    if x.shape[-1] < 2:
         return True
-    top = x.topk(2, dim).values
-    return bool((top.select(dim, 0) - top.select(dim, 1)).min() > AWAY)
+    top = x.topk(2).values
+    return bool((top[..., 0] - top[..., 1]).min() > AWAY)
+
+
+def _number(shape):
+    """The other operand of add, sub, mul, div: a Python number."""
+    return _named(other=st.sampled_from([2.0, -0.5, 3, 1.5]))
 
 
 def _positive(x, *rest):
@@ -178,6 +191,12 @@ FAMILIES = {
             constants=lambda s: _named(exponent=st.sampled_from([2, 3, -1])),
             domain=lambda x, y, c: c > 0 or _positive(x.abs() - 0.4),
         ),
+    ],
+    "with a number": [
+        Op("add", torch.add, constants=_number),
+        Op("sub", torch.sub, constants=_number),
+        Op("mul", torch.mul, constants=_number),
+        Op("div", torch.div, constants=_number),
     ],
     "binary": [
         Op("add", torch.add, 2, _broadcastable),
@@ -610,7 +629,7 @@ def _program_with(wrong):
     x = make_input((2, 3), "normal", seed=0)
     g = torch.Generator().manual_seed(1)
     op = Op(wrong.__name__, torch.sin, fn=wrong.apply)
-    mul = next(o for o in OPS if o.name == "mul")
+    mul = next(o for o in FAMILIES["binary"] if o.name == "mul")
     steps_ = [Step(op, (0,)), Step(mul, (1, 1))]
     x_dot = torch.randn((2, 3), generator=g, dtype=F64)
     y_bar = torch.randn((2, 3), generator=g, dtype=F64)
