@@ -41,9 +41,11 @@ AWAY = 1e-3  # how far from a kink or a tie (relu, abs, maximum, amax)
 
 settings.register_profile(
     "random_programs",
-    derandomize=True,  # the same programs on every machine
+    # the same programs on every machine (for one hypothesis version and
+    # one source: hypothesis also draws numbers it reads in the source)
+    derandomize=True,
     deadline=None,
-    database=None,  # no .hypothesis/ directory
+    database=None,  # no example database in .hypothesis/
     max_examples=300,
     suppress_health_check=[HealthCheck.too_slow],
 )
@@ -326,6 +328,10 @@ class Program:
         lines.append(f"loss = sum(v{n + len(self.steps) - 1})")
         lines.append(f"vmap in_dims: {self.in_dims}")
         return "\n".join(["Program:"] + lines)
+
+    def _repr_pretty_(self, printer, cycle):
+        """hypothesis prints a counterexample with this (IPython's hook)."""
+        printer.text(repr(self))
 
     def run(self, xs, ours=True):
         """The last step's value (vjplib's ops, or torch's twins)."""
@@ -649,4 +655,17 @@ def test_the_checker_sees_a_wrong_rule(wrong):
     assert reported == SEES[wrong], (
         f"{wrong.__name__}: faces that report it {sorted(reported)}, "
         f"expected {sorted(SEES[wrong])}\n{p!r}"
+    )
+
+
+def test_a_program_prints_as_its_lines():
+    assert repr(_program_with(SinWrongVjp)) == "\n".join(
+        [
+            "Program:",
+            "v0 = make_input((2, 3), 'normal', seed=0)",
+            "v1 = SinWrongVjp(v0)",
+            "v2 = mul(v1, v1)",
+            "loss = sum(v2)",
+            "vmap in_dims: (0,)",
+        ]
     )
