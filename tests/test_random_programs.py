@@ -3,18 +3,21 @@ face of vjplib, in float64: the safety net of issue 24.
 
 A program is a small graph: a few inputs of drawn shapes, then steps
 ``v3 = mul(v1, v2)``, each op drawn from ``FAMILIES`` (a vjplib op beside
-its torch twin). It prints as those lines, so a counterexample that hypothesis
-shrinks shows the program. Every input holds a batch of ``B`` examples (the
-vmap face maps over it; the other faces take example 0), and the generator
-runs each step on the whole batch while it draws: an op is taken only where
-its domain holds (log and sqrt on positive values, div away from 0), no kink
-or tie is hit (relu, abs, maximum, amax), inv gets a well-conditioned
-matrix and every value stays well scaled. The faces, each against torch:
-the value, ``grad``, ``jvp``, forward-over-reverse HVP, ``vmap(grad)``,
-``linear_transpose(linearize)`` = ``vjp``, and the eager
-``loss.backward()``. ``test_the_checker_sees_a_wrong_rule`` feeds the same
-checker a program with a deliberately wrong VJP or JVP and asserts that
-every face that can see it reports it.
+its torch twin). It prints as those lines (the inputs as
+``make_input(shape, kind, seed)``), so the counterexample that hypothesis
+shrinks shows the program. Every input holds a batch of ``B`` examples
+(the vmap face maps over it; the other faces take example 0), and the
+generator runs each step on the whole batch while it draws: an op is taken
+only where its domain holds (log and sqrt on positive values, div away
+from 0), no kink or tie is hit (relu, abs, maximum, minimum, clamp, amax),
+inv gets a well-conditioned matrix and every value stays well scaled.
+
+The faces (``FACES``), each against torch: the value, ``grad``, ``jvp``,
+forward-over-reverse HVP, ``vmap(grad)``, ``linear_transpose(linearize)``
+= ``vjp``, and the eager ``loss.backward()``, 300 programs each.
+``test_the_checker_sees_a_wrong_rule`` feeds the same checker a program
+with a deliberately wrong VJP or JVP and asserts that exactly the faces
+that run that rule report it.
 
 Only vjplib's public names (``vjplib.sin``, …) are used, so the test holds
 however the ops are laid out inside the package.
