@@ -100,6 +100,10 @@ def _reduction(shape):
     return _named(dim=one_or_more, keepdim=st.booleans())
 
 
+def _has_dims(shape):
+    return len(shape) >= 1
+
+
 def _broadcastable(a, b):
     """torch broadcasts the shapes together."""
     return all(m == n or 1 in (m, n) for m, n in zip(a[::-1], b[::-1]))
@@ -266,34 +270,43 @@ FAMILIES = {
         ),
     ],
     "reductions": [
-        Op("sum", torch.sum, 1, len, _reduction),
-        Op("mean", torch.mean, 1, len, _reduction),
-        Op("logsumexp", torch.logsumexp, 1, len, _reduction),
-        Op("amax", torch.amax, 1, len, _reduction, domain=_top_two_gap),
+        Op("sum", torch.sum, shapes_ok=_has_dims, constants=_reduction),
+        Op("mean", torch.mean, shapes_ok=_has_dims, constants=_reduction),
+        Op(
+            "logsumexp",
+            torch.logsumexp,
+            shapes_ok=_has_dims,
+            constants=_reduction,
+        ),
+        Op(
+            "amax",
+            torch.amax,
+            shapes_ok=_has_dims,
+            constants=_reduction,
+            domain=_top_two_gap,
+        ),
         Op("norm", torch.linalg.vector_norm, domain=lambda x, y: _positive(y)),
     ],
     "shape": [
-        Op("transpose", lambda x: x.mT, 1, lambda s: len(s) >= 2),
-        Op("reshape", torch.reshape, 1, constants=_new_shape),
+        Op("transpose", lambda x: x.mT, shapes_ok=lambda s: len(s) >= 2),
+        Op("reshape", torch.reshape, constants=_new_shape),
         Op(
             "broadcast_to",
             lambda x, shape: torch.broadcast_to(x, shape),
             constants=_broadcast_shape,
         ),
-        Op("flip", torch.flip, 1, len, _flip_dims),
+        Op("flip", torch.flip, shapes_ok=_has_dims, constants=_flip_dims),
         Op(
             "movedim",
             torch.movedim,
-            1,
-            len,
-            lambda s: _named(source=_dim(s), destination=_dim(s)),
+            shapes_ok=_has_dims,
+            constants=lambda s: _named(source=_dim(s), destination=_dim(s)),
         ),
         Op(
             "cumsum",
             torch.cumsum,
-            1,
-            len,
-            lambda s: _named(dim=_dim(s)),
+            shapes_ok=_has_dims,
+            constants=lambda s: _named(dim=_dim(s)),
         ),
     ],
     "linear algebra": [
@@ -301,8 +314,7 @@ FAMILIES = {
         Op(
             "inv",
             torch.linalg.inv,
-            1,
-            lambda s: len(s) >= 2 and s[-1] == s[-2],
+            shapes_ok=lambda s: len(s) >= 2 and s[-1] == s[-2],
             domain=lambda X, Y: bool(torch.linalg.cond(X).max() < 10),
         ),
     ],
