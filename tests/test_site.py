@@ -55,6 +55,7 @@ from book_html import (  # noqa: E402
     icon_codepoints,
     link_pdf,
     preload_math_fonts,
+    purge_css,
 )
 
 PAGE = (
@@ -96,6 +97,34 @@ def test_math_fonts_are_preloaded_once_where_there_is_math():
     assert preload_math_fonts(page) == page
     no_math = PAGE.replace("mathjax/chtml.css", "other.css")
     assert preload_math_fonts(no_math) == no_math
+
+
+def test_purge_keeps_what_the_pages_can_use():
+    css = (
+        ".a{color:red}.zz{color:blue}.a .zz,.b{x:1}"
+        "@media (max-width:5px){.zz{y:2}.a:not(.zz){z:3}}"
+        "@media print{.zz{y:3}}"
+        "@font-face{font-family:F;src:url(x.woff)}p{q:1}"
+        '[data-x=".zz"]{k:1}#id1{m:1}#nope{m:2}:root{--v:1}'
+        ".sm\\:b{w:1}@keyframes k{from{opacity:0}}"
+    )
+    out = purge_css(css, {"a", "b", "id1", "sm:b"})
+    for kept in (
+        ".a{color:red}",
+        ".b{x:1}",  # the used half of a selector list
+        "@media (max-width:5px){.a:not(.zz){z:3}}",
+        "@font-face{font-family:F;src:url(x.woff)}",
+        "p{q:1}",
+        '[data-x=".zz"]{k:1}',
+        "#id1{m:1}",
+        ":root{--v:1}",
+        ".sm\\:b{w:1}",
+        "@keyframes k{from{opacity:0}}",
+    ):
+        assert kept in out, (kept, out)
+    # an unused class or id drops its selector; an emptied group goes
+    assert ".zz" not in out.replace(":not(.zz)", "").replace('".zz"', "")
+    assert "#nope" not in out and "@media print" not in out
 
 
 def test_stylesheets_become_one_bundle(tmp_path):
