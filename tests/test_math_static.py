@@ -274,6 +274,32 @@ def test_stylesheet_fonts_are_in_the_book():
     assert used and not lacking, f"characters with no CSS rule: {lacking}"
 
 
+def test_cut_fonts_keep_every_character_the_math_draws():
+    # _ext/book_html.py cuts MathJax's fonts to the characters of
+    # chtml.css: each shipped font must still hold every one of those
+    # characters that MathJax's own font (in scripts/web) holds
+    from fontTools.ttLib import TTFont
+
+    sys.path.insert(0, str(ROOT / "_ext"))
+    from book_html import math_codepoints
+
+    static = HTML / "_static" / "mathjax"
+    drawn = math_codepoints((static / "chtml.css").read_text())
+    source = typeset_math.WEB / "node_modules" / "mathjax-full" / "es5"
+    source = source / "output" / "chtml" / "fonts" / "woff-v2"
+    shipped = sorted((static / "woff-v2").glob("MathJax_*.woff"))
+    assert len(shipped) >= 20, shipped
+    lost = {}
+    for path in shipped:
+        full = set(TTFont(source / path.name).getBestCmap())
+        cut = set(TTFont(path).getBestCmap())
+        if (full & drawn) - cut:
+            lost[path.name] = sorted(map(hex, (full & drawn) - cut))
+    assert not lost, f"characters the math draws, cut from its fonts: {lost}"
+    main = static / "woff-v2" / "MathJax_Main-Regular.woff"
+    assert main.stat().st_size < (source / main.name).stat().st_size
+
+
 # -- in the browser, JavaScript off ----------------------------------------
 
 

@@ -54,7 +54,9 @@ from book_html import (  # noqa: E402
     bundle_stylesheets,
     icon_codepoints,
     link_pdf,
+    math_codepoints,
     preload_math_fonts,
+    purge_css,
 )
 
 PAGE = (
@@ -96,6 +98,48 @@ def test_math_fonts_are_preloaded_once_where_there_is_math():
     assert preload_math_fonts(page) == page
     no_math = PAGE.replace("mathjax/chtml.css", "other.css")
     assert preload_math_fonts(no_math) == no_math
+
+
+def test_math_codepoints_reads_every_content_string():
+    css = (
+        'mjx-c.mjx-c1D465.TEX-I::before {padding: 0; content: "x"}\n'
+        'mjx-c.mjx-c2212::before {content: "\\2212"}\n'
+        'mjx-c.mjx-c22::before {content: "\\""}\n'
+        'mjx-c.mjx-c2192.mjx-c338::before {content: "\\2192 \\338"}\n'
+        "mjx-container {font-size: 120%}"
+    )
+    assert math_codepoints(css) == {ord("x"), 0x2212, ord('"'), 0x2192, 0x338}
+
+
+def test_purge_keeps_what_the_pages_can_use():
+    css = (
+        ".a{color:red}.zz{color:blue}.a .zz,.b{x:1}"
+        "@media (max-width:5px){.zz{y:2}.a:not(.zz){z:3}}"
+        "@media print{.zz{y:3}}"
+        "@font-face{font-family:F;src:url(x.woff)}p{q:1}"
+        '[data-x=".zz"]{k:1}#id1{m:1}#nope{m:2}:root{--v:1}'
+        ".sm\\:b{w:1}@keyframes k{from{opacity:0}}"
+        "/* b.css */\n/* a licence, and more */"
+    )
+    out = purge_css(css, {"a", "b", "id1", "sm:b"})
+    for kept in (
+        ".a{color:red}",
+        ".b{x:1}",  # the used half of a selector list
+        "@media (max-width:5px){.a:not(.zz){z:3}}",
+        "@font-face{font-family:F;src:url(x.woff)}",
+        "p{q:1}",
+        '[data-x=".zz"]{k:1}',
+        "#id1{m:1}",
+        ":root{--v:1}",
+        ".sm\\:b{w:1}",
+        "@keyframes k{from{opacity:0}}",
+        "/* b.css */",  # a bundle's part names stay, other comments go
+    ):
+        assert kept in out, (kept, out)
+    # an unused class or id drops its selector; an emptied group goes
+    assert ".zz" not in out.replace(":not(.zz)", "").replace('".zz"', "")
+    assert "#nope" not in out and "@media print" not in out
+    assert "licence" not in out
 
 
 def test_stylesheets_become_one_bundle(tmp_path):
