@@ -169,8 +169,10 @@ def _top_two_gap(x, y, dim, keepdim):
     return bool((top[..., 0] - top[..., 1]).min() > AWAY)
 
 
-def _below_20(x, y):
-    return bool(x.max() < 20)
+def _off_the_threshold(x, y):
+    """softplus switches to y = x above torch's threshold 20 (a kink in the
+    derivative: torch's second derivative there is 0)."""
+    return _away_from_zero(x - 20)
 
 
 def _pow_domain(x, y, exponent):
@@ -205,10 +207,13 @@ FAMILIES = {
         Op("tanh", torch.tanh),
         Op("exp", torch.exp),
         Op("neg", torch.neg),
-        # softplus below torch's threshold 20 only: above it torch's value
-        # is x and its derivative 1, vjplib's derivative stays σ(x) (see
+        # softplus on both sides of torch's threshold 20 (see
         # test_softplus_above_torchs_threshold)
-        Op("softplus", torch.nn.functional.softplus, domain=_below_20),
+        Op(
+            "softplus",
+            torch.nn.functional.softplus,
+            domain=_off_the_threshold,
+        ),
         Op("log", torch.log, domain=_positive),
         Op("sqrt", torch.sqrt, domain=_positive),
         Op("relu", torch.relu, domain=_away_from_zero),
@@ -709,14 +714,10 @@ def test_the_checker_sees_a_wrong_rule(wrong):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="vjplib.softplus computes torch's value, x above the threshold "
-    "20, but differentiates it as log(1 + exp(x)): σ(x), not torch's 1",
-)
 def test_softplus_above_torchs_threshold():
-    """Found by the HVP face (a softplus at 22.8 in a nine-step program);
-    kept out of the generator until vjplib follows torch."""
+    """Found by the HVP face (a softplus at 22.8 in a nine-step program):
+    above 20 torch's value is x, so its derivative is 1 and its second
+    derivative 0; vjplib differentiated log(1 + exp(x)) there."""
     x = torch.tensor(22.0, dtype=F64)
     softplus = torch.nn.functional.softplus
     torch.testing.assert_close(  # torch: exactly 1, then exactly 0

@@ -489,3 +489,31 @@ def test_hvp_errors_follow_torch(case):
             hvp(*args)
         raised.append(info.type)
     assert raised[0] is raised[1], raised
+
+
+def test_second_order_with_one_tensor_passed_twice_is_torchs():
+    """grad(f)(x, x): only the first x is boxed, so one level down both
+    arguments are the same x; the rules' saved x must still stand for the
+    right argument (it once gave [3, 6] where torch gives [4, 8])."""
+
+    def f(a, b):
+        return (a * b * b).sum()
+
+    x = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    v = torch.ones(2, dtype=torch.float64)
+    for argnums in (0, 1):
+
+        def g(a, b, argnums=argnums):
+            return vl.grad(f, argnums=argnums)(a, b)
+
+        def g_t(a, b, argnums=argnums):
+            return torch.func.grad(f, argnums=argnums)(a, b)
+
+        torch.testing.assert_close(
+            vl.jvp(g, (x, x), (v, 2 * v))[1],
+            torch.func.jvp(g_t, (x, x), (v, 2 * v))[1],
+        )
+    torch.testing.assert_close(
+        vl.hvp(f, (x, x), (v, 2 * v)),
+        torch.autograd.functional.hvp(f, (x, x), (v, 2 * v)),
+    )

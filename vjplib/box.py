@@ -75,6 +75,7 @@ class Trace:
         )
         if getattr(fn, "differentiable", True) is False:
             return _apply(fn, lower, keep_ctx, needs)
+        lower = _unalias(lower, args)
         mine = self.mine(args)
         below = tuple(
             m
@@ -122,6 +123,26 @@ class Trace:
         lifted = copy.copy(ctx)
         lifted._saved = tuple(up(s) for s in ctx.saved_tensors)
         return lifted
+
+
+def _unalias(lower, args):
+    """One object per argument below where the arguments above differ: in
+    ``grad(f)(x, x)`` only the first x is boxed, so both arguments are x one
+    level down, and ``lift`` could not tell which box a saved x stands for
+    (the second-order rule would differentiate through the wrong one). A
+    repeated tensor becomes a view of itself; a repeated box, a copy of it
+    (same value, node and tangent)."""
+    out = list(lower)
+    for j, a in enumerate(out):
+        if not isinstance(a, (torch.Tensor, Box)):
+            continue
+        if isinstance(a, Box) and a.trace.kind in ("eager", "linear"):
+            continue  # identity is the graph there: keep it
+        if any(a is out[i] and args[i] is not args[j] for i in range(j)):
+            out[j] = (
+                a.view_as(a) if isinstance(a, torch.Tensor) else copy.copy(a)
+            )
+    return tuple(out)
 
 
 _STACK = []  # the transformations running right now, outermost first

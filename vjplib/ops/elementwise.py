@@ -218,7 +218,8 @@ class Softplus(Elementwise):
 
     Computed stably by torch.nn.functional.softplus (y = x for x > 20).
     f'(x) = σ(x) = 1 / (1 + e⁻ˣ), written as exp(-softplus(-x)): no step
-    overflows, so σ(±1000) = 1 and 0, not nan.
+    overflows, so σ(±1000) = 1 and 0, not nan. Above torch's threshold 20,
+    where y = x, the derivative is 1, as torch's softplus_backward says.
     """
 
     f = staticmethod(torch.nn.functional.softplus)
@@ -226,7 +227,9 @@ class Softplus(Elementwise):
 
     @staticmethod
     def derivative(x):
-        return exp(-softplus(-x))
+        from .compare import where  # compare imports this module
+
+        return where(x > 20, 1.0, exp(-softplus(-x)))
 
 
 softplus = _function(
