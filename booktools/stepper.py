@@ -1,10 +1,11 @@
 """The backward-pass stepper: the graph vjplib records, walked forward and
 then backward one step at a time, on a page that needs no script.
 
-``backward_stepper(f, X, names=["X", "Y", "z"])`` traces f with vjplib, walks
-the recorded graph itself (vjplib's ``toposort``, each node's ``vjp`` rule,
-cotangents accumulated in a dict keyed by node, as ``vjplib.backward`` does)
-and keeps every cotangent it meets, so each can be shown:
+``backward_stepper(f, X, names=["X", "Y", "z"])`` traces f with vjplib
+(a vjp trace with an ``on_node`` hook), runs vjplib's own backward walk
+(``vjplib.backward``) with an observer that keeps every complete cotangent
+and every contribution it meets, and prints each op's declared VJP rule, so
+each step can be shown:
 
 * forward: one node per step, highlighted, with its value (the numbers when
   it has at most 4 entries, else its shape and norm);

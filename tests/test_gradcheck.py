@@ -78,8 +78,8 @@ COMPOSITES = {
         lambda x: vl.softplus(x) * x,
         [torch.tensor([-30.0, -1, 0, 2, 25], dtype=F64)],
     ),
-    # ops with kinks and ties (vjplib/nonsmooth.py), at points away from
-    # them: finite differences straddle a kink (see the last test)
+    # ops with kinks and ties (vjplib/ops/kinks.py, maxima.py), at points
+    # away from them: finite differences straddle a kink (see the last test)
     "relu(W x)": (
         lambda W, x: vl.relu(W @ x),
         [

@@ -59,9 +59,9 @@ class Trace:
         trace's): the output and, when `keep_ctx`, a context whose saved
         tensors live at this level (the level above differentiates its rules).
 
-        An op with no derivative (``differentiable = False``: a comparison, a
-        sign, an argmax; nonsmooth.py) gives a constant of this level: it runs
-        one level down and its output is not boxed. Any other op runs one
+        An op with no derivative (``differentiable = False``: a comparison,
+        a sign, an argmax; ops/compare.py) gives a constant of this level: it
+        runs one level down and its output is not boxed. Any other op runs one
         level down on the primals, with ``needs_input_grad`` True where an
         input is a box of any trace (or needed above, `needs`); its context
         then says which inputs are this trace's (``mine``) and ``box`` makes

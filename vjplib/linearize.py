@@ -129,9 +129,12 @@ def check_linear(fn, args, linear, who):
             where = f"its argument {i}" if len(linear_in) else "its input"
             custom = (
                 ""
-                if fn.__module__ == __name__.replace("linearize", "ops")
+                if fn.__module__.startswith(
+                    __name__.replace("linearize", "ops")
+                )
                 else f" If {fn.__name__} is linear, give it linear_in = "
-                "(0,) and a transpose(ctx, y_bar) staticmethod."
+                "(0,) (its transpose is then its vjp, unless it defines "
+                "transpose(ctx, y_bar))."
             )
             raise TypeError(
                 f"{who}: {name} is not linear in {where}, so the "

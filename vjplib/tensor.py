@@ -35,7 +35,7 @@ bookkeeping around that walk (``_Bookkeeping``, the walk's observer):
   tensor it holds: its torch methods (``.abs()``, ``.max()``, …) and torch
   functions run on its values; one that requires grad takes vjplib ops only.
 
-``vjplib.autograd.grad`` (autograd.py) is torch.autograd.grad: the same walk,
+``vjplib.autograd.grad`` (autograd/) is torch.autograd.grad: the same walk,
 returning the cotangents instead of adding them into ``.grad``.
 """
 

@@ -5,7 +5,7 @@ example's value stacked along dim 0 (the batch dim, kept in front; moving it
 there is a view) and shows f one example's shape. An op applied to Batched
 values runs its batching rule (``BatchTrace.process``: one dispatch, as
 every trace's), ``fn.vmap(info, in_dims, *args)`` (torch's
-signature, in each op's class in ops.py): elementwise ops, sums, flips and
+signature, in each op's class in vjplib/ops/): elementwise ops, sums, flips and
 cumsums over dims counted from the right, inv and matmul run on the stack as
 they are; reshape and broadcast_to put the batch in front of the new shape;
 norm reduces each example's dims only. JAX's autodidax (part 1) and torch

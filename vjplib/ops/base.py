@@ -109,18 +109,17 @@ def _dims(op, x, dim, many=True):
     n = builtins.max(x.ndim, 1)  # torch lets a 0-d x name dim 0 or -1
     for d in dims:
         if not -n <= d < n:
-            raise ValueError(
-                f"{op}: dim {d} is out of range for a value of "
-                f"shape {tuple(x.shape)}; use a dim in "
-                f"[{-n}, {n - 1}]"
+            raise IndexError(  # torch's class and words
+                f"{op}: Dimension out of range (expected to be in range of "
+                f"[{-n}, {n - 1}], but got {d}) for a value of shape "
+                f"{tuple(x.shape)}; use a dim in [{-n}, {n - 1}]"
             )
     negative = [d % n - x.ndim for d in dims]
     for i, d in enumerate(negative):
         if d in negative[:i]:
-            raise ValueError(
-                f"{op}: {dim!r} names the same dim more than "
-                "once (torch refuses that too); name each dim "
-                "once"
+            raise RuntimeError(  # torch's class and words
+                f"{op}: dim {dims[i] % n} appears multiple times in the list of "
+                f"dims {dim!r}; name each dim once"
             )
     return tuple(sorted(negative)) if x.ndim else ()
 

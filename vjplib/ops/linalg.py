@@ -81,17 +81,19 @@ def matmul(A, B):
     if not boxed:
         return Matmul.apply(A, B)
     if A.ndim == 0 or B.ndim == 0:
-        raise ValueError(
-            f"matmul: both operands need at least 1 dim, got shapes "
-            f"{tuple(A.shape)} and {tuple(B.shape)}; use * for scalars"
+        raise RuntimeError(  # torch's class and words
+            "matmul: both arguments to matmul need to be at least 1D, got "
+            f"shapes {tuple(A.shape)} and {tuple(B.shape)}; use * for "
+            "scalars"
         )
     vec_a, vec_b = A.ndim == 1, B.ndim == 1
     A = reshape(A, (1,) + tuple(A.shape)) if vec_a else A
     B = reshape(B, tuple(B.shape) + (1,)) if vec_b else B
     if A.shape[-1] != B.shape[-2]:
-        raise ValueError(
-            f"matmul: shapes {tuple(A.shape)} and {tuple(B.shape)} do not "
-            "chain"
+        raise RuntimeError(  # torch's class and words
+            f"matmul: shapes {tuple(A.shape)} and {tuple(B.shape)} cannot be "
+            "multiplied (the last dim of the first must equal the "
+            "second-to-last of the second)"
         )
     Y = Matmul.apply(*_broadcast(A, B, 2, 2))
     out_shape = (
@@ -138,9 +140,9 @@ class Inv(Op):
 def inv(X):
     """X⁻¹ for a square matrix (or a stack of them, shape (..., n, n))."""
     if X.ndim < 2 or X.shape[-1] != X.shape[-2]:
-        raise ValueError(
-            "inv: needs square matrices (..., n, n), got shape "
-            f"{tuple(X.shape)}"
+        raise RuntimeError(  # torch's class and words (linalg.inv)
+            "inv: A must be batches of square matrices (..., n, n), got "
+            f"shape {tuple(X.shape)}"
         )
     return Inv.apply(X)
 

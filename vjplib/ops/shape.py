@@ -129,9 +129,10 @@ class Transpose(Op):
 def transpose(X):
     """Xᵀ: swaps the last two dims (torch's X.mT)."""
     if X.ndim < 2:
-        raise ValueError(
-            f"transpose: needs at least 2 dims, got shape {tuple(X.shape)}; "
-            "use reshape to make a row or a column first"
+        raise RuntimeError(  # torch's class and words (X.mT)
+            "transpose: X.mT is only supported on matrices or batches of "
+            f"matrices, got shape {tuple(X.shape)}; use reshape to make a "
+            "row or a column first"
         )
     return Transpose.apply(X)
 
