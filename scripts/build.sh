@@ -14,8 +14,8 @@ bash scripts/setup.sh
 # code it imports did: drop it whenever vjplib, booktools or the requirements change, so the book
 # always shows what the current code computes. --all re-reads every page (cheap: unchanged
 # notebooks come from the cache), so a change to _ext or _assets reaches every page too.
-deps=$(cat vjplib/*.py booktools/*.py requirements.txt binder/requirements.txt \
-       | sha256sum | cut -d' ' -f1)
+deps=$(find vjplib booktools -type f \( -name '*.py' -o -name '*.css' \) | LC_ALL=C sort \
+       | xargs cat requirements.txt binder/requirements.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat _build/.deps-hash 2>/dev/null)" != "$deps" ]; then
   rm -rf _build/.jupyter_cache
 fi
