@@ -18,7 +18,7 @@ import torch
 
 import vjplib
 
-from .exercises import diagnose
+from .exercises import checker, diagnose
 from .inputs import well_conditioned
 
 __all__ = [
@@ -135,6 +135,7 @@ def check_op(op, torch_f, inputs, hint):
     print(f"{op.__name__}: all {len(expected)} cotangents match torch.")
 
 
+@checker
 def check_matmul(op):
     """Exercise 1: ``op`` is Y = W X for W of shape 4×3 and X of shape 3×5."""
     g = torch.Generator().manual_seed(12)
@@ -148,6 +149,7 @@ def check_matmul(op):
     )
 
 
+@checker
 def check_square(op):
     """Exercise 2: ``op`` is Y = X X for a 4×4 matrix X."""
     check_op(

@@ -24,6 +24,8 @@ import torch
 
 import vjplib
 
+from .exercises import checker
+
 __all__ = [
     "error_line",
     "freed",
@@ -173,6 +175,7 @@ def _full_gradient(W0, batches):
     return g
 
 
+@checker
 def check_accumulated(step, seed=0):
     """Exercise 1. `step(W, batches)` calls backward() once per micro-batch
     on a vjplib leaf W (the caller made it) and returns nothing; afterwards
@@ -235,6 +238,7 @@ def check_accumulated(step, seed=0):
     )
 
 
+@checker
 def check_vjp_by_backward(vjp_by_backward, seed=0):
     """Exercise 2. `vjp_by_backward(f, x, v)` must return Jᵀv for f at x,
     computed with vjplib.tensor and backward(gradient=v). Tried on a

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .exercises import checker
 from .inputs import well_conditioned
 
 __all__ = [
@@ -147,6 +148,7 @@ def _where(got, expected):
     )
 
 
+@checker
 def check_square_jvp(forward_jvp):
     """Exercise 1: ``forward_jvp(X, X_dot)`` must return (X X, Ẋ X + X Ẋ).
 
@@ -184,6 +186,7 @@ def check_square_jvp(forward_jvp):
     print("forward_jvp of X @ X matches torch.func.jvp.")
 
 
+@checker
 def check_steepest(steepest):
     """Exercise 2: ``steepest(X)`` must return (U, D_U z) with ‖U‖_F = 1 and U
     = ∇z/‖∇z‖ for z = ‖X⁻¹‖_F. Raises AssertionError naming the problem."""

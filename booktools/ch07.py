@@ -18,6 +18,7 @@ import torch
 import vjplib
 from booktools.plot import plot_jacobian
 
+from .exercises import checker
 from .timing import time_per_call
 
 __all__ = [
@@ -204,6 +205,7 @@ def plot_fill(col_frames: dict, row_frames: dict, snapshots, n: int):
 # ---------------------------------------------------------------- exercises
 
 
+@checker
 def check_tanh(tanh: Callable, DualNumber: type) -> None:
     """Check a reader's ``tanh`` on dual numbers against torch at 5 points."""
     for x0 in (-2.0, -0.3, 0.0, 0.7, 3.0):
@@ -235,6 +237,7 @@ def check_tanh(tanh: Callable, DualNumber: type) -> None:
     print("tanh on dual numbers matches torch at 5 points, 2 tangents.")
 
 
+@checker
 def check_jacobian_from_jvps(jacobian_from_jvps: Callable) -> None:
     """Check a reader's Jacobian from JVPs on a non-square f: R^(3×4) →
     R^(3×2).

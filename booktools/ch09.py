@@ -17,6 +17,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 import vjplib
 from booktools.plot import plot_costs as _plot_costs
 
+from .exercises import checker
 from .timing import time_per_call
 
 __all__ = [
@@ -243,6 +244,7 @@ def _z_torch(X):
     return torch.linalg.norm(torch.linalg.inv(X))
 
 
+@checker
 def check_hvp_rev_rev(hvp_rev_rev: Callable) -> None:
     """Check a reader's reverse-over-reverse HVP on z = ‖X⁻¹‖_F, n = 4."""
     g = torch.Generator().manual_seed(7)
@@ -285,6 +287,7 @@ def _logistic(d, m, seed):
     return f, f_torch
 
 
+@checker
 def check_newton_step(newton_step: Callable) -> None:
     """Check a reader's Newton step: exact on a quadratic, and as torch's on a
     logistic loss."""

@@ -23,6 +23,7 @@ from matplotlib.ticker import NullFormatter
 
 import vjplib
 
+from .exercises import checker
 from .timing import time_per_call
 
 __all__ = [
@@ -364,6 +365,7 @@ def _report(name, got, expected, hints=()):
     )
 
 
+@checker
 def check_solve_matrix(op):
     """Check a Function op(A, B) = A⁻¹ B, B of shape (n, k), against torch."""
     g = torch.Generator().manual_seed(81)
@@ -412,6 +414,7 @@ def check_solve_matrix(op):
     print(f"{op.__name__}: X, Ā and B̄ match torch for B of shape {(n, k)}.")
 
 
+@checker
 def check_log_sigmoid(op):
     """Check a Function op(x) = log σ(x): finite on [−1000, 1000], equal to
     torch.nn.functional.logsigmoid in value and VJP."""

@@ -28,6 +28,8 @@ import torch
 
 import vjplib
 
+from .exercises import checker
+
 __all__ = [
     "one_sided",
     "min_norm",
@@ -425,6 +427,7 @@ def plot_subgradients(functions, picks, n_lines=9, span=1.5):
 # ------------------------------------------------------- exercises
 
 
+@checker
 def check_safe_sqrt(safe_sqrt):
     """Exercise 1. `safe_sqrt(x)`, written with vjplib ops, must equal
     sqrt(x) where x > 0 and 0 elsewhere, and its gradient (vjplib.grad of
@@ -524,6 +527,7 @@ _PREDICT = {
 }
 
 
+@checker
 def check_predictions(predictions):
     """Exercise 2. `predictions` maps each expression of `_PREDICT` to the
     number torch's backward() leaves in x.grad (float('nan') for NaN).

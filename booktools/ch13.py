@@ -27,6 +27,8 @@ import torch
 
 import vjplib
 
+from .exercises import checker
+
 __all__ = [
     "spiral",
     "one_hot",
@@ -323,6 +325,7 @@ def _problem(seed=0):
     return init_params(seed=seed), X, one_hot(y, 3)
 
 
+@checker
 def check_momentum(momentum_step, steps=5, lr=0.1, mu=0.9):
     """Exercise 1. ``momentum_step(params, velocity, lr, mu)`` gets the
     vjplib parameters (their ``.grad`` filled by backward) and one velocity
@@ -453,6 +456,7 @@ def broken_train(params, X, Y, steps=30, lr=0.5):
     return losses
 
 
+@checker
 def check_exploding(train, steps=30, lr=0.5):
     """Exercise 2. ``train(params, X, Y, steps, lr)`` is your repair of
     `broken_train`: it must train the vjplib parameters in place, step for
