@@ -149,8 +149,40 @@ def test_check_hvp_points_at_a_wrong_entry():
         out[1, 2] += 1e-3
         return out
 
-    with says("entry 6 is"):
+    with says(r"entry \(1, 2\) is"):
         assert not ch09.check_hvp_rev_rev(off)
+
+
+@pytest.mark.parametrize(
+    "slip, words",
+    [
+        (lambda Hv: Hv.T, "transpose of the answer"),
+        (lambda Hv: -Hv, "sign is wrong"),
+        (lambda Hv: 2 * Hv, "factor of 2"),
+        (lambda Hv: Hv.reshape(-1), r"shape \(16,\), expected \(4, 4\)"),
+        (lambda Hv: None, "nothing returned"),
+    ],
+)
+def test_check_hvp_names_the_usual_slips(slip, words):
+    with says(words):
+        assert not ch09.check_hvp_rev_rev(
+            lambda f, x, v: slip(right_hvp(f, x, v))
+        )
+
+
+@pytest.mark.parametrize(
+    "slip, words",
+    [
+        (lambda s: -s, "sign is wrong"),
+        (lambda s: s / 2, "factor of 0.5"),
+        (lambda s: s[:3], r"shape \(3,\), expected \(6,\)"),
+    ],
+)
+def test_check_newton_names_the_usual_slips(slip, words):
+    with says(words):
+        assert not ch09.check_newton_step(
+            lambda f, w: slip(right_newton(f, w))
+        )
 
 
 def right_newton(f, w):
@@ -163,7 +195,7 @@ def test_check_newton_accepts_the_newton_step(capsys):
 
 
 def test_check_newton_names_the_sign():
-    with says("mind the sign"):
+    with says("s on the quadratic: the sign is wrong"):
         assert not ch09.check_newton_step(lambda f, w: -right_newton(f, w))
 
 

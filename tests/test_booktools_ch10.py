@@ -251,6 +251,21 @@ def test_check_solve_matrix_accepts_the_right_rule(capsys):
             lambda A, X_bar: torch.linalg.solve(A, X_bar),
             "solve with Aᵀ",
         ),
+        (  # Āᵀ: the order of the factors, or the whole transposed
+            lambda B_bar, X: -(B_bar @ X.T).T,
+            lambda A, X_bar: torch.linalg.solve(A.T, X_bar),
+            "that is Āᵀ",
+        ),
+        (
+            lambda B_bar, X: -2 * B_bar @ X.T,
+            lambda A, X_bar: torch.linalg.solve(A.T, X_bar),
+            "Ā: off by a factor of 2",
+        ),
+        (
+            lambda B_bar, X: -B_bar,
+            lambda A, X_bar: torch.linalg.solve(A.T, X_bar),
+            r"input 0 has shape \(5, 3\), expected \(5, 5\)",
+        ),
     ],
 )
 def test_check_solve_matrix_names_the_mistake(A_bar_rule, B_bar_rule, message):
