@@ -77,7 +77,7 @@ def test_square_checker_says_matrices_do_not_commute():
 
 
 def test_square_checker_names_a_wrong_entry_without_the_commute_hint():
-    with says(r"wrong at entry \(") as out:
+    with says(r"Ẏ: entry \(\d, \d\) is") as out:
         assert not ch06.check_square_jvp(
             lambda X, Xd: (X @ X, Xd @ X - X @ Xd)
         )
@@ -89,7 +89,7 @@ def test_square_checker_catches_a_wrong_value_and_a_wrong_shape():
         assert not ch06.check_square_jvp(
             lambda X, Xd: (X * X, Xd @ X + X @ Xd)
         )
-    with says(r"shape \(16,\)"):
+    with says(r"Ẏ: shape \(16,\), expected \(4, 4\)"):
         assert not ch06.check_square_jvp(
             lambda X, Xd: (X @ X, (Xd @ X + X @ Xd).flatten())
         )
@@ -133,8 +133,36 @@ def test_steepest_checker_catches_a_slower_direction():
         U = g / torch.linalg.norm(g)
         return U, (U * _grad(X)).sum()
 
-    with says("is possible"):
+    with says("U: the sign is wrong", "is possible"):
         assert not ch06.check_steepest(steepest)
+
+
+@pytest.mark.parametrize(
+    "slip, words",
+    [
+        (lambda Yd: Yd.T, "Ẏ: this is the transpose of the answer"),
+        (lambda Yd: -Yd, "Ẏ: the sign is wrong"),
+        (lambda Yd: 3 * Yd, "Ẏ: off by a factor of 3"),
+        (lambda Yd: Yd[:2], r"Ẏ: shape \(2, 4\), expected \(4, 4\)"),
+    ],
+)
+def test_square_checker_names_the_usual_slips(slip, words):
+    with says(words):
+        assert not ch06.check_square_jvp(
+            lambda X, Xd: (X @ X, slip(Xd @ X + X @ Xd))
+        )
+
+
+def test_steepest_checker_names_a_transposed_direction_and_a_shape():
+    def transposed(X):
+        g = _grad(X).T
+        U = g / torch.linalg.norm(g)
+        return U, (U * _grad(X)).sum()
+
+    with says("U: this is the transpose of the answer"):
+        assert not ch06.check_steepest(transposed)
+    with says(r"U: shape \(25,\), expected \(5, 5\)"):
+        assert not ch06.check_steepest(lambda X: (_grad(X).flatten(), 1.0))
 
 
 # -- the chapter's checks can fail --------------------------------------------
