@@ -139,15 +139,6 @@ def _z_of(X):
     return torch.linalg.norm(torch.linalg.inv(X))
 
 
-def _where(got, expected):
-    err = (got - expected).abs()
-    idx = tuple(int(i) for i in torch.unravel_index(err.argmax(), err.shape))
-    return (
-        f"entry {idx}: got {got[idx].item():.6g}, "
-        f"expected {expected[idx].item():.6g}"
-    )
-
-
 @checker
 def check_square_jvp(forward_jvp):
     """Exercise 1: ``forward_jvp(X, X_dot)`` must return (X X, Ẋ X + X Ẋ).

@@ -103,6 +103,29 @@ def test_check_jacobian_points_at_a_wrong_entry():
         assert not ch07.check_jacobian_from_jvps(off_by_one_entry)
 
 
+def _right(f, x):
+    out = f(x)
+    return torch.stack(basis_columns(f, x), dim=-1).reshape(
+        out.shape + x.shape
+    )
+
+
+@pytest.mark.parametrize(
+    "slip, words",
+    [
+        (lambda J: -J, "J: the sign is wrong"),
+        (lambda J: 0.5 * J, "J: off by a factor of 0.5"),
+        (lambda J: J.permute(2, 3, 0, 1), r"J: shape \(3, 4, 3, 2\)"),
+        (lambda J: None, "J: nothing returned"),
+    ],
+)
+def test_check_jacobian_names_the_usual_slips(slip, words):
+    with says(words):
+        assert not ch07.check_jacobian_from_jvps(
+            lambda f, x: slip(_right(f, x))
+        )
+
+
 def test_make_problem_is_tanh_of_W_x_in_both_libraries():
     f, f_torch, x = ch07.make_problem(5, 3)
     assert x.shape == (5,) and x.dtype == torch.float64
