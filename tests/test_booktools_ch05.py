@@ -134,6 +134,42 @@ def test_check_vjp_by_backward(capsys):
         assert not ch05.check_vjp_by_backward(jvp)
 
 
+@pytest.mark.parametrize(
+    "slip, words",
+    [
+        (lambda g: -g, "x̄: the sign is wrong"),
+        (lambda g: 3 * g, "x̄: off by a factor of 3"),
+        (lambda g: g[:4], r"x̄: shape \(4,\), expected \(5,\)"),
+        (lambda g: g.reshape(5, 1), r"x̄: shape \(5, 1\)"),
+        (lambda g: None, "x̄: nothing returned"),
+    ],
+)
+def test_check_vjp_by_backward_names_the_usual_slips(slip, words):
+    def answer(f, x, v):
+        x = vjplib.tensor(x, requires_grad=True)
+        f(x).backward(gradient=v)
+        return slip(x.grad.primal)
+
+    with says(words):
+        assert not ch05.check_vjp_by_backward(answer)
+
+
+def test_check_accumulated_names_a_sign_and_an_entry():
+    def uphill(W, batches):
+        right_step(W, batches)
+        W.grad = -W.grad
+
+    with says("W.grad: the sign is wrong"):
+        assert not ch05.check_accumulated(uphill)
+
+    def one_entry_off(W, batches):
+        right_step(W, batches)
+        W.grad = W.grad + torch.eye(*W.shape, dtype=torch.float64)[0]
+
+    with says(r"W.grad: entry \(0, 0\)", r"mean\(\(A @ W - b\)"):
+        assert not ch05.check_accumulated(one_entry_off)
+
+
 def test_freed_reads_both_libraries_nodes():
     X0 = torch.eye(3, dtype=torch.float64) * 2
     X = vjplib.tensor(X0, requires_grad=True)
