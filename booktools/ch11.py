@@ -28,7 +28,7 @@ import torch
 
 import vjplib
 
-from .exercises import checker
+from .exercises import checker, diagnose
 
 __all__ = [
     "one_sided",
@@ -438,22 +438,23 @@ def check_safe_sqrt(safe_sqrt):
     want_y = torch.where(pos, x.clamp(min=0).sqrt(), 0.0)
     want_g = torch.where(pos, 0.5 / x.clamp(min=1e-300).sqrt(), 0.0)
     y = safe_sqrt(x)
-    y = y.primal if isinstance(y, vjplib.Tensor) else torch.as_tensor(y)
-    if y.shape != x.shape:
-        raise AssertionError(
-            f"safe_sqrt returned shape {tuple(y.shape)} for an input of "
-            f"shape {tuple(x.shape)}: it works entry by entry"
-        )
-    if torch.isnan(y[~pos]).any():
-        raise AssertionError(
-            "safe_sqrt(-1) is nan: the value must be 0 where x <= 0 (a "
-            "where around the sqrt selects it)"
-        )
-    if not torch.allclose(y, want_y):
-        raise AssertionError(
-            f"values {fmt(y)} at x = {fmt(x)}, expected {fmt(want_y)}: "
-            "sqrt(x) where x > 0, 0 elsewhere"
-        )
+    message = diagnose(
+        y, want_y, name="safe_sqrt(x)", shape_hint="It works entry by entry."
+    )
+    if message:
+        y = y.primal if isinstance(y, vjplib.Tensor) else y
+        if isinstance(y, torch.Tensor) and y.shape == x.shape:
+            if torch.isnan(y[~pos]).any():
+                message = (
+                    "safe_sqrt(-1) is nan: the value must be 0 where x <= 0 "
+                    "(a where around the sqrt selects it)"
+                )
+            else:
+                message += (
+                    f" At x = {fmt(x)} the values are {fmt(y)}, expected "
+                    f"{fmt(want_y)}: sqrt(x) where x > 0, 0 elsewhere."
+                )
+        raise AssertionError(message)
     g = vjplib.grad(lambda t: vjplib.sum(safe_sqrt(t)))(x.clone())
     g = g.primal if isinstance(g, vjplib.Tensor) else g
     bad = torch.isnan(g) | torch.isinf(g)
@@ -466,6 +467,9 @@ def check_safe_sqrt(safe_sqrt):
             "1 / (2 sqrt(x)), inf at 0 and nan below: 0 · inf = nan. Make "
             "the sqrt's input safe too: sqrt(where(x > 0, x, 1))"
         )
+    message = diagnose(g, want_g, name="the gradient")
+    if message and "entry (" not in message:  # a sign, a factor
+        raise AssertionError(message)
     if not torch.allclose(g[pos], want_g[pos]):
         raise AssertionError(
             f"the gradient where x > 0 is {fmt(g[pos])}, expected "

@@ -295,6 +295,24 @@ def test_check_safe_sqrt_says_what_went_wrong(wrong, words):
         assert not ch11.check_safe_sqrt(wrong)
 
 
+def _safe(x):
+    return vjplib.where(x > 0, vjplib.sqrt(vjplib.where(x > 0, x, 1.0)), 0.0)
+
+
+@pytest.mark.parametrize(
+    "slip, words",
+    [
+        (lambda y: -y, "safe_sqrt(x): the sign is wrong"),
+        (lambda y: 2 * y, "safe_sqrt(x): off by a factor of 2"),
+        (lambda y: y[1:], r"safe_sqrt(x): shape (3,), expected (4,)"),
+        (lambda y: None, "safe_sqrt(x): nothing returned"),
+    ],
+)
+def test_check_safe_sqrt_names_the_usual_slips(slip, words):
+    with says(re.escape(words)):
+        assert not ch11.check_safe_sqrt(lambda x: slip(_safe(x)))
+
+
 def test_grads_side_by_side_takes_several_inputs():
     t = ch11.grads_side_by_side(
         [("a * b", (2.0, [3.0, 4.0]), torch.mul, vjplib.mul)]
