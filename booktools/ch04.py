@@ -132,7 +132,8 @@ def check_op(op, torch_f, inputs, hint):
                 "called directly but not through vjplib.vjp; write the rule "
                 "with the saved tensors and vjplib's operators only"
             )
-    print(f"{op.__name__}: all {len(expected)} cotangents match torch.")
+    n = len(expected)
+    print(f"Correct: {op.__name__}: all {n} cotangents match torch.")
 
 
 @checker

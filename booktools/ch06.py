@@ -171,7 +171,7 @@ def check_square_jvp(forward_jvp):
     )
     if message:
         raise AssertionError(f"{message} Hint: d(XX) = dX X + X dX.")
-    print("forward_jvp of X @ X matches torch.func.jvp.")
+    print("Correct: forward_jvp of X @ X matches torch.func.jvp.")
 
 
 @checker
@@ -208,4 +208,7 @@ def check_steepest(steepest):
             f"{best.item():.6g} is possible. Hint: ⟨∇z, U⟩ ≤ ‖∇z‖ ‖U‖, "
             "with equality when U points along ∇z."
         )
-    print(f"steepest ascent: U = ∇z/‖∇z‖, rate ‖∇z‖_F = {best.item():.6f}")
+    print(
+        "Correct: steepest ascent: U = ∇z/‖∇z‖, rate ‖∇z‖_F = "
+        f"{best.item():.6f}"
+    )

@@ -290,7 +290,7 @@ def check_transpose_AXB(transpose_AXB: Callable) -> None:
                 message + " Hint: ⟨Ȳ, A Ẋ B⟩ = tr(Ȳᵀ A Ẋ B); move A and "
                 "B over to Ȳ."
             )
-    print("transpose_AXB is the transpose of X ↦ A X B (two shapes).")
+    print("Correct: transpose_AXB is the transpose of X ↦ A X B (two shapes).")
 
 
 @checker
@@ -328,7 +328,7 @@ def check_transpose_scaled_cumsum(transpose_fn: Callable) -> None:
     message = _diagnose(got, expected)
     if message:
         raise AssertionError(message)
-    print("transpose_fn is the transpose of x ↦ cumsum(w * x).")
+    print("Correct: transpose_fn is the transpose of x ↦ cumsum(w * x).")
 
 
 @checker
@@ -367,4 +367,6 @@ def check_per_example_grads(per_example_grads: Callable) -> None:
     )
     if message:
         raise AssertionError(message)
-    print(f"{B} per-example gradients match a loop over torch.autograd.")
+    print(
+        f"Correct: {B} per-example gradients match a loop over torch.autograd."
+    )

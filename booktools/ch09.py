@@ -254,7 +254,7 @@ def check_hvp_rev_rev(hvp_rev_rev: Callable) -> None:
             )
         ],
     )
-    print("reverse-over-reverse HVP matches torch.")
+    print("Correct: reverse-over-reverse HVP matches torch.")
 
 
 def _logistic(d, m, seed):
@@ -308,6 +308,6 @@ def check_newton_step(newton_step: Callable) -> None:
         "s = −H⁻¹ ∇f, via torch.linalg.solve",
     )
     print(
-        "newton_step: exact on the quadratic, equal to torch on the "
+        "Correct: newton_step: exact on the quadratic, equal to torch on the "
         "logistic loss."
     )

@@ -402,7 +402,10 @@ def check_solve_matrix(op):
             ),
         ],
     )
-    print(f"{op.__name__}: X, Ā and B̄ match torch for B of shape {(n, k)}.")
+    print(
+        f"Correct: {op.__name__}: X, Ā and B̄ match torch for B of shape "
+        f"{(n, k)}."
+    )
 
 
 @checker
@@ -454,6 +457,6 @@ def check_log_sigmoid(op):
         ],
     )
     print(
-        f"{op.__name__}: finite on [−1000, 1000], value and VJP equal to "
-        "torch's logsigmoid."
+        f"Correct: {op.__name__}: finite on [−1000, 1000], value and VJP "
+        "equal to torch's logsigmoid."
     )

@@ -111,6 +111,12 @@ def test_a_sign_slip_is_named():
         assert not ch04.check_square(op)
 
 
+def test_a_factor_is_named():
+    op = _square(lambda X, Yb: 2 * (Yb @ X.T + X.T @ Yb))
+    with says("off by a factor of 2"):
+        assert not ch04.check_square(op)
+
+
 def test_a_missing_term_points_at_an_entry():
     op = _square(lambda X, Yb: Yb @ X.T)  # one term of two
     with says(r"entry \(\d, \d\) is .* expected ") as out:

@@ -196,6 +196,21 @@ def test_check_AXB_names_the_sign():
         )
 
 
+def test_check_AXB_names_a_factor_and_a_transposed_square_answer():
+    with says("off by a factor of 2"):
+        assert not ch08.check_transpose_AXB(
+            lambda A, B, Y_bar: 2 * A.T @ Y_bar @ B.T
+        )
+    with says("transpose"):  # square where X is square: the transpose
+        assert not ch08.check_transpose_AXB(
+            lambda A, B, Y_bar: (
+                (A.T @ Y_bar @ B.T).mT
+                if Y_bar.shape[0] == A.shape[0] and A.shape[1] == B.shape[0]
+                else A.T @ Y_bar @ B.T
+            )
+        )
+
+
 def test_check_AXB_names_a_transposed_result():
     with says(r"shape \(4, 3\)"):
         assert not ch08.check_transpose_AXB(
@@ -218,6 +233,7 @@ def test_check_scaled_cumsum_accepts_the_answer(capsys):
         (lambda w, y: rev_cumsum(w * y), "wrong order"),
         (lambda w, y: w * torch.cumsum(y, -1), "not reversed"),
         (lambda w, y: -w * rev_cumsum(y), "sign"),
+        (lambda w, y: 0.5 * w * rev_cumsum(y), "factor of 0.5"),
         (lambda w, y: (w * rev_cumsum(y))[:5], r"shape \(5,\)"),
     ],
 )
@@ -254,6 +270,17 @@ def test_check_per_example_grads_names_the_out_dims():
     with says("out_dims"):
         assert not ch08.check_per_example_grads(
             lambda w, X, y: right_per_example(w, X, y).T
+        )
+
+
+def test_check_per_example_grads_names_a_factor_and_a_shape():
+    with says("factor of 7"):
+        assert not ch08.check_per_example_grads(
+            lambda w, X, y: 7 * right_per_example(w, X, y)
+        )
+    with says(r"shape \(6, "):
+        assert not ch08.check_per_example_grads(
+            lambda w, X, y: right_per_example(w, X, y)[:6]
         )
 
 
