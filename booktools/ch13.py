@@ -27,7 +27,7 @@ import torch
 
 import vjplib
 
-from .exercises import checker
+from .exercises import checker, diagnose
 
 __all__ = [
     "spiral",
@@ -361,9 +361,28 @@ def check_momentum(momentum_step, steps=5, lr=0.1, mu=0.9):
             assert_same(params, want.params[step - 1], step, rtol=1e-9)
         except AssertionError as err:
             raise AssertionError(
-                _momentum_diagnosis(params, others, step) or str(err)
+                _momentum_diagnosis(params, others, step)
+                or _what_differs(params, want.params[step - 1], step)
+                or str(err)
             ) from None
     print(f"Correct: {steps} steps equal to torch.optim.SGD(momentum={mu:g}).")
+
+
+def _what_differs(params, reference, step):
+    """`booktools.exercises.diagnose` on the first parameter that differs
+    from torch's (a sign, a factor, a shape, or its worst entry)."""
+    for i, (p, q) in enumerate(zip(params, reference)):
+        name = NAMES[i] if i < len(NAMES) else f"parameter {i}"
+        message = diagnose(
+            _plain(p),
+            _plain(q),
+            name=f"after step {step}, {name}",
+            rtol=1e-7,
+            atol=1e-10,
+        )
+        if message:
+            return message
+    return None
 
 
 def _momentum_diagnosis(params, others, step):

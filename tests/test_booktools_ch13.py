@@ -316,3 +316,16 @@ def test_check_exploding(capsys):
         ch13.broken_train(params, X, Y, steps, lr / X.shape[0])
 
     assert ch13.check_exploding(lr_over_n)
+
+
+def test_check_momentum_names_the_entry_of_the_parameter_that_differs():
+    def step(params, velocity, lr, mu):
+        _update(params, velocity, lr, mu)
+        with vjplib.no_grad():
+            params[-1].add_(1e-3)  # the last parameter drifts a little
+
+    with says(
+        re.escape(f"after step 1, {ch13.NAMES[len(ch13.init_params()) - 1]}")
+        + r": entry \("
+    ):
+        assert not ch13.check_momentum(step)
