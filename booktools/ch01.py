@@ -192,7 +192,7 @@ def _wrap(text: str) -> str:
 
 
 def compare_gradient(
-    grad_fn, f, hint: str = "", *, X=None, name: str = "your gradient"
+    grad_fn, f, hint: str = "", *, X=None, name: str = "your function"
 ):
     """Compare ``grad_fn(X)`` with torch.autograd's gradient of the scalar
     ``f`` at ``X`` (default: `exercise_matrix()`). Returns ``(ok, message)``,
@@ -212,8 +212,8 @@ def compare_gradient(
     got = grad_fn(X_test.clone())
     if got is None:
         return False, _wrap(
-            f"Nothing to check yet: {name} is None; replace the `...` with "
-            "a formula in X."
+            f"Nothing to check yet: {name} returned None; replace the `...` "
+            "with a formula in X."
         )
     message = diagnose(
         got,

@@ -25,7 +25,7 @@ def grad_z(X):
 
 def test_the_checker_accepts_the_right_gradient():
     ok, message = ch01.compare_gradient(grad_z, z_of)
-    assert ok and message.startswith("Correct: your gradient matches")
+    assert ok and message.startswith("Correct: your function matches")
 
 
 @pytest.mark.parametrize(
@@ -96,7 +96,7 @@ def test_check_exercise_on_solutions_and_wrong_answers(capsys):
     assert not ch01.check_exercise(1, grad_z)
     assert "factor" in capsys.readouterr().out
     assert not ch01.check_exercise(1, lambda X: None)  # the `...` left
-    assert "Nothing to check yet: exercise 1 is None" in (
+    assert "Nothing to check yet: exercise 1 returned None" in (
         capsys.readouterr().out
     )
     with pytest.raises(ValueError, match="no exercise 3"):
