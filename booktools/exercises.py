@@ -12,9 +12,13 @@ mistakes that fits:
   answer off by a constant factor;
 * else the entry furthest off, by its index.
 
-Every checker of the chapters (``booktools/chNN.py``, ``check_*``) builds
-its expected value independently (torch.autograd, torch.func, vjplib's
-jacrev or an explicit matrix) and asks `diagnose`.
+Every checker of the chapters (``booktools/chNN.py``, ``check_*``) that
+compares a tensor answer builds its expected value independently
+(torch.autograd, torch.func, vjplib's jacrev or an explicit matrix) and
+asks `diagnose`, with its chapter's own ``hints``. (Four answers are not
+tensors and get their own words: ch02's largest n, ch07's dual-number
+tanh, ch11's predicted numbers, ch13's repaired training loop, judged
+by its losses.)
 
 The one convention of an exercise checker, ``chNN.check_*(answer)``:
 
@@ -28,9 +32,12 @@ The one convention of an exercise checker, ``chNN.check_*(answer)``:
 So a reader's cell runs ``passed = ch03.check_diff_vjp(diff_vjp)`` on
 a placeholder and the committed notebook still runs, while the page's
 worked solution asserts it: ``assert ch04.check_matmul(MatMul)`` fails
-the build when the solution is wrong. A checker is written as a function
-that raises AssertionError with the diagnosis (or prints ``Correct: …``)
-and is wrapped by `checker`, which turns that into the convention.
+the build when the solution is wrong. Chapters 4–13 write a checker as a
+function that raises AssertionError with the diagnosis (or prints
+``Correct: …``) and wrap it in `checker`, which turns that into the
+convention; chapters 1–3's checkers print and return by themselves. Any
+other error (a bug in the reader's code) keeps its traceback. The tests
+read what a checker said with `says`.
 (`ch08.check_transpose` and `ch12.check_fd` are not exercise checkers:
 they check the page's own rules, return the error size, and raise.)
 """
