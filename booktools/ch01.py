@@ -21,6 +21,7 @@ from matplotlib.patches import FancyBboxPatch
 
 from booktools.widgets import COLOURS
 
+from .exercises import diagnose
 from .inputs import well_conditioned
 
 __all__ = [
@@ -186,21 +187,21 @@ def exercise_matrix(n: int = 5, seed: int = 1) -> torch.Tensor:
     return well_conditioned(n, seed)
 
 
-def _close(a, b):
-    return torch.allclose(a, b, rtol=1e-9, atol=1e-12)
-
-
 def _wrap(text: str) -> str:
     return textwrap.fill(text, width=79, subsequent_indent="  ")
 
 
-def compare_gradient(grad_fn, f, hint: str = "", *, X=None):
+def compare_gradient(
+    grad_fn, f, hint: str = "", *, X=None, name: str = "your function"
+):
     """Compare ``grad_fn(X)`` with torch.autograd's gradient of the scalar
-    ``f`` at ``X`` (default: `exercise_matrix()`). Returns ``(ok, message)``.
+    ``f`` at ``X`` (default: `exercise_matrix()`). Returns ``(ok, message)``,
+    the message in the checkers' words (``Correct: …``, ``Not yet: …``,
+    ``Nothing to check yet: …``; see `booktools.exercises`).
 
-    A wrong answer gets the diagnosis that fits: a transpose, a sign, a
-    constant factor, a wrong shape, a missing formula, or else the entry
-    that differs most and ``hint``.
+    A wrong answer gets `booktools.exercises.diagnose`'s diagnosis: a wrong
+    shape, a transpose, a sign, a constant factor, or else the entry that
+    differs most and ``hint``.
     """
     if X is None:
         X = exercise_matrix()
@@ -210,49 +211,28 @@ def compare_gradient(grad_fn, f, hint: str = "", *, X=None):
     expected = X_leaf.grad
     got = grad_fn(X_test.clone())
     if got is None:
-        return False, (
-            "your function returned None: "
-            "replace the `...` with a formula in X."
-        )
-    if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
-        shape = (
-            tuple(got.shape)
-            if isinstance(got, torch.Tensor)
-            else type(got).__name__
-        )
         return False, _wrap(
-            f"expected a tensor of shape {tuple(expected.shape)} (the shape "
-            f"of X), got {shape}. The gradient of a scalar has the shape of "
-            "its input."
+            f"Nothing to check yet: {name} returned None; replace the `...` "
+            "with a formula in X."
         )
-    got = got.detach().to(torch.float64)
-    if _close(got, expected):
-        return True, (
-            "correct: matches torch.autograd on the "
-            f"{X_test.shape[0]}×{X_test.shape[1]} test matrix."
-        )
-    i, j = divmod(int((got - expected).abs().argmax()), expected.shape[1])
-    message = (
-        f"not yet. Largest difference at entry ({i}, {j}): expected "
-        f"{expected[i, j].item():.6g}, got {got[i, j].item():.6g}. "
+    message = diagnose(
+        got,
+        expected,
+        name=name,
+        shape_hint="The gradient of a scalar has the shape of its input, X.",
+        rtol=1e-9,
+        atol=1e-12,
     )
-    norm2 = (got * got).sum()
-    factor = ((got * expected).sum() / norm2).item() if norm2 > 0 else 0.0
-    if _close(got.T, expected):
-        message += (
-            "Your answer is the transpose of the gradient: check "
-            "the last step, ⟨Mᵀ, dX⟩."
+    if message is None:
+        n, m = X_test.shape
+        return True, f"Correct: {name} matches torch.autograd on the " + (
+            f"{n}×{m} test matrix."
         )
-    elif _close(-got, expected):
-        message += "Only the sign is wrong."
-    elif factor != 0 and _close(factor * got, expected):
-        message += (
-            f"Off by a constant factor: the gradient is "
-            f"{factor:.4g} times your answer."
-        )
-    elif hint:
-        message += "Hint: " + hint
-    return False, _wrap(message)
+    if "transpose of the answer" in message:
+        message += " Check the last step, ⟨Mᵀ, dX⟩."
+    elif "entry (" in message and hint:
+        message += " Hint: " + hint
+    return False, _wrap(f"Not yet: {message}")
 
 
 def _norm_of_inverse_squared(X):
@@ -287,6 +267,6 @@ def check_exercise(k: int, grad_fn) -> bool:
             f"exercises {sorted(EXERCISES)}"
         )
     f, hint = EXERCISES[k]
-    ok, message = compare_gradient(grad_fn, f, hint)
-    print(f"Exercise {k}: {message}")
+    ok, message = compare_gradient(grad_fn, f, hint, name=f"exercise {k}")
+    print(message)
     return ok

@@ -217,8 +217,8 @@ def check_vjp(
     """
     if my_vjp is None:
         _say(
-            f"{name}: nothing to check yet. Define a function "
-            "(x, y_bar) -> x_bar and pass it in."
+            f"Nothing to check yet: define {name}'s VJP, a function "
+            "(x, y_bar) -> x_bar, and pass it in."
         )
         return False
     for n in sizes:
@@ -245,7 +245,7 @@ def check_vjp(
                 else f"Not yet: {message}"
             )
             return False
-    _say(f"{name}: correct for n = {', '.join(map(str, sizes))}.")
+    _say(f"Correct: {name} is right for n = {', '.join(map(str, sizes))}.")
     return True
 
 

@@ -18,7 +18,7 @@ import torch
 
 import vjplib
 
-from .exercises import diagnose
+from .exercises import checker, diagnose
 from .inputs import well_conditioned
 
 __all__ = [
@@ -132,9 +132,11 @@ def check_op(op, torch_f, inputs, hint):
                 "called directly but not through vjplib.vjp; write the rule "
                 "with the saved tensors and vjplib's operators only"
             )
-    print(f"{op.__name__}: all {len(expected)} cotangents match torch.")
+    n = len(expected)
+    print(f"Correct: {op.__name__}: all {n} cotangents match torch.")
 
 
+@checker
 def check_matmul(op):
     """Exercise 1: ``op`` is Y = W X for W of shape 4×3 and X of shape 3×5."""
     g = torch.Generator().manual_seed(12)
@@ -148,6 +150,7 @@ def check_matmul(op):
     )
 
 
+@checker
 def check_square(op):
     """Exercise 2: ``op`` is Y = X X for a 4×4 matrix X."""
     check_op(

@@ -24,6 +24,8 @@ import torch
 
 import vjplib
 
+from .exercises import checker, diagnose
+
 __all__ = [
     "error_line",
     "freed",
@@ -173,6 +175,7 @@ def _full_gradient(W0, batches):
     return g
 
 
+@checker
 def check_accumulated(step, seed=0):
     """Exercise 1. `step(W, batches)` calls backward() once per micro-batch
     on a vjplib leaf W (the caller made it) and returns nothing; afterwards
@@ -222,19 +225,18 @@ def check_accumulated(step, seed=0):
             f" by {k}: reset .grad once, before the loop",
         ),
     ]
-    for value, message in diagnoses:
-        if got.shape == value.shape and torch.allclose(got, value):
-            if message is None:
-                print("Correct: W.grad is the gradient of the whole batch.")
-                return
-            raise AssertionError(message)
-    err = (got - want).abs().max().item()
-    raise AssertionError(
-        f"W.grad differs from the whole-batch gradient (max abs error "
-        f"{err:.2e}); loss of a micro-batch: mean((A @ W - b)**2)"
-    )
+    message = diagnose(got, want, name="W.grad", hints=diagnoses[1:])
+    if message:
+        if "entry (" in message:
+            message += (
+                " It is not the whole-batch gradient; loss of a "
+                "micro-batch: mean((A @ W - b)**2)."
+            )
+        raise AssertionError(message)
+    print("Correct: W.grad is the gradient of the whole batch.")
 
 
+@checker
 def check_vjp_by_backward(vjp_by_backward, seed=0):
     """Exercise 2. `vjp_by_backward(f, x, v)` must return Jᵀv for f at x,
     computed with vjplib.tensor and backward(gradient=v). Tried on a
@@ -250,35 +252,29 @@ def check_vjp_by_backward(vjp_by_backward, seed=0):
 
     J = torch.autograd.functional.jacobian(lambda x: torch.tanh(W @ x), x)
     want = J.T @ v
+    twice = (
+        2 * want,
+        "the second call returned twice the VJP: the leaf kept its .grad "
+        "from the first call; make a fresh leaf each call "
+        "(vjplib.tensor(x, requires_grad=True)) or set .grad = None",
+    )
+    summed = (J.sum(0), "you got Jᵀ1, the gradient of sum(f): pass gradient=v")
     for attempt in (1, 2):
         got = vjp_by_backward(f, x, v)
-        if isinstance(got, vjplib.Tensor):
-            got = got.primal
-        got = torch.as_tensor(got)
-        if got.shape == (3,):
+        if getattr(got, "shape", None) == (3,):
             raise AssertionError(
                 "your result has the output's shape (3,): that is J x_dot, "
                 "a JVP; backward(gradient=v) gives Jᵀv, the input's shape"
             )
-        if got.shape != want.shape:
-            raise AssertionError(
-                f"shape {tuple(got.shape)}, expected {tuple(want.shape)} "
-                "(the input's shape): return x.grad"
-            )
-        if attempt == 2 and torch.allclose(got, 2 * want):
-            raise AssertionError(
-                "the second call returned twice the VJP: the leaf kept its "
-                ".grad from the first call; make a fresh leaf each call "
-                "(vjplib.tensor(x, requires_grad=True)) or set .grad = None"
-            )
-        if torch.allclose(got, J.sum(0)):
-            raise AssertionError(
-                "you got Jᵀ1, the gradient of sum(f): pass gradient=v"
-            )
-        if not torch.allclose(got, want):
-            err = (got - want).abs().max().item()
-            raise AssertionError(
-                f"not Jᵀv (max abs error {err:.2e}); compare with "
-                "vjplib.vjp(f, x)[1](v)"
-            )
+        message = diagnose(
+            got,
+            want,
+            name="x̄",
+            hints=[summed] + ([twice] if attempt == 2 else []),
+            shape_hint="It has the input's shape: return x.grad.",
+        )
+        if message:
+            if "entry (" in message:
+                message += " Not Jᵀv; compare with vjplib.vjp(f, x)[1](v)."
+            raise AssertionError(message)
     print("Correct: backward(gradient=v) left Jᵀv in x.grad.")

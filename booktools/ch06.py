@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .exercises import checker, diagnose
 from .inputs import well_conditioned
 
 __all__ = [
@@ -138,64 +139,57 @@ def _z_of(X):
     return torch.linalg.norm(torch.linalg.inv(X))
 
 
-def _where(got, expected):
-    err = (got - expected).abs()
-    idx = tuple(int(i) for i in torch.unravel_index(err.argmax(), err.shape))
-    return (
-        f"entry {idx}: got {got[idx].item():.6g}, "
-        f"expected {expected[idx].item():.6g}"
-    )
-
-
+@checker
 def check_square_jvp(forward_jvp):
     """Exercise 1: ``forward_jvp(X, X_dot)`` must return (X X, Ẋ X + X Ẋ).
 
-    Raises AssertionError saying what is wrong (the value, the shape, or the
-    tangent, with a hint when the answer is 2 X Ẋ or 2 Ẋ X); prints on success.
+    Prints "Correct" or what `booktools.exercises.diagnose` finds wrong in
+    the value or the tangent (a shape, a transpose, a sign, a factor, 2 X Ẋ
+    or 2 Ẋ X, an entry); returns whether the answer is right.
     """
     X = well_conditioned(4, seed=6)
     X_dot = torch.randn(
         4, 4, generator=torch.Generator().manual_seed(7), dtype=torch.float64
     )
-    Y, Y_dot = forward_jvp(X, X_dot)
+    answer = forward_jvp(X, X_dot)
+    if not (isinstance(answer, tuple) and len(answer) == 2):
+        raise AssertionError(
+            f"got {type(answer).__name__}; return the pair (Y, Ẏ)"
+        )
+    Y, Y_dot = answer
     Y_ref, Y_dot_ref = torch.func.jvp(lambda X: X @ X, (X,), (X_dot,))
-    Y, Y_dot = torch.as_tensor(Y), torch.as_tensor(Y_dot)
-    if Y.shape != Y_ref.shape or not torch.allclose(Y, Y_ref):
-        where = _where(Y, Y_ref) if Y.shape == Y_ref.shape else "its shape"
-        raise AssertionError(f"the value Y is wrong at {where}; Y = X @ X")
-    if Y_dot.shape != Y_dot_ref.shape:
-        raise AssertionError(
-            f"Ẏ has shape {tuple(Y_dot.shape)}, expected "
-            f"{tuple(Y_dot_ref.shape)}: the tangent has the output's shape"
-        )
-    if not torch.allclose(Y_dot, Y_dot_ref):
-        commuted = torch.allclose(Y_dot, 2 * X @ X_dot) or torch.allclose(
-            Y_dot, 2 * X_dot @ X
-        )
-        hint = (
-            " (did you write 2 X Ẋ? matrices do not commute)"
-            if commuted
-            else ""
-        )
-        raise AssertionError(
-            f"Ẏ is wrong at {_where(Y_dot, Y_dot_ref)}{hint}. "
-            "Hint: d(XX) = dX X + X dX."
-        )
-    print("forward_jvp of X @ X matches torch.func.jvp.")
+    message = diagnose(Y, Y_ref, name="the value Y")
+    if message:
+        raise AssertionError(f"{message} (the value Y is wrong: Y = X @ X)")
+    commute = "did you write 2 X Ẋ? matrices do not commute."
+    message = diagnose(
+        Y_dot,
+        Y_dot_ref,
+        name="Ẏ",
+        hints=[(2 * X @ X_dot, commute), (2 * X_dot @ X, commute)],
+        shape_hint="The tangent has the output's shape.",
+    )
+    if message:
+        raise AssertionError(f"{message} Hint: d(XX) = dX X + X dX.")
+    print("Correct: forward_jvp of X @ X matches torch.func.jvp.")
 
 
+@checker
 def check_steepest(steepest):
     """Exercise 2: ``steepest(X)`` must return (U, D_U z) with ‖U‖_F = 1 and U
-    = ∇z/‖∇z‖ for z = ‖X⁻¹‖_F. Raises AssertionError naming the problem."""
+    = ∇z/‖∇z‖ for z = ‖X⁻¹‖_F. Prints "steepest ascent" or what is wrong
+    (`booktools.exercises.diagnose` on U), returns whether it is right."""
     X = well_conditioned(5, seed=8)
     U, rate = steepest(X)
-    U = torch.as_tensor(U)
     grad = torch.func.grad(_z_of)(X)
-    if U.shape != X.shape:
-        raise AssertionError(
-            f"U has shape {tuple(U.shape)}; a direction has "
-            f"the input's shape {tuple(X.shape)}"
-        )
+    best = torch.linalg.norm(grad)
+    U_best = grad / best
+    message = diagnose(
+        U, U_best, name="U", shape_hint="A direction has the input's shape."
+    )
+    if message and "shape" in message:
+        raise AssertionError(message)
+    U = torch.as_tensor(U)
     norm_U = torch.linalg.norm(U)
     if not torch.isclose(norm_U, torch.tensor(1.0, dtype=norm_U.dtype)):
         raise AssertionError(
@@ -208,11 +202,13 @@ def check_steepest(steepest):
             f"the rate you returned, {float(rate):.6g}, is "
             f"not D_U z = {D_U.item():.6g} for your U"
         )
-    best = torch.linalg.norm(grad)
-    if not torch.isclose(D_U, best):
+    if message:
         raise AssertionError(
-            f"z grows at {D_U.item():.6g} along your U, but {best.item():.6g} "
-            "is possible. Hint: ⟨∇z, U⟩ ≤ ‖∇z‖ ‖U‖, with equality when U "
-            "points along ∇z."
+            f"{message} z grows at {D_U.item():.6g} along your U, but "
+            f"{best.item():.6g} is possible. Hint: ⟨∇z, U⟩ ≤ ‖∇z‖ ‖U‖, "
+            "with equality when U points along ∇z."
         )
-    print(f"steepest ascent: U = ∇z/‖∇z‖, rate ‖∇z‖_F = {best.item():.6f}")
+    print(
+        "Correct: steepest ascent: U = ∇z/‖∇z‖, rate ‖∇z‖_F = "
+        f"{best.item():.6f}"
+    )

@@ -18,6 +18,7 @@ import torch
 import vjplib
 from booktools.plot import plot_jacobian
 
+from .exercises import checker, diagnose
 from .timing import time_per_call
 
 __all__ = [
@@ -204,6 +205,7 @@ def plot_fill(col_frames: dict, row_frames: dict, snapshots, n: int):
 # ---------------------------------------------------------------- exercises
 
 
+@checker
 def check_tanh(tanh: Callable, DualNumber: type) -> None:
     """Check a reader's ``tanh`` on dual numbers against torch at 5 points."""
     for x0 in (-2.0, -0.3, 0.0, 0.7, 3.0):
@@ -232,9 +234,12 @@ def check_tanh(tanh: Callable, DualNumber: type) -> None:
                     f"at x = {x0}, x_dot = {x_dot}: tangent {out.x_dot:.6g}, "
                     f"expected {expected:.6g}. Hint: {hint}."
                 )
-    print("tanh on dual numbers matches torch at 5 points, 2 tangents.")
+    print(
+        "Correct: tanh on dual numbers matches torch at 5 points, 2 tangents."
+    )
 
 
+@checker
 def check_jacobian_from_jvps(jacobian_from_jvps: Callable) -> None:
     """Check a reader's Jacobian from JVPs on a non-square f: R^(3×4) →
     R^(3×2).
@@ -250,26 +255,27 @@ def check_jacobian_from_jvps(jacobian_from_jvps: Callable) -> None:
 
     expected = torch.func.jacfwd(lambda X: torch.tanh(X @ V))(X)
     got = jacobian_from_jvps(f, X)
-    if tuple(got.shape) != tuple(expected.shape):
-        raise AssertionError(
-            f"shape {tuple(got.shape)}, expected out.shape + in.shape = "
-            f"{tuple(expected.shape)}"
-        )
-    if torch.allclose(got, expected):
-        print("jacobian_from_jvps matches torch.func.jacfwd.")
-        return
     M = expected.reshape(6, 12)
     transposed = M.T.reshape(-1)[: M.numel()].reshape(expected.shape)
-    if torch.allclose(got, transposed):
-        raise AssertionError(
-            "the entries are those of the transpose, read in J's layout. "
-            "Hint: the JVP with basis j is column j; stack the columns "
-            "along the last axis (dim=-1), not as rows."
-        )
-    err = (got - expected).abs()
-    idx = tuple(int(i) for i in torch.unravel_index(err.argmax(), err.shape))
-    raise AssertionError(
-        f"entry {idx}: got {got[idx].item():.6g}, expected "
-        f"{expected[idx].item():.6g}. Hint: column j (the JVP with basis j) "
-        "belongs at input index j."
+    message = diagnose(
+        got,
+        expected,
+        name="J",
+        hints=[
+            (
+                transposed,
+                "the entries are those of the transpose, read in J's "
+                "layout. Hint: the JVP with basis j is column j; stack the "
+                "columns along the last axis (dim=-1), not as rows.",
+            )
+        ],
+        shape_hint="J has the shape out.shape + in.shape.",
     )
+    if message:
+        if "entry (" in message:
+            message += (
+                " Hint: column j (the JVP with basis j) belongs at input "
+                "index j."
+            )
+        raise AssertionError(message)
+    print("Correct: jacobian_from_jvps matches torch.func.jacfwd.")

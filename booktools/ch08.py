@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import matplotlib.pyplot as plt
 import torch
 
-from .exercises import diagnose
+from .exercises import checker, diagnose
 from .plot import plot_jacobian
 
 __all__ = [
@@ -255,6 +255,7 @@ def plot_reflections(matrices: dict, *, shapes: dict | None = None):
 # ---------------------------------------------------------------- exercises
 
 
+@checker
 def check_transpose_AXB(transpose_AXB: Callable) -> None:
     """Exercise 1: ``transpose_AXB(A, B, Y_bar)`` is the transpose of the
     linear map X ↦ A X B. Checked for non-square A, B (where a missing ᵀ
@@ -289,9 +290,10 @@ def check_transpose_AXB(transpose_AXB: Callable) -> None:
                 message + " Hint: ⟨Ȳ, A Ẋ B⟩ = tr(Ȳᵀ A Ẋ B); move A and "
                 "B over to Ȳ."
             )
-    print("transpose_AXB is the transpose of X ↦ A X B (two shapes).")
+    print("Correct: transpose_AXB is the transpose of X ↦ A X B (two shapes).")
 
 
+@checker
 def check_transpose_scaled_cumsum(transpose_fn: Callable) -> None:
     """Exercise 2: ``transpose_fn(w, y_bar)`` is the transpose of
     x ↦ cumsum(w * x) for vectors w, x. Names the usual slips: the map
@@ -326,9 +328,10 @@ def check_transpose_scaled_cumsum(transpose_fn: Callable) -> None:
     message = _diagnose(got, expected)
     if message:
         raise AssertionError(message)
-    print("transpose_fn is the transpose of x ↦ cumsum(w * x).")
+    print("Correct: transpose_fn is the transpose of x ↦ cumsum(w * x).")
 
 
+@checker
 def check_per_example_grads(per_example_grads: Callable) -> None:
     """Exercise 3: ``per_example_grads(w, X, y)`` returns, for the logistic
     loss ℓ(w; x, y) = softplus(−y ⟨w, x⟩), one gradient per row of X: shape
@@ -364,4 +367,6 @@ def check_per_example_grads(per_example_grads: Callable) -> None:
     )
     if message:
         raise AssertionError(message)
-    print(f"{B} per-example gradients match a loop over torch.autograd.")
+    print(
+        f"Correct: {B} per-example gradients match a loop over torch.autograd."
+    )

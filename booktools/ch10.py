@@ -23,6 +23,7 @@ from matplotlib.ticker import NullFormatter
 
 import vjplib
 
+from .exercises import checker, diagnose
 from .timing import time_per_call
 
 __all__ = [
@@ -335,35 +336,27 @@ def _close(a, b):
 
 
 def _report(name, got, expected, hints=()):
-    """Raise AssertionError naming the likeliest mistake (the first of `hints`,
-    pairs (wrong value, explanation), that got equals) or the worst entry;
+    """Raise AssertionError with `booktools.exercises.diagnose`'s words
+    (the first of `hints`, pairs (wrong value, explanation), that got
+    equals, else a shape, transpose, sign, factor or the worst entry);
     return quietly when got equals expected."""
-    if got is None:
-        raise AssertionError(
-            f"{name}: got None; return a tensor of shape "
-            f"{tuple(expected.shape)}"
-        )
-    got = got.primal if isinstance(got, vjplib.Box) else got
-    got = torch.as_tensor(got)
-    if tuple(got.shape) != tuple(expected.shape):
-        raise AssertionError(
-            f"{name}: shape {tuple(got.shape)}, expected "
-            f"{tuple(expected.shape)}"
-        )
-    if _close(got, expected):
-        return
-    for wrong, hint in hints:
-        if _close(got, wrong):
-            raise AssertionError(f"{name} is wrong: {hint}")
-    err = (got - expected).abs()
-    err = torch.where(torch.isnan(err), torch.inf, err)
-    where = tuple(int(i) for i in torch.unravel_index(err.argmax(), err.shape))
-    raise AssertionError(
-        f"{name}: entry {where} is {got[where].item():.6g}, expected "
-        f"{expected[where].item():.6g}"
+    message = diagnose(
+        got, expected, name=name, hints=hints, rtol=1e-9, atol=1e-12
     )
+    if message:
+        raise AssertionError(message)
 
 
+def _cotangents(vjp_fn, cotangent):
+    """vjp_fn(cotangent); vjplib's refusal of a cotangent of the wrong
+    shape becomes the checker's diagnosis."""
+    try:
+        return vjp_fn(cotangent)
+    except ValueError as error:
+        raise AssertionError(str(error)) from None
+
+
+@checker
 def check_solve_matrix(op):
     """Check a Function op(A, B) = A⁻¹ B, B of shape (n, k), against torch."""
     g = torch.Generator().manual_seed(81)
@@ -378,7 +371,7 @@ def check_solve_matrix(op):
         torch.linalg.solve(A, B),
         [(torch.linalg.solve(A.T, B), "solve with A, not Aᵀ")],
     )
-    A_bar, B_bar = vjp_fn(X_bar)
+    A_bar, B_bar = _cotangents(vjp_fn, X_bar)
     A_req, B_req = A.clone().requires_grad_(), B.clone().requires_grad_()
     A_ref, B_ref = torch.autograd.grad(
         torch.linalg.solve(A_req, B_req), (A_req, B_req), X_bar
@@ -409,9 +402,13 @@ def check_solve_matrix(op):
             ),
         ],
     )
-    print(f"{op.__name__}: X, Ā and B̄ match torch for B of shape {(n, k)}.")
+    print(
+        f"Correct: {op.__name__}: X, Ā and B̄ match torch for B of shape "
+        f"{(n, k)}."
+    )
 
 
+@checker
 def check_log_sigmoid(op):
     """Check a Function op(x) = log σ(x): finite on [−1000, 1000], equal to
     torch.nn.functional.logsigmoid in value and VJP."""
@@ -438,7 +435,7 @@ def check_log_sigmoid(op):
             (-softplus(x), "log σ(x) = −softplus(−x), not −softplus(x)"),
         ],
     )
-    (x_bar,) = vjp_fn(y_bar)
+    (x_bar,) = _cotangents(vjp_fn, y_bar)
     x_bar = torch.as_tensor(x_bar)
     x_req = x.clone().requires_grad_()
     (x_bar_ref,) = torch.autograd.grad(
@@ -460,6 +457,6 @@ def check_log_sigmoid(op):
         ],
     )
     print(
-        f"{op.__name__}: finite on [−1000, 1000], value and VJP equal to "
-        "torch's logsigmoid."
+        f"Correct: {op.__name__}: finite on [−1000, 1000], value and VJP "
+        "equal to torch's logsigmoid."
     )

@@ -28,6 +28,8 @@ import torch
 
 import vjplib
 
+from .exercises import checker, diagnose
+
 __all__ = [
     "one_sided",
     "min_norm",
@@ -425,6 +427,7 @@ def plot_subgradients(functions, picks, n_lines=9, span=1.5):
 # ------------------------------------------------------- exercises
 
 
+@checker
 def check_safe_sqrt(safe_sqrt):
     """Exercise 1. `safe_sqrt(x)`, written with vjplib ops, must equal
     sqrt(x) where x > 0 and 0 elsewhere, and its gradient (vjplib.grad of
@@ -435,22 +438,23 @@ def check_safe_sqrt(safe_sqrt):
     want_y = torch.where(pos, x.clamp(min=0).sqrt(), 0.0)
     want_g = torch.where(pos, 0.5 / x.clamp(min=1e-300).sqrt(), 0.0)
     y = safe_sqrt(x)
-    y = y.primal if isinstance(y, vjplib.Tensor) else torch.as_tensor(y)
-    if y.shape != x.shape:
-        raise AssertionError(
-            f"safe_sqrt returned shape {tuple(y.shape)} for an input of "
-            f"shape {tuple(x.shape)}: it works entry by entry"
-        )
-    if torch.isnan(y[~pos]).any():
-        raise AssertionError(
-            "safe_sqrt(-1) is nan: the value must be 0 where x <= 0 (a "
-            "where around the sqrt selects it)"
-        )
-    if not torch.allclose(y, want_y):
-        raise AssertionError(
-            f"values {fmt(y)} at x = {fmt(x)}, expected {fmt(want_y)}: "
-            "sqrt(x) where x > 0, 0 elsewhere"
-        )
+    message = diagnose(
+        y, want_y, name="safe_sqrt(x)", shape_hint="It works entry by entry."
+    )
+    if message:
+        y = y.primal if isinstance(y, vjplib.Tensor) else y
+        if isinstance(y, torch.Tensor) and y.shape == x.shape:
+            if torch.isnan(y[~pos]).any():
+                message = (
+                    "safe_sqrt(-1) is nan: the value must be 0 where x <= 0 "
+                    "(a where around the sqrt selects it)"
+                )
+            else:
+                message += (
+                    f" At x = {fmt(x)} the values are {fmt(y)}, expected "
+                    f"{fmt(want_y)}: sqrt(x) where x > 0, 0 elsewhere."
+                )
+        raise AssertionError(message)
     g = vjplib.grad(lambda t: vjplib.sum(safe_sqrt(t)))(x.clone())
     g = g.primal if isinstance(g, vjplib.Tensor) else g
     bad = torch.isnan(g) | torch.isinf(g)
@@ -463,6 +467,9 @@ def check_safe_sqrt(safe_sqrt):
             "1 / (2 sqrt(x)), inf at 0 and nan below: 0 · inf = nan. Make "
             "the sqrt's input safe too: sqrt(where(x > 0, x, 1))"
         )
+    message = diagnose(g, want_g, name="the gradient")
+    if message and "entry (" not in message:  # a sign, a factor
+        raise AssertionError(message)
     if not torch.allclose(g[pos], want_g[pos]):
         raise AssertionError(
             f"the gradient where x > 0 is {fmt(g[pos])}, expected "
@@ -524,6 +531,7 @@ _PREDICT = {
 }
 
 
+@checker
 def check_predictions(predictions):
     """Exercise 2. `predictions` maps each expression of `_PREDICT` to the
     number torch's backward() leaves in x.grad (float('nan') for NaN).

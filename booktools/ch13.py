@@ -27,6 +27,8 @@ import torch
 
 import vjplib
 
+from .exercises import checker, diagnose
+
 __all__ = [
     "spiral",
     "one_hot",
@@ -323,6 +325,7 @@ def _problem(seed=0):
     return init_params(seed=seed), X, one_hot(y, 3)
 
 
+@checker
 def check_momentum(momentum_step, steps=5, lr=0.1, mu=0.9):
     """Exercise 1. ``momentum_step(params, velocity, lr, mu)`` gets the
     vjplib parameters (their ``.grad`` filled by backward) and one velocity
@@ -358,9 +361,28 @@ def check_momentum(momentum_step, steps=5, lr=0.1, mu=0.9):
             assert_same(params, want.params[step - 1], step, rtol=1e-9)
         except AssertionError as err:
             raise AssertionError(
-                _momentum_diagnosis(params, others, step) or str(err)
+                _momentum_diagnosis(params, others, step)
+                or _what_differs(params, want.params[step - 1], step)
+                or str(err)
             ) from None
     print(f"Correct: {steps} steps equal to torch.optim.SGD(momentum={mu:g}).")
+
+
+def _what_differs(params, reference, step):
+    """`booktools.exercises.diagnose` on the first parameter that differs
+    from torch's (a sign, a factor, a shape, or its worst entry)."""
+    for i, (p, q) in enumerate(zip(params, reference)):
+        name = NAMES[i] if i < len(NAMES) else f"parameter {i}"
+        message = diagnose(
+            _plain(p),
+            _plain(q),
+            name=f"after step {step}, {name}",
+            rtol=1e-7,
+            atol=1e-10,
+        )
+        if message:
+            return message
+    return None
 
 
 def _momentum_diagnosis(params, others, step):
@@ -453,6 +475,7 @@ def broken_train(params, X, Y, steps=30, lr=0.5):
     return losses
 
 
+@checker
 def check_exploding(train, steps=30, lr=0.5):
     """Exercise 2. ``train(params, X, Y, steps, lr)`` is your repair of
     `broken_train`: it must train the vjplib parameters in place, step for

@@ -12,15 +12,44 @@ mistakes that fits:
   answer off by a constant factor;
 * else the entry furthest off, by its index.
 
-Every checker of the chapters (``booktools/chNN.py``, ``check_*``) builds
-its expected value independently (torch.autograd, torch.func, vjplib's
-jacrev or an explicit matrix) and asks `diagnose`.
+Every checker of the chapters (``booktools/chNN.py``, ``check_*``) that
+compares a tensor answer builds its expected value independently
+(torch.autograd, torch.func, vjplib's jacrev or an explicit matrix) and
+asks `diagnose`, with its chapter's own ``hints``. (Four answers are not
+tensors and get their own words: ch02's largest n, ch07's dual-number
+tanh, ch11's predicted numbers, ch13's repaired training loop, judged
+by its losses.)
+
+The one convention of an exercise checker, ``chNN.check_*(answer)``:
+
+* it **prints** one verdict for the reader: ``Correct: …`` (what was
+  checked), ``Not yet: …`` (the diagnosis) or ``Nothing to check yet: …``
+  (the answer is still ``None``);
+* it **returns** True for a right answer and False otherwise; it never
+  raises for a wrong answer (a wrong answer is the normal state of an
+  exercise, not an error, and an unsolved exercise cell must run).
+
+So a reader's cell runs ``passed = ch03.check_diff_vjp(diff_vjp)`` on
+a placeholder and the committed notebook still runs, while the page's
+worked solution asserts it: ``assert ch04.check_matmul(MatMul)`` fails
+the build when the solution is wrong. Chapters 4–13 write a checker as a
+function that raises AssertionError with the diagnosis (or prints
+``Correct: …``) and wrap it in `checker`, which turns that into the
+convention; chapters 1–3's checkers print and return by themselves. Any
+other error (a bug in the reader's code) keeps its traceback. The tests
+read what a checker said with `says`.
+(`ch08.check_transpose` and `ch12.check_fd` are not exercise checkers:
+they check the page's own rules, return the error size, and raise.)
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
+import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 
@@ -28,8 +57,51 @@ import vjplib
 
 
 def say(text: str) -> None:
-    """Print a checker's message, wrapped to the book's 79 columns."""
-    print(textwrap.fill(text, width=79, subsequent_indent="  "))
+    """Print a checker's message, wrapped to the book's 79 columns (each
+    line of a message of several lines on its own)."""
+    for line in str(text).split("\n"):
+        print(textwrap.fill(line, width=79, subsequent_indent="  "))
+
+
+def checker(check: Callable) -> Callable[..., bool]:
+    """Give ``check(answer, ...)`` the convention of every exercise checker.
+
+    ``check`` raises AssertionError saying what is off, or prints what is
+    right. The checker it returns prints ``Nothing to check yet: …`` for
+    an answer still None, ``Not yet: <the diagnosis>`` for a wrong one,
+    and returns whether the answer is right.
+    """
+
+    @functools.wraps(check)
+    def run(answer, *args, **kwargs) -> bool:
+        if answer is None:
+            say(
+                f"Nothing to check yet: {check.__name__} wants your "
+                "answer; define it and pass it in."
+            )
+            return False
+        try:
+            check(answer, *args, **kwargs)
+        except AssertionError as error:
+            say(f"Not yet: {error}")
+            return False
+        return True
+
+    return run
+
+
+@contextlib.contextmanager
+def says(*words: str) -> Iterator[io.StringIO]:
+    """Capture what a checker prints and fail unless every one of
+    ``words`` (regular expressions, as pytest.raises's match) is found in
+    it, the lines joined (for the tests: ``with says("sign"): assert not
+    ch06.check_square_jvp(wrong)``)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        yield out
+    text = " ".join(out.getvalue().split())  # unwrapped
+    missing = [w for w in words if not re.search(w, text)]
+    assert not missing, f"{missing} not in what the checker said: {text!r}"
 
 
 def _shape(x) -> str:

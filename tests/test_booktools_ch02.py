@@ -158,10 +158,19 @@ def test_square_checker_accepts_the_solution(capsys):
             "column stacking",
         ),
         (lambda X: -solution(X), "sign"),
+        (lambda X: 2 * solution(X), "off by a factor of 2"),
         (lambda X: solution(X)[:-1], "shape (3, 4), expected (4, 4)"),
         (lambda X: solution(X) + 0.5 * (X[0, 0] > 0), "entry (0, 0) is"),
     ],
-    ids=["one-term", "transpose", "column-major", "sign", "shape", "entry"],
+    ids=[
+        "one-term",
+        "transpose",
+        "column-major",
+        "sign",
+        "factor",
+        "shape",
+        "entry",
+    ],
 )
 def test_square_checker_says_what_is_wrong(wrong, says, capsys):
     assert not ch02.check_square_jacobian(wrong)

@@ -155,12 +155,15 @@ def test_checker_accepts_the_right_answers(capsys):
         lambda x, z_bar: z_bar * torch.softmax(x, dim=0)
     )
     out = capsys.readouterr().out
-    assert "diff: correct" in out and "log-sum-exp: correct" in out
+    assert "Correct: diff is right" in out
+    assert "Correct: log-sum-exp is right" in out
 
 
 def test_checker_says_what_is_off(capsys):
     assert not ch03.check_diff_vjp(None)
-    assert "nothing to check yet" in said(capsys)
+    assert "Nothing to check yet: define diff's VJP" in said(capsys)
+    assert not ch03.check_diff_vjp(lambda x, y_bar: 2 * diff_vjp(x, y_bar))
+    assert "Not yet: diff, n = 2: off by a factor of 2" in said(capsys)
     assert not ch03.check_diff_vjp(lambda x, y_bar: -diff_vjp(x, y_bar))
     assert "Only the sign is off" in said(capsys)
     assert not ch03.check_diff_vjp(lambda x, y_bar: y_bar)

@@ -11,6 +11,7 @@ import torch  # noqa: E402
 
 import vjplib  # noqa: E402
 from booktools import ch04  # noqa: E402
+from booktools.exercises import says
 
 
 @pytest.fixture(autouse=True)
@@ -79,7 +80,7 @@ def _square(X_bar):
 
 
 def test_the_right_matmul_passes(capsys):
-    ch04.check_matmul(
+    assert ch04.check_matmul(
         _matmul(lambda W, X, Yb: Yb @ X.T, lambda W, X, Yb: W.T @ Yb)
     )
     assert "all 2 cotangents match torch" in capsys.readouterr().out
@@ -90,45 +91,44 @@ def test_a_transposed_shape_is_named():
         lambda W, X, Yb: X @ Yb.T,  # (Ȳ Xᵀ)ᵀ: 3×4
         lambda W, X, Yb: W.T @ Yb,
     )
-    with pytest.raises(
-        AssertionError,
-        match=r"input 0: shape \(3, 4\), "
-        r"expected \(4, 3\).*transposed shape",
-    ) as e:
-        ch04.check_matmul(op)
-    assert "input 1" not in str(e.value)  # X̄ is right
-    assert "W̄ = Ȳ Xᵀ" in str(e.value)  # the hint
+    with says(
+        r"input 0: shape \(3, 4\), expected \(4, 3\).*transposed shape"
+    ) as out:
+        assert not ch04.check_matmul(op)
+    assert "input 1" not in out.getvalue()  # X̄ is right
+    assert "W̄ = Ȳ Xᵀ" in out.getvalue()  # the hint
 
 
 def test_a_transposed_square_answer_says_transpose():
     op = _square(lambda X, Yb: X @ Yb.T + Yb.T @ X)  # the transpose
-    with pytest.raises(AssertionError, match="transpose of the answer"):
-        ch04.check_square(op)
+    with says("transpose of the answer"):
+        assert not ch04.check_square(op)
 
 
 def test_a_sign_slip_is_named():
     op = _square(lambda X, Yb: -(Yb @ X.T + X.T @ Yb))
-    with pytest.raises(AssertionError, match="sign is wrong"):
-        ch04.check_square(op)
+    with says("sign is wrong"):
+        assert not ch04.check_square(op)
+
+
+def test_a_factor_is_named():
+    op = _square(lambda X, Yb: 2 * (Yb @ X.T + X.T @ Yb))
+    with says("off by a factor of 2"):
+        assert not ch04.check_square(op)
 
 
 def test_a_missing_term_points_at_an_entry():
     op = _square(lambda X, Yb: Yb @ X.T)  # one term of two
-    with pytest.raises(
-        AssertionError,
-        match=r"entry \(\d, \d\) is .* expected ",
-    ) as e:
-        ch04.check_square(op)
-    assert "transpose" not in str(e.value) and "sign" not in str(e.value)
+    with says(r"entry \(\d, \d\) is .* expected ") as out:
+        assert not ch04.check_square(op)
+    said = out.getvalue()
+    assert "transpose" not in said and "sign" not in said
 
 
 def test_a_missing_cotangent_is_named():
     op = _matmul(lambda W, X, Yb: Yb @ X.T, lambda W, X, Yb: None)
-    with pytest.raises(
-        AssertionError,
-        match=r"input 1: nothing returned; return a tensor of shape \(3, 5\)",
-    ):
-        ch04.check_matmul(op)
+    with says(r"input 1: nothing returned; return a tensor of shape \(3, 5\)"):
+        assert not ch04.check_matmul(op)
 
 
 def test_first_mismatch_accepts_equal_and_rejects_close_but_wrong():

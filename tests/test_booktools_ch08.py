@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 
 import vjplib  # noqa: E402
 from booktools import ch08  # noqa: E402
+from booktools.exercises import says
 
 
 @pytest.fixture(autouse=True)
@@ -179,30 +180,49 @@ def test_plot_reflections_wants_a_matrix():
 
 
 def test_check_AXB_accepts_the_answer(capsys):
-    ch08.check_transpose_AXB(lambda A, B, Y_bar: A.T @ Y_bar @ B.T)
+    assert ch08.check_transpose_AXB(lambda A, B, Y_bar: A.T @ Y_bar @ B.T)
     assert "two shapes" in capsys.readouterr().out
 
 
 def test_check_AXB_explains_missing_transposes():
-    with pytest.raises(AssertionError, match="transpose each factor"):
-        ch08.check_transpose_AXB(lambda A, B, Y_bar: A @ Y_bar @ B)
+    with says("transpose each factor"):
+        assert not ch08.check_transpose_AXB(lambda A, B, Y_bar: A @ Y_bar @ B)
 
 
 def test_check_AXB_names_the_sign():
-    with pytest.raises(AssertionError, match="sign"):
-        ch08.check_transpose_AXB(lambda A, B, Y_bar: -A.T @ Y_bar @ B.T)
+    with says("sign"):
+        assert not ch08.check_transpose_AXB(
+            lambda A, B, Y_bar: -A.T @ Y_bar @ B.T
+        )
+
+
+def test_check_AXB_names_a_factor_and_a_transposed_square_answer():
+    with says("off by a factor of 2"):
+        assert not ch08.check_transpose_AXB(
+            lambda A, B, Y_bar: 2 * A.T @ Y_bar @ B.T
+        )
+    with says("transpose"):  # square where X is square: the transpose
+        assert not ch08.check_transpose_AXB(
+            lambda A, B, Y_bar: (
+                (A.T @ Y_bar @ B.T).mT
+                if Y_bar.shape[0] == A.shape[0] and A.shape[1] == B.shape[0]
+                else A.T @ Y_bar @ B.T
+            )
+        )
 
 
 def test_check_AXB_names_a_transposed_result():
-    with pytest.raises(AssertionError, match=r"shape \(4, 3\)"):
-        ch08.check_transpose_AXB(lambda A, B, Y_bar: B @ Y_bar.T @ A)
+    with says(r"shape \(4, 3\)"):
+        assert not ch08.check_transpose_AXB(
+            lambda A, B, Y_bar: B @ Y_bar.T @ A
+        )
 
 
 # ------------------------------------------------------------ exercise 2
 
 
 def test_check_scaled_cumsum_accepts_the_answer(capsys):
-    ch08.check_transpose_scaled_cumsum(lambda w, y: w * rev_cumsum(y))
+    assert ch08.check_transpose_scaled_cumsum(lambda w, y: w * rev_cumsum(y))
     assert "transpose of x ↦ cumsum" in capsys.readouterr().out
 
 
@@ -213,12 +233,13 @@ def test_check_scaled_cumsum_accepts_the_answer(capsys):
         (lambda w, y: rev_cumsum(w * y), "wrong order"),
         (lambda w, y: w * torch.cumsum(y, -1), "not reversed"),
         (lambda w, y: -w * rev_cumsum(y), "sign"),
+        (lambda w, y: 0.5 * w * rev_cumsum(y), "factor of 0.5"),
         (lambda w, y: (w * rev_cumsum(y))[:5], r"shape \(5,\)"),
     ],
 )
 def test_check_scaled_cumsum_names_the_slip(wrong, words):
-    with pytest.raises(AssertionError, match=words):
-        ch08.check_transpose_scaled_cumsum(wrong)
+    with says(words):
+        assert not ch08.check_transpose_scaled_cumsum(wrong)
 
 
 # ------------------------------------------------------------ exercise 3
@@ -234,26 +255,37 @@ def right_per_example(w, X, y):
 
 
 def test_check_per_example_grads_accepts_vmap_of_grad(capsys):
-    ch08.check_per_example_grads(right_per_example)
+    assert ch08.check_per_example_grads(right_per_example)
     assert "7 per-example gradients" in capsys.readouterr().out
 
 
 def test_check_per_example_grads_names_the_summed_gradient():
-    with pytest.raises(AssertionError, match="summed loss"):
-        ch08.check_per_example_grads(
+    with says("summed loss"):
+        assert not ch08.check_per_example_grads(
             lambda w, X, y: right_per_example(w, X, y).sum(0)
         )
 
 
 def test_check_per_example_grads_names_the_out_dims():
-    with pytest.raises(AssertionError, match="out_dims"):
-        ch08.check_per_example_grads(
+    with says("out_dims"):
+        assert not ch08.check_per_example_grads(
             lambda w, X, y: right_per_example(w, X, y).T
         )
 
 
+def test_check_per_example_grads_names_a_factor_and_a_shape():
+    with says("factor of 7"):
+        assert not ch08.check_per_example_grads(
+            lambda w, X, y: 7 * right_per_example(w, X, y)
+        )
+    with says(r"shape \(6, "):
+        assert not ch08.check_per_example_grads(
+            lambda w, X, y: right_per_example(w, X, y)[:6]
+        )
+
+
 def test_check_per_example_grads_names_a_sign():
-    with pytest.raises(AssertionError, match="sign"):
-        ch08.check_per_example_grads(
+    with says("sign"):
+        assert not ch08.check_per_example_grads(
             lambda w, X, y: -right_per_example(w, X, y)
         )
