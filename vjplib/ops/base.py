@@ -118,8 +118,8 @@ def _dims(op, x, dim, many=True):
     for i, d in enumerate(negative):
         if d in negative[:i]:
             raise RuntimeError(  # torch's class and words
-                f"{op}: dim {dims[i] % n} appears multiple times in the list of "
-                f"dims {dim!r}; name each dim once"
+                f"{op}: dim {dims[i] % n} appears multiple times in the "
+                f"list of dims {dim!r}; name each dim once"
             )
     return tuple(sorted(negative)) if x.ndim else ()
 
