@@ -370,20 +370,35 @@ def test_typeset_math_shows_with_javascript_off(no_js, path):
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_highlight_colours_apply_in_typeset_math(no_js, theme):
     # the step toggles' \class{hl-…}: MathJax puts the class on one of its
-    # elements; the book's CSS colours it, differently in each theme
-    path = "chapters/01_gradient_by_hand.html"
-    page, _ = no_js(path, theme=theme)
-    found = page.evaluate(
-        """() => ['hl-amber', 'hl-rose', 'hl-grey'].map(c => {
-            const el = document.querySelector('mjx-container .' + c);
-            if (!el) return [c, null, null];
-            const glyph = el.querySelector('mjx-c');
-            const around = el.closest('mjx-container').parentElement;
-            return [c, getComputedStyle(glyph).color,
-                    getComputedStyle(around).color];
-        })"""
-    )
-    for cls, colour, text in found:
+    # elements; the book's CSS colours it, differently in each theme. Each
+    # colour is looked for on the first chapter whose math uses it.
+    found = []
+    for cls in ("hl-amber", "hl-rose", "hl-grey"):
+        path = next(
+            (
+                p.relative_to(HTML).as_posix()
+                for p in sorted((HTML / "chapters").glob("*.html"))
+                if f'class="{cls}"' in p.read_text(encoding="utf-8")
+            ),
+            None,
+        )
+        assert path, f"no chapter's typeset math uses .{cls}"
+        page, _ = no_js(path, theme=theme)
+        found.append(
+            page.evaluate(
+                """c => {
+                const el = document.querySelector('mjx-container .' + c);
+                if (!el) return [c, null, null];
+                const glyph = el.querySelector('mjx-c');
+                const around = el.closest('mjx-container').parentElement;
+                return [c, getComputedStyle(glyph).color,
+                        getComputedStyle(around).color];
+            }""",
+                cls,
+            )
+            + [path]
+        )
+    for cls, colour, text, path in found:
         assert colour is not None, f"{path}: no .{cls} in typeset math"
         assert colour != text, (
             f"{path} ({theme}): .{cls} is drawn in the text colour {text}"

@@ -54,16 +54,28 @@ def _soup(path: str) -> BeautifulSoup:
     )
 
 
+#: what a page shows on screen only (print hides it): the step pages'
+#: "Back / Step k of n / Next" row
+SCREEN_ONLY = {"step-nav"}
+
+
+def _screen_only(node) -> bool:
+    return any(SCREEN_ONLY & set(p.get("class") or ()) for p in node.parents)
+
+
 def _prose_pieces(element) -> list[str]:
     """The element's text between its formulas (MathJax's output is laid
-    out glyph by glyph in the PDF; the text around it is not)."""
+    out glyph by glyph in the PDF; the text around it is not), without what
+    only the screen shows."""
     pieces, current = [], []
     for node in element.descendants:
         if getattr(node, "name", None) == "mjx-container":
             pieces.append("".join(current))
             current = []
-        elif isinstance(node, str) and not any(
-            p.name == "mjx-container" for p in node.parents
+        elif (
+            isinstance(node, str)
+            and not any(p.name == "mjx-container" for p in node.parents)
+            and not _screen_only(node)
         ):
             current.append(str(node))
     pieces.append("".join(current))
