@@ -314,7 +314,18 @@ _FIXES = [
 # * content images are fetched after what the first screen needs
 #   (fetchpriority="low", decoding="async"; not loading="lazy":
 #   tests/test_browser.py wants every image loaded without scrolling) and
-#   carry their size in pixels, so the page does not move when they arrive.
+#   carry their size in pixels, so the page does not move when they arrive;
+# * a <style> in the page's body whose CSS the page loads already goes: the
+#   first widget of a notebook carries the widget kit's stylesheet for
+#   JupyterLab and Colab (booktools.html.style_once), which _assets/book.css
+#   holds too (booktools.widgets.book_css_block); parsed mid-page it made the
+#   phone restyle what was already on screen (18 KB twice over in ch. 3);
+# * in highlighted code, the spans of the token kinds that the book's
+#   Pygments styles draw in the code block's own colour (names,
+#   punctuation, whitespace: `PLAIN_TOKENS`) become plain text, and
+#   book.css gives the block's text that colour (`.highlight pre`): the same
+#   code in the same colours with fewer elements to style and lay out (on
+#   chapter 3, 2,000 of 15,000; a phone's blocking time is mostly that).
 _HEAD_SCRIPT = re.compile(r'<script src="([^"]+)"></script>')
 _SEARCH_SCRIPTS = re.compile(
     r'[ \t]*<script src="[^"]*(?:_static/searchtools|_static/language_data|'
@@ -331,6 +342,15 @@ _DESIGN = re.compile(
     r'sphinx-design\.min\.css[^"]*"\s*/?>|<script [^>]*src="[^"]*_static/'
     r'design-tabs\.js[^"]*"></script>)\n?'
 )
+_BODY_STYLE = re.compile(r"<style>(.*?)</style>", re.S)
+#: Pygments' classes of names, punctuation and whitespace: each style the
+#: book uses (pydata-sphinx-theme's a11y-high-contrast light and dark)
+#: colours them as its `.highlight` block (tests/test_site.py checks it)
+PLAIN_TOKENS = ("n", "p", "w", "nn")
+_CODE = re.compile(r'(<div class="highlight"><pre>)(.*?)(</pre>)', re.S)
+_PLAIN_SPAN = re.compile(
+    rf'<span class="(?:{"|".join(PLAIN_TOKENS)})">([^<]*)</span>'
+)
 _IMG = re.compile(
     r"<img (?![^>]*\b(?:loading|fetchpriority)=)"
     r'([^>]*?src="([^"]+\.png)"[^>]*?)\s*(/?)>'
@@ -346,11 +366,15 @@ def _png_size(path: Path) -> tuple[int, int] | None:
     )
 
 
-def lighten(page: str, where: Path, options: str | None) -> str:
+def lighten(
+    page: str, where: Path, options: str | None, loaded_css: str = ""
+) -> str:
     """The page's HTML with less for the browser to wait for (see above).
 
     `where` is the page's folder (to read its images' sizes); `options` is
-    the text of _static/documentation_options.js (None: leave it).
+    the text of _static/documentation_options.js (None: leave it);
+    `loaded_css` the text of the stylesheet every page links (book.css): a
+    ``<style>`` in the body whose text is part of it is dropped.
     """
     head, sep, body = page.partition("</head>")
     if not sep:
@@ -381,6 +405,13 @@ def lighten(page: str, where: Path, options: str | None) -> str:
             extra += f' width="{size[0]}" height="{size[1]}"'
         return f"<img {attrs}{extra}{m.group(3)}>"
 
+    body = _BODY_STYLE.sub(
+        lambda m: "" if m.group(1).strip() in loaded_css else m.group(0), body
+    )
+    body = _CODE.sub(
+        lambda m: m.group(1) + _PLAIN_SPAN.sub(r"\1", m.group(2)) + m.group(3),
+        body,
+    )
     # the logos of the launch buttons sit in the header: left as they are
     body = _IMG.sub(
         lambda m: m.group(0) if "_static/images/" in m.group(2) else image(m),
@@ -789,13 +820,15 @@ def _fix_pages(app, exception):
     options = (
         options_js.read_text(encoding="utf-8") if options_js.exists() else None
     )
+    book_css = Path(app.outdir) / "_static" / "book.css"
+    loaded = book_css.read_text(encoding="utf-8") if book_css.exists() else ""
     for page in Path(app.outdir).rglob("*.html"):
         if "_static" in page.parts:
             continue
         text = fixed = page.read_text(encoding="utf-8")
         for pattern, replacement in _FIXES:
             fixed = pattern.sub(replacement, fixed)
-        fixed = lighten(fixed, page.parent, options)
+        fixed = lighten(fixed, page.parent, options, loaded)
         depth = len(page.relative_to(app.outdir).parts) - 1
         fixed = link_pdf(fixed, depth)
         if fixed != text:

@@ -206,19 +206,25 @@ def _randn(*shape, seed):
 
 
 def check_vjp(
-    my_vjp, f_torch: Callable, sizes: Sequence[int], hints: Sequence, name: str
+    my_vjp,
+    f_torch: Callable,
+    sizes: Sequence[int],
+    hints: Sequence,
+    name: str,
+    bar: str = "y_bar",
 ) -> bool:
     """Compare my_vjp(x, y_bar) with torch.autograd on inputs of several sizes.
 
     Prints one line saying what is right or what is off, and returns
     whether every size passed. `hints` is a list of (wrong, message): when
     the answer equals wrong(x, y_bar, expected), the message is printed.
-    Otherwise the first wrong entry is named.
+    Otherwise the first wrong entry is named. `bar` is the cotangent's name
+    on the page (z_bar for a scalar z).
     """
     if my_vjp is None:
         _say(
             f"Nothing to check yet: define {name}'s VJP, a function "
-            "(x, y_bar) -> x_bar, and pass it in."
+            f"(x, {bar}) -> x_bar, and pass it in."
         )
         return False
     for n in sizes:
@@ -239,7 +245,7 @@ def check_vjp(
         if message:
             _say(
                 f"Not yet: {message} Entry j of x_bar is column j of J "
-                "weighted by y_bar: write J for a small n and read off its "
+                f"weighted by {bar}: write J for a small n and read off its "
                 "columns."
                 if "entry (" in message
                 else f"Not yet: {message}"
@@ -289,4 +295,5 @@ def check_log_sum_exp_vjp(my_vjp) -> bool:
         sizes=(1, 4, 7),
         hints=LOG_SUM_EXP_HINTS,
         name="log-sum-exp",
+        bar="z_bar",
     )

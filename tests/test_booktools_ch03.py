@@ -162,6 +162,8 @@ def test_checker_accepts_the_right_answers(capsys):
 def test_checker_says_what_is_off(capsys):
     assert not ch03.check_diff_vjp(None)
     assert "Nothing to check yet: define diff's VJP" in said(capsys)
+    assert not ch03.check_log_sum_exp_vjp(None)  # z is a scalar: z_bar
+    assert "a function (x, z_bar) -> x_bar" in said(capsys)
     assert not ch03.check_diff_vjp(lambda x, y_bar: 2 * diff_vjp(x, y_bar))
     assert "Not yet: diff, n = 2: off by a factor of 2" in said(capsys)
     assert not ch03.check_diff_vjp(lambda x, y_bar: -diff_vjp(x, y_bar))

@@ -149,6 +149,11 @@ def test_page_weight(opened, path, capsys):
     assert "application/vnd.jupyter.widget-state+json" not in html, (
         f"{path} holds saved widget state (see _ext/book_html.py)"
     )
+    # the kit's stylesheet comes once, from book.css, not again inline
+    assert "/* The book's widget kit" not in html.split("</head>", 1)[1], (
+        f"{path} carries the widget kit's CSS inline as well as in book.css "
+        "(_ext/book_html.py's lighten drops it)"
+    )
     budget = BUDGET_WIDGETS if widgets else BUDGET_PLAIN
     biggest = sorted(by_url.items(), key=lambda kv: -kv[1])[:5]
     assert raw <= budget, (

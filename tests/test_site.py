@@ -172,3 +172,63 @@ def test_stylesheets_become_one_bundle(tmp_path):
     again = bundle_stylesheets(PAGE, tmp_path / "chapters", static, made)
     assert again == page and len(made) == 1
     assert bundle_stylesheets(page, tmp_path, static, made) == page
+
+
+def test_a_body_style_the_page_loads_already_goes():
+    from book_html import lighten
+
+    kit, own = ".a{color:red}", ".b{color:blue}"
+    page = (
+        "<html><head></head><body>"
+        f"<div><style>{kit}</style><p>x</p><style>{own}</style></div>"
+        "</body></html>"
+    )
+    out = lighten(page, Path("."), None, loaded_css=f"p{{}}{kit}.c{{}}")
+    assert f"<style>{own}</style>" in out  # not in book.css: kept
+    assert kit not in out and "<p>x</p>" in out
+    assert lighten(page, Path("."), None) == page  # nothing loaded: kept
+
+
+def test_plain_tokens_lose_their_spans_in_code_only():
+    from book_html import lighten
+
+    code = (
+        '<div class="highlight"><pre><span></span><span class="n">x</span>'
+        '<span class="w"> </span><span class="o">=</span>'
+        '<span class="p">(</span><span class="mi">1</span>'
+        '<span class="p">)</span>\n</pre></div>'
+    )
+    prose = '<p><span class="n">kept</span></p>'
+    page = f"<html><head></head><body>{code}{prose}</body></html>"
+    out = lighten(page, Path("."), None)
+    assert (
+        '<div class="highlight"><pre><span></span>x <span class="o">=</span>'
+        '(<span class="mi">1</span>)\n</pre></div>'
+    ) in out
+    assert prose in out
+
+
+def test_plain_tokens_are_drawn_in_the_blocks_colour():
+    # what lets `lighten` drop their spans: in each Pygments style the theme
+    # uses, a plain token's colour is its code block's colour
+    import configparser
+
+    import pydata_sphinx_theme
+    from book_html import PLAIN_TOKENS
+    from pygments.formatters import HtmlFormatter
+
+    conf = configparser.ConfigParser()
+    conf.read(
+        Path(pydata_sphinx_theme.__file__).parent
+        / "theme/pydata_sphinx_theme/theme.conf"
+    )
+    for key in ("pygments_light_style", "pygments_dark_style"):
+        style = conf["options"][key]
+        css = HtmlFormatter(style=style).get_style_defs(".highlight")
+        block = re.search(r"^\.highlight \{[^}]*\bcolor: (#\w+)", css, re.M)
+        assert block, f"{style}: no colour for .highlight"
+        for token in PLAIN_TOKENS:
+            own = re.search(
+                rf"^\.highlight \.{token} \{{ color: (#\w+)", css, re.M
+            )
+            assert own is None or own[1] == block[1], (style, token, own[1])
