@@ -183,8 +183,7 @@ def top_box(args, who):
     return top
 
 
-# torch functions a user may reach for, and the vjplib op that does the same
-# job
+# torch functions a user may reach for, and the vjplib op that does the job
 _TORCH_TO_VJPLIB = {
     "inverse": "inv",
     "linalg_inv": "inv",
@@ -214,12 +213,6 @@ _TORCH_TO_VJPLIB = {
     "less_equal": "le",
     "not_equal": "ne",
 }
-_OPS = (
-    "inv norm log exp sin cos tanh softplus sum cumsum flip convolve "
-    "transpose matmul add sub mul div neg pow reshape broadcast_to movedim "
-    "relu abs sqrt where maximum minimum amax max clamp logsumexp mean "
-    "gt lt ge le eq ne"
-).split()
 
 
 def torch_name(func):
@@ -232,7 +225,7 @@ def vjplib_hint(name):
     box.
     """
     op = _TORCH_TO_VJPLIB.get(name, name.strip("_"))
-    if op in _OPS:
+    if op in ops.__all__:  # the functions vjplib exports
         return f"use vjplib.{op} instead"
     return (
         "write it as a vjplib.Function (forward, vjp, jvp) and call its .apply"

@@ -36,87 +36,25 @@ full or valid), not torch's ``conv1d`` (a cross-correlation on (N, C, L)
 batches), and ``transpose`` is torch's ``X.mT`` (the last two dims).
 """
 
-# ruff: noqa: F401  (this module re-exports the ops)
 # The families in reading order, which is also the order of linear_ops():
 # isort: off
-from .elementwise import (
-    Cos,
-    Elementwise,
-    Exp,
-    Log,
-    Neg,
-    Pow,
-    Recip,
-    Sin,
-    Softplus,
-    Tanh,
-    cos,
-    exp,
-    log,
-    neg,
-    pow,
-    recip,
-    sin,
-    softplus,
-    tanh,
-)
-from .arithmetic import Add, Div, Mul, Sub, add, div, mul, sub
-from .shape import (
-    BroadcastTo,
-    Flip,
-    Movedim,
-    Reshape,
-    Transpose,
-    broadcast_to,
-    flip,
-    movedim,
-    reshape,
-    transpose,
-)
-from .reductions import (
-    Cumsum,
-    Logsumexp,
-    Mean,
-    Norm,
-    Reduction,
-    Sum,
-    _sum,
-    cumsum,
-    logsumexp,
-    mean,
-    norm,
-    sum,
-)
-from .linalg import Convolve, Inv, Matmul, _convolve, convolve, inv, matmul
-from .compare import (
-    NoDerivative,
-    Where,
-    bitwise_and,
-    bitwise_not,
-    bitwise_or,
-    bitwise_xor,
-    eq,
-    ge,
-    gt,
-    le,
-    lt,
-    ne,
-    sign,
-    where,
-)
-from .kinks import (
-    Abs,
-    Clamp,
-    Maximum,
-    Minimum,
-    Relu,
-    Sqrt,
-    abs,
-    clamp,
-    maximum,
-    minimum,
-    relu,
-    sqrt,
-)
-from .maxima import Amax, Gather, MaxAll, Scatter, amax, max
+from . import elementwise, arithmetic, shape, reductions, linalg
+from . import compare, kinks, maxima
+
 # isort: on
+from .linalg import _convolve  # noqa: F401  (numpy.convolve, for the tests)
+
+_FAMILIES = (elementwise, arithmetic, shape, reductions, linalg)
+_FAMILIES += (compare, kinks, maxima)
+
+# ops.Exp, ops.exp, …: every class and function the families define. The
+# functions are the ones users call, and vjplib exports them (``__all__``).
+__all__ = []
+for _family in _FAMILIES:
+    for _name, _value in vars(_family).items():
+        _ours = getattr(_value, "__module__", "").startswith(__name__)
+        if _name.startswith("_") or not _ours:
+            continue
+        globals()[_name] = _value
+        if not isinstance(_value, type) and _name not in __all__:
+            __all__.append(_name)
