@@ -39,10 +39,7 @@ refuses with a TypeError or ValueError that names the way out.
 """
 
 # ruff: noqa: F401  (this module gathers the names users call)
-from . import (
-    autograd,  # vjplib.autograd.grad: torch.autograd.grad
-    memory,  # the memory meter, through saved_tensors_hooks
-)
+from . import autograd, memory
 from .box import Box
 from .checks import (
     assert_close,

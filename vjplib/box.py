@@ -232,9 +232,14 @@ def vjplib_hint(name):
     )
 
 
+def _is_tensor(v):
+    """A torch tensor or a box of any trace."""
+    return isinstance(v, (torch.Tensor, Box))
+
+
 def _number(v):
     """Whether v can be compared with a box: a tensor, a box or a number."""
-    return isinstance(v, (torch.Tensor, Box, int, float))
+    return _is_tensor(v) or isinstance(v, (int, float))
 
 
 class Box:

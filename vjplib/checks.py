@@ -9,7 +9,8 @@ loudly and precisely.
   torch.func.jvp) of f.
 - ``check_jacobians``: jacrev == jacfwd == central differences.
 - ``graph_bytes``, ``torch_graph_bytes``, ``eager_graph_bytes``: the memory
-  a graph keeps alive, as ``vjplib.memory.kept_bytes`` measures it.
+  a graph keeps alive, as ``vjplib.memory.kept_bytes`` measures it, for the
+  three ways the chapters make a graph.
 """
 
 import torch
@@ -153,29 +154,20 @@ def check_jacobians(f, x, *, rtol=1e-6, atol=1e-8):
     return J
 
 
-# The memory of a graph is measured by one meter, ``vjplib.memory``
-# (``kept_bytes``, ``SavedBytes``); these three are its call shapes for
-# benchmarks/ and older cells, and go once those call it directly.
-
-
 def graph_bytes(f, *primals):
-    """``memory.kept_bytes(lambda: vjp(f, *primals))``: bytes
-    ``vjplib.vjp`` keeps alive when it returns (its graph's saved tensors
-    and the output, each storage once, none that existed before)."""
+    """The bytes ``vjplib.vjp(f, *primals)`` keeps alive (``kept_bytes``)."""
     return kept_bytes(lambda: vjp(f, *primals))
 
 
 def torch_graph_bytes(f, *primals):
-    """The same for torch.autograd: f is torch code; the primals get
-    ``requires_grad``."""
+    """The same for torch code f, on primals that require grad."""
     return kept_bytes(
         lambda: f(*[p.detach().requires_grad_(True) for p in primals])
     )
 
 
 def eager_graph_bytes(f, *primals):
-    """The same for the eager face: ``f(*leaves)`` with
-    ``vjplib.tensor(p, requires_grad=True)`` leaves (call it under
-    ``vjplib.no_grad()`` for a forward pass that records nothing)."""
+    """The same for the eager face: f of ``vjplib.tensor(p,
+    requires_grad=True)`` leaves (under ``no_grad()``: nothing recorded)."""
     leaves = [tensor(p, requires_grad=True) for p in primals]  # before
     return kept_bytes(lambda: f(*leaves))

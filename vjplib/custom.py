@@ -28,9 +28,7 @@ maps them over the leading batch dims of jacrev's and jacfwd's stacks).
 import functools
 import re
 
-import torch
-
-from .box import Box
+from .box import Box, _is_tensor
 from .function import Function
 from .linearize import linear_transpose
 from .vmap import vmap
@@ -87,10 +85,6 @@ def _cached(f, nums, make):
     if getattr(f, "_op_for", None) != rules:
         f._op, f._op_for = make(), rules
     return f._op
-
-
-def _is_tensor(v):
-    return isinstance(v, (torch.Tensor, Box))
 
 
 _NOT_LINEAR = (

@@ -7,7 +7,7 @@ trace of its highest box.
 
 import torch
 
-from .box import Box, top_box
+from .box import Box, _is_tensor, top_box
 
 # The (pack_hook, unpack_hook) pairs of the saved_tensors_hooks blocks that
 # are running, innermost last (only the innermost applies, as in torch).
@@ -40,10 +40,6 @@ class saved_tensors_hooks:
     def __exit__(self, *exc):
         _SAVED_TENSORS_HOOKS.pop()
         return False
-
-
-def _is_tensor(t):
-    return isinstance(t, (torch.Tensor, Box))
 
 
 class Context:

@@ -62,16 +62,7 @@ class Node:
     """
 
     __slots__ = (
-        "fn",
-        "ctx",
-        "inputs",
-        "shape",
-        "dtype",
-        "device",
-        "trace",
-        "name",
-        "hooks",
-        "retains",
+        "fn ctx inputs shape dtype device trace name hooks retains".split()
     )
 
     def __init__(self, fn, ctx, args, out, trace, name=None):

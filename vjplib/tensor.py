@@ -46,7 +46,8 @@ import weakref
 
 import torch
 
-from .box import Box, Trace
+from . import ops
+from .box import Box, Trace, _method
 from .function import Function
 from .graph import Node, Observer, Traced, backward, toposort
 
@@ -287,16 +288,16 @@ class Tensor(Traced):
 
     # ------------------------------------------------------------ in place
     def add_(self, other):
-        return self._inplace(torch.Tensor.add_, _ops().add, other)
+        return self._inplace(torch.Tensor.add_, ops.add, other)
 
     def sub_(self, other):
-        return self._inplace(torch.Tensor.sub_, _ops().sub, other)
+        return self._inplace(torch.Tensor.sub_, ops.sub, other)
 
     def mul_(self, other):
-        return self._inplace(torch.Tensor.mul_, _ops().mul, other)
+        return self._inplace(torch.Tensor.mul_, ops.mul, other)
 
     def div_(self, other):
-        return self._inplace(torch.Tensor.div_, _ops().div, other)
+        return self._inplace(torch.Tensor.div_, ops.div, other)
 
     # x += y, x -= y, x *= y, x /= y: in place, as torch's (without these,
     # Python would rebind x to a new tensor: a parameter would silently
@@ -398,10 +399,6 @@ class Tensor(Traced):
     def __bool__(self):
         return bool(self.primal)
 
-    def norm(self):
-        """‖self‖, the 2-norm of all entries (torch's ``Tensor.norm()``)."""
-        return _ops().norm(self)
-
     def clone(self):
         """A copy with its own storage; differentiable (the identity)."""
         return Clone.apply(self)
@@ -467,27 +464,10 @@ class Tensor(Traced):
             return f"{text}, grad_fn=<{self.grad_fn.fn.__name__}>)"
         return text + (", requires_grad=True)" if self.requires_grad else ")")
 
-    # ------------------------------------------------------------ a few ops
-    def exp(self):
-        return _ops().exp(self)
 
-    def log(self):
-        return _ops().log(self)
-
-    def tanh(self):
-        return _ops().tanh(self)
-
-    def sin(self):
-        return _ops().sin(self)
-
-    def cos(self):
-        return _ops().cos(self)
-
-
-def _ops():
-    from . import ops
-
-    return ops
+# A few of torch's methods, each the vjplib op of its name (as a Box's)
+for _name in ("exp", "log", "tanh", "sin", "cos", "norm"):
+    setattr(Tensor, _name, _method(_name))
 
 
 class Clone(Function):

@@ -25,7 +25,7 @@ import operator
 
 import torch
 
-from ..box import Box
+from ..box import Box, _is_tensor
 from ..function import Function
 
 
@@ -149,10 +149,6 @@ def _terms(ctx, *terms):
     """
     kept = [term() for term, need in zip(terms, ctx.needs_input_grad) if need]
     return kept[0] if len(kept) == 1 else kept[0] + kept[1]
-
-
-def _is_tensor(v):
-    return isinstance(v, (torch.Tensor, Box))
 
 
 def _boxed(v):
