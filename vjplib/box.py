@@ -42,6 +42,7 @@ class Trace:
     """
 
     kinds = {}  # kind -> the Trace subclass new_trace makes for it
+    keeps_other_saves = False  # see lift
 
     def __init_subclass__(cls, kind=None, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -103,7 +104,8 @@ class Trace:
     def lift(self, fn, ctx, lower, y, args, out):
         """Move ctx one level up: each saved input or output is replaced by
         its boxed version (so the rules of the level above can differentiate
-        through them)."""
+        through them). Another saved tensor is refused, unless the trace
+        ``keeps_other_saves`` (the eager face: then it stays plain)."""
 
         def up(s):
             for a_low, a in zip(lower, args):
@@ -111,8 +113,8 @@ class Trace:
                     return a
             if s is y:
                 return out
-            if s is None:
-                return None
+            if s is None or self.keeps_other_saves:
+                return s
             raise RuntimeError(
                 f"{fn.__name__}.forward saved a tensor that is neither an "
                 "input nor the output, so its rules cannot be differentiated "
@@ -121,7 +123,7 @@ class Trace:
             )
 
         lifted = copy.copy(ctx)
-        lifted._saved = tuple(up(s) for s in ctx.saved_tensors)
+        lifted._saved = tuple(up(s) for s in ctx._saved)
         return lifted
 
 

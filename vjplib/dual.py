@@ -43,20 +43,15 @@ FREE = JvpTrace("jvp", 10**9)
 
 @dataclass(eq=False)
 class Dual(Box):
-    """A primal value x together with a tangent x_dot: the pair (x, x_dot) of
-    forward mode.
-
-    Every vjplib op maps a Dual to a Dual: (x, x_dot) -> (f(x), J x_dot),
-    computing J x_dot with the op's JVP rule. ``Dual(x, x_dot)`` works on its
-    own::
+    """The pair (x, x_dot) of forward mode. Every vjplib op maps a Dual to
+    a Dual, (x, x_dot) -> (f(x), J x_dot), with its JVP rule; by hand::
 
         # y.primal = X⁻¹, y.tangent = -X⁻¹ X_dot X⁻¹
         >>> y = vjplib.inv(Dual(X, X_dot))
 
-    The tangent may carry leading batch dimensions (shape ``batch + x.shape``):
-    then each op pushes all those tangents forward at once. ``jvp`` makes its
-    Duals with its own ``trace``; a Dual made by hand belongs to ``FREE``, a
-    trace above every transformation.
+    A tangent with leading batch dimensions (``batch + x.shape``) pushes
+    all those tangents forward at once. A Dual made by hand belongs to
+    ``FREE``, a trace above every transformation (``jvp`` makes its own).
     """
 
     primal: object

@@ -7,14 +7,12 @@ with ``vjplib.tensor(data, requires_grad=True)`` records every op it takes
 part in, as it happens, and ``z.backward()`` leaves the gradient in the
 leaves' ``.grad``.
 
-Both faces run on the same machinery: an op applied to a Tensor that
-requires grad goes through ``Function.apply`` to the eager trace
-(``EAGER``, which processes an op as the vjp trace does) and records a
-``graph.Node`` (its ``grad_fn``) holding the op's context, exactly as a
-traced value inside ``vjplib.vjp`` does; ``Tensor.backward`` walks the
-graph with ``graph.backward``, the walk ``vjp_fn`` uses. (torch.func runs
-on torch's autograd graph the same way.) What this face adds is torch's
-bookkeeping around that walk (``_Bookkeeping``, the walk's observer):
+Both faces run on one machinery (as torch.func runs on torch's autograd
+graph): an op on a Tensor that requires grad goes to the eager trace
+(``EAGER``), which records a ``graph.Node`` (its ``grad_fn``) as the vjp
+trace does, and ``Tensor.backward`` runs ``graph.backward``, the walk
+``vjp_fn`` runs. This face adds torch's bookkeeping around that walk
+(``_Bookkeeping``, the walk's observer):
 
 - ``.grad`` of a leaf *accumulates* across backward calls (``x.grad = None``
   resets it): the cotangent sum of a node used twice, spread over calls;
@@ -97,20 +95,17 @@ class enable_grad(_GradMode):
 
 
 class _EagerTrace(Trace, kind="eager"):
-    """The one trace all Tensors share. Level 0: below every running
+    """The one trace all Tensors share, at level 0: below every running
     transformation, so ``vjplib.grad`` of a function of Tensors sees them as
-    constants of its own trace (as torch.func sees requires_grad tensors).
+    constants (as torch.func sees requires_grad tensors). It processes an op
+    as the vjp trace does (``Trace.process``)."""
 
-    It processes an op as the vjp trace does (``Trace.process``): the op runs
-    on the values, and its node is recorded when an input requires grad and
-    grad mode is on."""
+    keeps_other_saves = True  # plain: create_graph cannot differentiate
 
     def __init__(self):
         super().__init__("eager", 0)
 
-    def mine(self, args):
-        """The inputs this op is recorded for: Tensors that require grad,
-        in grad mode."""
+    def mine(self, args):  # Tensors that require grad, in grad mode
         return tuple(
             _Grad.enabled and isinstance(a, Tensor) and a.requires_grad
             for a in args
@@ -134,21 +129,6 @@ class _EagerTrace(Trace, kind="eager"):
             for s in node.ctx._saved
         )
         return out
-
-    def lift(self, fn, ctx, lower, y, args, out):
-        """ctx with each saved input or output replaced by its Tensor (what
-        create_graph differentiates through); other saved tensors stay
-        plain."""
-
-        def up(s):
-            for a_low, a in zip(lower, args):
-                if s is a_low:
-                    return a
-            return out if s is y else s
-
-        lifted = copy.copy(ctx)
-        lifted._saved = tuple(up(s) for s in ctx._saved)
-        return lifted
 
 
 EAGER = _EagerTrace()
@@ -185,12 +165,10 @@ class _Leaf(Node):
 
 
 class Tensor(Traced):
-    """A torch tensor (``primal``) that records the ops it takes part in.
-
-    Make one with ``vjplib.tensor(data, requires_grad=...)``. A leaf that
-    requires grad has a ``_Leaf`` node; an op's output has the op's node as
-    its ``grad_fn``; a Tensor that does not require grad has no node.
-    """
+    """A torch tensor (``primal``) that records the ops it takes part in
+    (make one with ``vjplib.tensor``). A leaf that requires grad has a
+    ``_Leaf`` node, an op's output the op's node (its ``grad_fn``), a Tensor
+    that does not require grad none."""
 
     def __init__(self, primal, node=None, version=None):
         self.primal, self.trace, self.node = primal, EAGER, node
@@ -243,10 +221,8 @@ class Tensor(Traced):
         )
 
     def retain_grad(self):
-        """Let backward() fill this non-leaf's ``.grad`` too (accumulating,
-        as a leaf's): its node adds its complete cotangent there, after the
-        tensor's hooks. On a leaf it does nothing (a leaf's .grad is
-        filled anyway)."""
+        """Let backward() fill this non-leaf's ``.grad`` too (its complete
+        cotangent, after the hooks); on a leaf it does nothing."""
         if not self.requires_grad:
             raise RuntimeError(
                 "can't retain_grad on Tensor that has requires_grad=False"
@@ -308,9 +284,9 @@ class Tensor(Traced):
     __itruediv__ = div_
 
     def _inplace(self, torch_op, op, other):
-        """Change the values in place and bump the version. When the result
-        requires grad, the op is recorded out of place on an alias of the
-        old value, and this Tensor takes the new node (its grad_fn)."""
+        """Change the values in place and bump the version; a result that
+        requires grad records the op out of place on an alias of the old
+        value, and this Tensor takes its node."""
         name = torch_op.__name__
         tracked = _Grad.enabled and (
             self.requires_grad
@@ -353,16 +329,11 @@ class Tensor(Traced):
 
     # ------------------------------------------------------------ backward
     def backward(self, gradient=None, retain_graph=None, create_graph=False):
-        """Accumulate d(self)/d(leaf), pulled back from ``gradient``, into
-        the ``.grad`` of every leaf that requires grad.
-
-        ``gradient`` is the cotangent y_bar (default 1 for a one-element
-        self): the leaves receive the VJP Jᵀ y_bar, as ``vjplib.vjp``'s
-        ``vjp_fn(y_bar)`` returns it. ``retain_graph`` (default:
-        create_graph) keeps the saved tensors for another backward;
-        ``create_graph`` records the backward pass, so ``.grad`` requires
-        grad and can be differentiated again.
-        """
+        """Add the VJP Jᵀ y_bar into the ``.grad`` of every leaf that
+        requires grad, for the cotangent ``gradient`` = y_bar (default 1 for
+        a one-element self). ``retain_graph`` (default: create_graph) keeps
+        the saved tensors for another backward; ``create_graph`` records the
+        walk, so ``.grad`` can be differentiated again."""
         if not self.requires_grad:
             raise RuntimeError(
                 "element 0 of tensors does not require grad and does not "
@@ -404,9 +375,9 @@ class Tensor(Traced):
         return Clone.apply(self)
 
     def __getattr__(self, name):
-        """A torch method this class lacks, on a Tensor that requires no
-        grad: run it on the values (``X.grad.abs().max()``). On one that
-        requires grad: refuse, as a traced value does (box.py)."""
+        """A torch method this class lacks runs on the values of a Tensor
+        that requires no grad (``X.grad.abs().max()``); one that requires
+        grad refuses it, as a box does."""
         if (
             not name.startswith("__")
             and self.__dict__.get("node", True) is None
@@ -540,10 +511,9 @@ def _wrap_all(x):
 
 
 class _Bookkeeping(Observer):
-    """torch's bookkeeping around the walk. Before a node's VJP: check its
-    saved tensors' versions, run its tensor hooks, fill a retained .grad
-    (backward() and autograd.grad both do, as torch); right after it: free
-    its saved tensors (unless `retain_graph`)."""
+    """torch's bookkeeping around the walk: before a node's VJP, check its
+    saved tensors' versions, run its hooks, fill a retained .grad; right
+    after it, free its saved tensors (unless `retain_graph`)."""
 
     def __init__(self, retain_graph, create_graph):
         self.retain_graph, self.create_graph = retain_graph, create_graph
@@ -569,8 +539,7 @@ class _Bookkeeping(Observer):
 
 
 def _walk(outs, y_bars, inputs, retain_graph, create_graph):
-    """The eager face's walk from `outs` (Tensors) seeded with `y_bars`:
-    graph.backward with torch's bookkeeping (``_Bookkeeping``). Returns the
+    """graph.backward from `outs` (Tensors) with torch's bookkeeping: the
     cotangents of `inputs` (nodes)."""
     with _GradMode(create_graph):
         return backward(
@@ -653,11 +622,9 @@ def _modified(node, i, s, v):
 
 
 def tensor(data, requires_grad=False, dtype=None):
-    """A new Tensor holding a copy of `data` (a tensor, a number, a list).
-
-    As everywhere in vjplib, Python floats and lists of them become float64
-    (torch would make float32). ``requires_grad=True`` makes it a leaf whose
-    ``.grad`` backward() fills.
+    """A new Tensor holding a copy of `data` (a tensor, a number, a list;
+    Python floats become float64, where torch would make float32).
+    ``requires_grad=True`` makes it a leaf whose ``.grad`` backward() fills.
     """
     if isinstance(data, Tensor):
         data = data.primal

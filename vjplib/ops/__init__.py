@@ -14,21 +14,16 @@ users call:
 - ``base.py``: ``Op``, whose subclasses declare their math, and the helpers
   for operands and dims.
 
-Each class declares its forward formula, its VJP rule and its JVP rule
-(``formula``, ``vjp_rule``, ``jvp_rule``, in the book's notation: y =
-f(x), y_bar the cotangent of y and x_bar = Jᵀ y_bar the VJP, x_dot a
-tangent and y_dot = J x_dot the JVP); they open its docstring, and the
-backward-pass stepper prints the VJP rule. Rules are written with vjplib
-ops, so they can be differentiated again. A y_bar or x_dot may carry
-leading batch dimensions: rules only index dimensions from the right. A
-linear op says in which inputs it is linear (``linear_in``; ``bilinear``:
-in one at a time); its transpose rule is then its VJP unless it defines
-``transpose`` (``Function.transpose``).
+Each class declares its math in the head of its docstring (base.py). Rules
+are written with vjplib ops, so they can be differentiated again, and index
+dimensions from the right, so a y_bar or x_dot may carry leading batch
+dimensions. A linear op names the inputs it is linear in (``linear_in``;
+``bilinear``: in one at a time); its transpose rule is its VJP unless it
+defines ``transpose``.
 
-Broadcasting follows torch. When a traced value takes part, the functions
-first broadcast the operands explicitly with ``broadcast_to`` (whose VJP
-sums the cotangent back to the input's shape), so the rules of the ops
-themselves only ever see operands of matching shapes.
+Broadcasting follows torch: when a traced value takes part, the functions
+first broadcast the operands with ``broadcast_to`` (whose VJP sums the
+cotangent back), so the ops' rules only see operands of matching shapes.
 
 Names: torch's names keep torch's meaning; where vjplib's op differs it
 takes numpy's name. So ``convolve`` is ``numpy.convolve`` (a convolution,

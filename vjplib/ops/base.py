@@ -14,10 +14,9 @@ prose::
         f'(x) = cos x.
         \"\"\"
 
-``Op`` reads the head into ``formula``, ``vjp_rule`` and ``jvp_rule`` (no
-pattern matching over prose: the head is lines with fixed labels), and the
-backward-pass stepper (booktools/stepper.py) prints ``vjp_rule`` as it
-steps through the op.
+``Op`` reads the head (lines with fixed labels, no pattern matching over
+prose) into ``formula``, ``vjp_rule`` and ``jvp_rule``; the backward-pass
+stepper prints ``vjp_rule`` as it steps through the op.
 """
 
 import builtins
@@ -30,11 +29,9 @@ from ..function import Function
 
 
 class Op(Function):
-    """Base of vjplib's ops: the head of a subclass's docstring (its lines
-    up to the first blank one) declares ``formula`` (the first line),
-    ``vjp_rule`` ("VJP: …") and ``jvp_rule`` ("JVP: …"); a docstring
-    without a "VJP: " line declares nothing (an op with no derivative, a
-    base class)."""
+    """Base of vjplib's ops, which declare their math (the module's
+    docstring); a head without a "VJP: " line declares nothing (an op with
+    no derivative, a base class)."""
 
     formula = vjp_rule = jvp_rule = None
 
