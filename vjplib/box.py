@@ -166,10 +166,8 @@ def new_trace(kind, cls=None, **attrs):
 
 
 def top_box(args, who):
-    """
-    The box of the highest level among args, or None when all are plain; refuse
-    escaped boxes.
-    """
+    """The box of the highest level among args, or None when all are plain;
+    refuse escaped boxes."""
     top = None
     for a in args:
         if isinstance(a, Box):
@@ -222,10 +220,8 @@ def torch_name(func):
 
 
 def vjplib_hint(name):
-    """
-    Where to send someone who called the torch function or method `name` on a
-    box.
-    """
+    """Where to send someone who called the torch function or method `name` on
+    a box."""
     op = _TORCH_TO_VJPLIB.get(name, name.strip("_"))
     if op in ops.__all__:  # the functions vjplib exports
         return f"use vjplib.{op} instead"

@@ -136,10 +136,8 @@ def check_against_torch(
 
 
 def check_jacobians(f, x, *, rtol=1e-6, atol=1e-8):
-    """
-    Check that rows from VJPs, columns from JVPs and central differences give
-    one J; return J.
-    """
+    """Check that rows from VJPs, columns from JVPs and central differences
+    give one J; return J."""
     J = jacrev(f)(x)
     assert_close(
         jacfwd(f)(x), J, what="jacfwd vs jacrev", rtol=rtol, atol=atol

@@ -76,9 +76,8 @@ def _over_leading(f, lead):
 
 
 def _cached(f, nums, make):
-    """The op for a call of f: one per rule when there are no nondiff
-    arguments (the op closes over the nondiff values, so those get a new
-    op per call)."""
+    """The op for a call of f: one per rule when there are no nondiff arguments
+    (the op closes over the nondiff values, so those get a new op per call)."""
     if nums:
         return make()
     rules = f._rules()

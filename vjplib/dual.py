@@ -83,7 +83,5 @@ class Dual(Box):
 
     @property
     def batch_shape(self):
-        """The leading dimensions of the tangent that the primal does not
-        have.
-        """
+        """The tangent's leading dimensions, which the primal lacks."""
         return tuple(self.tangent.shape[: self.tangent.ndim - self.ndim])

@@ -224,10 +224,8 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs):
-        """
-        Plain tensors give a plain tensor; traced values a node of the graph;
-        Duals a Dual.
-        """
+        """Plain tensors give a plain tensor; traced values a node of the
+        graph; Duals a Dual."""
         return _apply(_engine_op(cls), inputs, keep_ctx=False)[0]
 
 
@@ -387,12 +385,11 @@ def _rebuild(saved, values):
 
 
 class _Batched(Function):
-    """A generated batching rule's op (see ``_batched``). Its context keeps
-    one example's attributes (``inner``), the saved tensors stacked and the
-    batch dim of each (``dims``); its rules map the op's rules over the
-    examples with vjplib.vmap. A cotangent or tangent may carry leading
-    batch dims of its own (jacrev, jacfwd): the examples' dim comes after
-    them."""
+    """A generated batching rule's op (see ``_batched``). Its context keeps one
+    example's attributes (``inner``), the saved tensors stacked and the batch
+    dim of each (``dims``); its rules map the op's rules over the examples with
+    vjplib.vmap. A cotangent or tangent may carry leading batch dims of its own
+    (jacrev, jacfwd): the examples' dim comes after them."""
 
     op, in_dims = None, ()
     generate_vmap_rule = True  # vmap of vmap: batch the batched op again

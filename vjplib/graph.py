@@ -145,8 +145,7 @@ def toposort(end):
 
 def check_like(value, like, batch, what):
     """A (co)tangent must be a tensor of shape batch + like.shape, like's dtype
-    and device.
-    """
+    and device."""
     if not isinstance(value, (torch.Tensor, Box)):
         raise TypeError(f"{what} must be a tensor, got {type(value).__name__}")
     expected = tuple(batch) + tuple(like.shape)
@@ -248,14 +247,13 @@ def backward(out, y_bar, inputs, rule="vjp", observer=None):
 
 def replay(end, new, recorded=None, args=None):
     """Run the graph behind `end` again, from new values: `new` maps some of
-    its vertices (inputs, or any node) to values; every op that depends on
-    one of them runs again with ``fn.apply`` (so the values may be traced,
-    batched, dual), in topological order. The vertices that do not depend on
-    them keep their value in `recorded` (vertex -> value). An op's arguments
-    that are not vertices come from ``args[vertex]`` when given (a Node keeps
-    no values; the stepper records them), else from the vertex's ``inputs``
-    (a LinearVar keeps its constants). Returns the value of `end`.
-    """
+    its vertices (inputs, or any node) to values; every op that depends on one
+    of them runs again with ``fn.apply`` (so the values may be traced, batched,
+    dual), in topological order. The vertices that do not depend on them keep
+    their value in `recorded` (vertex -> value). An op's arguments that are not
+    vertices come from ``args[vertex]`` when given (a Node keeps no values; the
+    stepper records them), else from the vertex's ``inputs`` (a LinearVar keeps
+    its constants). Returns the value of `end`."""
     env = dict(new)
     for v in toposort(end):
         if v in env or v.fn is None:

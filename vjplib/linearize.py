@@ -326,13 +326,12 @@ class LinearProgram:
 
 
 def linear_program(f_lin, *primals, names=None):
-    """The linear function f_lin (a ``jvp_fn`` from linearize, an ``f_T``
-    from linear_transpose, or any function built from linear ops) recorded
-    as a ``LinearProgram``, as ``jax.make_jaxpr(f_lin)(*primals)``:
-    f_lin runs once on inputs that hold no numbers, shaped like `primals`
-    (their values are not used). ``names``: one name per input for the
-    printout (default x1_dot, x2_dot, ... or x_dot for one input).
-    """
+    """The linear function f_lin (a ``jvp_fn`` from linearize, an ``f_T`` from
+    linear_transpose, or any function built from linear ops) recorded as a
+    ``LinearProgram``, as ``jax.make_jaxpr(f_lin)(*primals)``: f_lin runs once
+    on inputs that hold no numbers, shaped like `primals` (their values are not
+    used). ``names``: one name per input for the printout (default x1_dot,
+    x2_dot, ... or x_dot for one input)."""
     who = "linear_program"
     primals = [as_primal(p, who, i) for i, p in enumerate(primals)]
     if names is None:

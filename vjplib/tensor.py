@@ -624,8 +624,7 @@ def _modified(node, i, s, v):
 def tensor(data, requires_grad=False, dtype=None):
     """A new Tensor holding a copy of `data` (a tensor, a number, a list;
     Python floats become float64, where torch would make float32).
-    ``requires_grad=True`` makes it a leaf whose ``.grad`` backward() fills.
-    """
+    ``requires_grad=True`` makes it a leaf whose ``.grad`` backward() fills."""
     if isinstance(data, Tensor):
         data = data.primal
     if isinstance(data, torch.Tensor):

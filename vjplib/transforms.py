@@ -28,8 +28,7 @@ from .ops import reshape, transpose
 
 def _output(out, trace, who):
     """The primal of f's output; a value that does not belong to `trace` is a
-    constant of it.
-    """
+    constant of it."""
     if isinstance(out, Box):
         if out.trace is trace:
             return out.primal
@@ -73,8 +72,7 @@ def _vjp(f, primals, who):
 
     def vjp_fn(y_bar, *, batched=False):
         """x_bar_i = J_iᵀ y_bar for each primal i. batched=True: y_bar has one
-        extra leading dim.
-        """
+        extra leading dim."""
         batch = (
             tuple(y_bar.shape[:1])
             if batched and isinstance(y_bar, (torch.Tensor, Box))
@@ -138,8 +136,7 @@ def _argnums(argnums, n, who):
 
 def _wrt(f, args, nums):
     """f as a function of the arguments at positions nums only; the others stay
-    fixed.
-    """
+    fixed."""
 
     def g(*diff):
         full = list(args)
@@ -171,9 +168,7 @@ def value_and_grad(f, argnums=0):
 
 
 def grad(f, argnums=0):
-    """The gradient x -> ∇f(x) = Jᵀ·1 of a scalar-valued f (one reverse
-    pass).
-    """
+    """x -> ∇f(x) = Jᵀ·1 of a scalar-valued f (one reverse pass)."""
     value_and_grad_f = value_and_grad(f, argnums)
 
     @functools.wraps(f)
@@ -232,10 +227,8 @@ def jvp(f, primals, tangents, *, batched=False):
 
 
 def _basis(x):
-    """
-    The standard basis of x's space, stacked: shape (x.numel(),) + x.shape (an
-    identity).
-    """
+    """The standard basis of x's space, stacked: shape (x.numel(),) + x.shape
+    (an identity)."""
     n = x.numel()
     return torch.eye(n, dtype=x.dtype, device=x.device).reshape(
         (n,) + tuple(x.shape)
@@ -243,10 +236,8 @@ def _basis(x):
 
 
 def jacrev(f, argnums=0):
-    """
-    x -> J of shape f(x).shape + x.shape, all rows from ONE batched VJP of the
-    identity.
-    """
+    """x -> J of shape f(x).shape + x.shape, all rows from ONE batched VJP of
+    the identity."""
 
     @functools.wraps(f)
     def jacrev_f(*args):
@@ -266,10 +257,8 @@ def jacrev(f, argnums=0):
 
 
 def jacfwd(f, argnums=0):
-    """
-    x -> J of shape f(x).shape + x.shape, all columns from ONE batched JVP of
-    the identity.
-    """
+    """x -> J of shape f(x).shape + x.shape, all columns from ONE batched JVP
+    of the identity."""
 
     @functools.wraps(f)
     def jacfwd_f(*args):
@@ -290,10 +279,8 @@ def jacfwd(f, argnums=0):
 
 
 def jacrev_loop(f):
-    """
-    Like jacrev(f), one VJP per row: m backward passes instead of one batched
-    pass.
-    """
+    """Like jacrev(f), one VJP per row: m backward passes instead of one
+    batched pass."""
 
     def jacrev_loop_f(x):
         y, vjp_fn = _vjp(f, [x], "jacrev_loop")
@@ -304,10 +291,8 @@ def jacrev_loop(f):
 
 
 def jacfwd_loop(f):
-    """
-    Like jacfwd(f), one JVP per column: n forward passes instead of one batched
-    pass.
-    """
+    """Like jacfwd(f), one JVP per column: n forward passes instead of one
+    batched pass."""
 
     def jacfwd_loop_f(x):
         x = as_primal(x, "jacfwd_loop", 0)

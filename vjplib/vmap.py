@@ -219,18 +219,17 @@ def vmap(f, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     """f mapped over a batch dim of its inputs, with torch.func.vmap's
     signature: f runs once, on Batched values.
 
-    ``in_dims``: the batch dim of each input (an int for all, or a tuple
-    with an int or None per input; None: the input is the same for every
-    example). ``out_dims``: where the batch dim goes in each output; None
-    returns an output that does not vary over the batch as it is (a
-    varying one is an error, as in torch). f returns a tensor or a tuple of
-    tensors. ``randomness``: torch's 'error', 'different' or 'same' are
-    accepted and change nothing, since no vjplib op draws random numbers.
-    ``chunk_size``: run f once per chunk of that many examples (less
-    memory, more calls), then concatenate; for plain tensor inputs only
-    (vjplib has no op to slice a value traced by another transformation).
-    vmap nests (``vmap(vmap(f))``) and composes with grad, vjp, jvp,
-    linearize.
+    ``in_dims``: the batch dim of each input (an int for all, or a tuple with
+    an int or None per input; None: the input is the same for every example).
+    ``out_dims``: where the batch dim goes in each output; None returns an
+    output that does not vary over the batch as it is (a varying one is an
+    error, as in torch). f returns a tensor or a tuple of tensors.
+    ``randomness``: torch's 'error', 'different' or 'same' are accepted and
+    change nothing, since no vjplib op draws random numbers. ``chunk_size``:
+    run f once per chunk of that many examples (less memory, more calls), then
+    concatenate; for plain tensor inputs only (vjplib has no op to slice a
+    value traced by another transformation). vmap nests (``vmap(vmap(f))``) and
+    composes with grad, vjp, jvp, linearize.
     """
     if randomness not in _RANDOMNESS:
         raise RuntimeError(

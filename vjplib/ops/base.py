@@ -52,8 +52,7 @@ class Op(Function):
 
 def _batch(t, ndim):
     """The leading batch dimensions of t, a (co)tangent of a value with ndim
-    dimensions.
-    """
+    dimensions."""
     return tuple(t.shape[: t.ndim - ndim])
 
 
@@ -124,10 +123,9 @@ def _dims(op, x, dim, many=True):
 def _vmap_leading(cls, info, in_dims, *args):
     """The batching rule of an op that indexes dims from the right only, so
     leading dims ride along (elementwise ops, transpose, flip, cumsum, sum,
-    inv, convolve, movedim): give each unstacked tensor input the batch dim
-    too (``broadcast_to``: a view; for a traced value a node whose VJP sums
-    over the batch) and run the op once on the stack. Returns (output,
-    0)."""
+    inv, convolve, movedim): give each unstacked tensor input the batch dim too
+    (``broadcast_to``: a view; for a traced value a node whose VJP sums over
+    the batch) and run the op once on the stack. Returns (output, 0)."""
     from .shape import broadcast_to  # (shape.py's ops use this module)
 
     stacked = [
@@ -140,10 +138,8 @@ def _vmap_leading(cls, info, in_dims, *args):
 
 
 def _terms(ctx, *terms):
-    """
-    Sum the JVP terms of the inputs that carry a tangent; terms[i]() computes
-    input i's term.
-    """
+    """Sum the JVP terms of the inputs that carry a tangent; terms[i]()
+    computes input i's term."""
     kept = [term() for term, need in zip(terms, ctx.needs_input_grad) if need]
     return kept[0] if len(kept) == 1 else kept[0] + kept[1]
 
@@ -170,10 +166,8 @@ def _check_operands(name, a, b, verb="combine", way=""):
 
 
 def _operands(name, a, b):
-    """
-    Turn Python numbers into tensors like the other operand; refuse mixed float
-    dtypes.
-    """
+    """Turn Python numbers into tensors like the other operand; refuse mixed
+    float dtypes."""
     _check_operands(name, a, b)
     like = a if _is_tensor(a) else b
     a, b = (
@@ -198,10 +192,8 @@ def _operands(name, a, b):
 
 
 def _broadcast(a, b, core_a=0, core_b=0):
-    """
-    Broadcast the leading dims of a and b (all but the last core_a / core_b) to
-    a common shape.
-    """
+    """Broadcast the leading dims of a and b (all but the last core_a / core_b)
+    to a common shape."""
     lead_a, lead_b = a.shape[: a.ndim - core_a], b.shape[: b.ndim - core_b]
     if lead_a == lead_b:  # the common case, and torch's check is slow
         return a, b
