@@ -1,28 +1,27 @@
 """Your own rule, JAX's way: ``custom_jvp`` and ``custom_vjp``.
 
-``f = custom_jvp(fun)`` with ``@f.defjvp`` gives f one rule,
-``(primals, tangents) -> (primal_out, tangent_out)``, and nothing else. Forward
-mode runs it; reverse mode *transposes* it (chapter 8): at the primals the
-rule is a linear map x_dot -> y_dot, ``linear_transpose`` runs it backwards,
-and that is the VJP. So the rule must be linear in the tangents (products of
-a tangent with values of the primals, sums of those; no tangent times a
-tangent, no constant term); vjplib checks that when it transposes and says so
-when it is not.
+``f = custom_jvp(fun)`` with ``@f.defjvp`` gives f one rule, ``(primals,
+tangents) -> (primal_out, tangent_out)``, and nothing else. Forward mode runs
+it; reverse mode *transposes* it (chapter 8): at the primals the rule is a
+linear map x_dot -> y_dot, ``linear_transpose`` runs it backwards, and that is
+the VJP. So the rule must be linear in the tangents (products of a tangent with
+values of the primals, sums of those; no tangent times a tangent, no constant
+term); vjplib checks that when it transposes and says so when it is not.
 
 ``f = custom_vjp(fun)`` with ``f.defvjp(fwd, bwd)`` gives f a reverse rule:
 ``fwd(*args) -> (out, residuals)``, ``bwd(residuals, y_bar) -> (x_bar, ...)``,
 one cotangent per argument. Forward mode is refused, in JAX's words.
 
-Both take ``nondiff_argnums``: arguments that are not differentiated (a
-Python number, a callable, a constant tensor). JAX passes them first to the
-rules: ``jvp(*nondiff, primals, tangents)``, ``bwd(*nondiff, residuals,
-y_bar)``; ``fwd`` takes every argument, in f's order. An argument that a
-transformation traces cannot be one of them (in JAX it leaks a tracer).
+Both take ``nondiff_argnums``: arguments that are not differentiated (a Python
+number, a callable, a constant tensor). JAX passes them first to the rules:
+``jvp(*nondiff, primals, tangents)``, ``bwd(*nondiff, residuals, y_bar)``;
+``fwd`` takes every argument, in f's order. An argument that a transformation
+traces cannot be one of them (in JAX it leaks a tracer).
 
 Each call of f applies a ``Function`` (function.py), so f works under every
 transformation: its batching rule is generated (``generate_vmap_rule``), and
-the rules see one example, one cotangent and one tangent at a time (vjplib
-maps them over the leading batch dims of jacrev's and jacfwd's stacks).
+the rules see one example, one cotangent and one tangent at a time (vjplib maps
+them over the leading batch dims of jacrev's and jacfwd's stacks).
 """
 
 import functools

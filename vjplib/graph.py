@@ -1,22 +1,21 @@
-"""Reverse mode: the vjp trace, the recorded graph, its topological order,
-the one backward walk and the one replay.
+"""Reverse mode: the vjp trace, the recorded graph, its topological order, the
+one backward walk and the one replay.
 
-A traced value and its node in the graph are two objects, as a torch Tensor
-and its ``grad_fn`` are. The ``Traced`` value holds the tensor (``primal``)
-and its ``Node``; the node holds what the backward pass needs: the op, the
-context its forward saved, the output's shape, dtype and device (to check
-cotangents), and one edge per input. Nodes point to nodes, never to values,
-so an intermediate the user no longer references is freed at once, unless a
-rule saved it (tanh saves its output y; the matmul before it saves nothing
-of its own).
+A traced value and its node in the graph are two objects, as a torch Tensor and
+its ``grad_fn`` are. The ``Traced`` value holds the tensor (``primal``) and its
+``Node``; the node holds what the backward pass needs: the op, the context its
+forward saved, the output's shape, dtype and device (to check cotangents), and
+one edge per input. Nodes point to nodes, never to values, so an intermediate
+the user no longer references is freed at once, unless a rule saved it (tanh
+saves its output y; the matmul before it saves nothing of its own).
 
-``backward`` is the one reverse walk of vjplib: over a graph of Nodes with
-each op's ``vjp`` rule (``vjp_fn``, ``Tensor.backward``,
-``autograd.grad``), or over the linear graph ``linearize`` records with each
-op's ``transpose`` rule (``linear_transpose``); an ``Observer`` sees each
-node's complete cotangent and what its rule sends back (the eager face's
-bookkeeping, the book's stepper). ``replay`` runs a recorded graph again on
-new values (``linearize``'s ``jvp_fn``, the stepper's checks).
+``backward`` is the one reverse walk of vjplib: over a graph of Nodes with each
+op's ``vjp`` rule (``vjp_fn``, ``Tensor.backward``, ``autograd.grad``), or over
+the linear graph ``linearize`` records with each op's ``transpose`` rule
+(``linear_transpose``); an ``Observer`` sees each node's complete cotangent and
+what its rule sends back (the eager face's bookkeeping, the book's stepper).
+``replay`` runs a recorded graph again on new values (``linearize``'s
+``jvp_fn``, the stepper's checks).
 """
 
 import inspect

@@ -3,16 +3,15 @@
 ``loss.backward()`` *adds* the gradient into every leaf's ``.grad``;
 ``grad(outputs, inputs)`` *returns* the cotangents of the `inputs` you name
 (leaves or not) and touches no ``.grad``. It is the same walk
-(``graph.backward``, with the eager face's bookkeeping: version checks,
-tensor hooks, each node's saved tensors freed once used unless
-``retain_graph``), seeded with ``grad_outputs`` (default 1 for one-element
-outputs), so it gives the VJP Jᵀ ȳ of ``vjplib.vjp``. With
-``create_graph=True`` the walk is recorded, so the result can be
-differentiated again (a Hessian-vector product, chapter 9); that implies
-``retain_graph=True``, as in torch.
+(``graph.backward``, with the eager face's bookkeeping: version checks, tensor
+hooks, each node's saved tensors freed once used unless ``retain_graph``),
+seeded with ``grad_outputs`` (default 1 for one-element outputs), so it gives
+the VJP Jᵀ ȳ of ``vjplib.vjp``. With ``create_graph=True`` the walk is
+recorded, so the result can be differentiated again (a Hessian-vector product,
+chapter 9); that implies ``retain_graph=True``, as in torch.
 
-``vjplib.autograd.graph.saved_tensors_hooks`` is torch's hook on saved
-tensors, at torch's path (``graph.py``).
+``vjplib.autograd.graph.saved_tensors_hooks`` is torch's hook on saved tensors,
+at torch's path (``graph.py``).
 """
 
 import torch
