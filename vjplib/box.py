@@ -33,13 +33,8 @@ import torch
 
 class Trace:
     """One running transformation: its kind, its level, whether it still
-    runs, and how it applies an op to its boxes (``process``).
-
-    ``Trace.process`` is the rule of the traces that differentiate (vjp, jvp,
-    the eager face): run the op one level down on the primals, then box the
-    output (``box``, which each of them defines). vmap's and linearize's
-    traces define ``process`` themselves.
-    """
+    runs, and how it applies an op to its boxes (``process``, which vmap's
+    and linearize's traces define themselves)."""
 
     kinds = {}  # kind -> the Trace subclass new_trace makes for it
     keeps_other_saves = False  # see lift
@@ -60,14 +55,12 @@ class Trace:
         trace's): the output and, when `keep_ctx`, a context whose saved
         tensors live at this level (the level above differentiates its rules).
 
-        An op with no derivative (``differentiable = False``: a comparison,
-        a sign, an argmax; ops/compare.py) gives a constant of this level: it
-        runs one level down and its output is not boxed. Any other op runs one
-        level down on the primals, with ``needs_input_grad`` True where an
-        input is a box of any trace (or needed above, `needs`); its context
-        then says which inputs are this trace's (``mine``) and ``box`` makes
-        the output.
-        """
+        The rule of the traces that differentiate (vjp, jvp, eager): the op
+        runs one level down on the primals, with ``needs_input_grad`` True
+        where an input is a box of any trace (or needed above, `needs`); its
+        context then says which inputs are this trace's (``mine``) and
+        ``box`` makes the output. An op with no derivative (a comparison, a
+        sign) gives a constant: its output is not boxed."""
         from .function import _apply
 
         lower = tuple(

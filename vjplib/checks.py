@@ -1,16 +1,11 @@
 """Checks the book and the tests use: identities and comparisons that fail
 loudly and precisely.
 
-- ``assert_close``: two tensors agree; otherwise say where (index), the shapes,
-  abs and rel error.
-- ``dot_product_test``: ⟨ȳ, J ẋ⟩ = ⟨Jᵀȳ, ẋ⟩ for random ȳ, ẋ: the JVP and VJP
-  rules describe one J.
-- ``check_against_torch``: value, VJP (vs torch.autograd) and JVP (vs
-  torch.func.jvp) of f.
-- ``check_jacobians``: jacrev == jacfwd == central differences.
-- ``graph_bytes``, ``torch_graph_bytes``, ``eager_graph_bytes``: the memory
-  a graph keeps alive, as ``vjplib.memory.kept_bytes`` measures it, for the
-  three ways the chapters make a graph.
+``assert_close``, ``dot_product_test`` (⟨ȳ, J ẋ⟩ = ⟨Jᵀȳ, ẋ⟩),
+``check_against_torch``, ``check_jacobians`` (jacrev == jacfwd == central
+differences); and ``graph_bytes``, ``torch_graph_bytes``,
+``eager_graph_bytes``: ``vjplib.memory.kept_bytes`` for the three ways the
+chapters make a graph.
 """
 
 import torch

@@ -9,13 +9,9 @@ one edge per input. Nodes point to nodes, never to values, so an intermediate
 the user no longer references is freed at once, unless a rule saved it (tanh
 saves its output y; the matmul before it saves nothing of its own).
 
-``backward`` is the one reverse walk of vjplib: over a graph of Nodes with each
-op's ``vjp`` rule (``vjp_fn``, ``Tensor.backward``, ``autograd.grad``), or over
-the linear graph ``linearize`` records with each op's ``transpose`` rule
-(``linear_transpose``); an ``Observer`` sees each node's complete cotangent and
-what its rule sends back (the eager face's bookkeeping, the book's stepper).
-``replay`` runs a recorded graph again on new values (``linearize``'s
-``jvp_fn``, the stepper's checks).
+``backward`` is vjplib's one reverse walk (``vjp_fn``, ``Tensor.backward``,
+``autograd.grad``, ``linear_transpose``, the book's stepper); ``replay`` runs a
+recorded graph again on new values.
 """
 
 import inspect
@@ -54,10 +50,7 @@ class Node:
     and ``device`` describe its output. ``inputs`` has one entry per argument
     of the op: the argument's Node if it belongs to this graph, a Constant if
     it is another tensor, the argument itself if it is no tensor (a dim, a
-    mode). The output value itself is not kept here; a trace that has an
-    ``on_node(node, out, args)`` method is told of each node as it is made,
-    with the output and the arguments (the backward-pass stepper shows
-    them that way).
+    mode). The output value itself is not kept here (see ``VjpTrace``).
     """
 
     __slots__ = (

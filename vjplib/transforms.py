@@ -6,13 +6,9 @@ versions are compared with.
 Jacobians are numerator layout: J[i, j] = ∂y_i/∂x_j, of shape y.shape +
 x.shape.
 
-Errors: where torch has the same function (torch.func's vjp, grad, jvp, jacrev,
-jacfwd; torch.autograd.functional's hvp), a mistake raises torch's error class
-with torch's key words (a RuntimeError for grad of a non-scalar, argnums out of
-range, tangents of the wrong size, …), followed by vjplib's way out;
-tests/test_errors.py runs each mistake through both. Where torch accepts what
-vjplib does not (a tuple of outputs, a float32 cotangent for a float64 output),
-vjplib refuses with its own TypeError or ValueError, which names the way out.
+Errors follow torch.func's (and torch.autograd.functional.hvp's) class and
+key words, as ``vjplib/__init__.py`` says; tests/test_errors.py runs each
+mistake through both libraries.
 """
 
 import functools
