@@ -176,35 +176,29 @@ def top_box(args, who):
     return top
 
 
-# torch functions a user may reach for, and the vjplib op that does the job
+# torch's names a user may reach for, by the vjplib op that does the job
+_TORCH_NAMES = {
+    "inv": "inverse linalg_inv inv_ex linalg_inv_ex",
+    "norm": "vector_norm linalg_norm linalg_vector_norm",
+    "matmul": "mm bmm",
+    "transpose": "t mT",
+    "movedim": "moveaxis",
+    "reshape": "view",
+    "broadcast_to": "expand",
+    "sub": "subtract",
+    "mul": "multiply",
+    "div": "divide true_divide",
+    "neg": "negative",
+    "abs": "absolute",
+    "clamp": "clip",
+    "gt": "greater",
+    "lt": "less",
+    "ge": "greater_equal",
+    "le": "less_equal",
+    "ne": "not_equal",
+}
 _TORCH_TO_VJPLIB = {
-    "inverse": "inv",
-    "linalg_inv": "inv",
-    "inv_ex": "inv",
-    "linalg_inv_ex": "inv",
-    "vector_norm": "norm",
-    "linalg_norm": "norm",
-    "linalg_vector_norm": "norm",
-    "mm": "matmul",
-    "bmm": "matmul",
-    "t": "transpose",
-    "mT": "transpose",
-    "moveaxis": "movedim",
-    "view": "reshape",
-    "expand": "broadcast_to",
-    "subtract": "sub",
-    "multiply": "mul",
-    "divide": "div",
-    "true_divide": "div",
-    "negative": "neg",
-    # ops with kinks, ties and NaNs (ops/kinks.py)
-    "absolute": "abs",
-    "clip": "clamp",
-    "greater": "gt",
-    "less": "lt",
-    "greater_equal": "ge",
-    "less_equal": "le",
-    "not_equal": "ne",
+    name: op for op, names in _TORCH_NAMES.items() for name in names.split()
 }
 
 

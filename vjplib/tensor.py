@@ -335,12 +335,7 @@ class Tensor(Traced):
         the saved tensors for another backward; ``create_graph`` records the
         walk, so ``.grad`` can be differentiated again."""
         if not self.requires_grad:
-            raise RuntimeError(
-                "element 0 of tensors does not require grad and does not "
-                "have a grad_fn: nothing recorded how it was computed. Make "
-                "its inputs with requires_grad=True, outside vjplib.no_grad()"
-                " and without .detach()"
-            )
+            raise RuntimeError(NO_GRAD_FN.format(i=0))
         gradient = _cotangent(self, gradient, create_graph)
         retain_graph = create_graph if retain_graph is None else retain_graph
         leaves = [n for n in toposort(self.node) if n.fn is None]
@@ -464,6 +459,11 @@ class Clone(Function):
         return y_bar
 
 
+NO_GRAD_FN = (
+    "element {i} of tensors does not require grad and does not have a "
+    "grad_fn: nothing recorded how it was computed. Make its inputs with "
+    "requires_grad=True, outside vjplib.no_grad() and without .detach()"
+)
 NON_LEAF_GRAD = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being "
     "accessed. Its .grad attribute won't be populated during "

@@ -16,7 +16,16 @@ at torch's path (``graph.py``).
 
 import torch
 
-from ..tensor import Tensor, _cotangent, _GradMode, _plain, _run_hooks, _walk
+from ..tensor import (
+    NO_GRAD_FN,
+    Tensor,
+    _cotangent,
+    _GradMode,
+    _plain,
+    _run_hooks,
+    _walk,
+    _wrap,
+)
 from . import graph
 
 __all__ = ["grad", "graph"]
@@ -71,12 +80,7 @@ def grad(
         )
     for i, o in enumerate(outputs):
         if not (isinstance(o, Tensor) and o.requires_grad):
-            raise RuntimeError(
-                f"element {i} of tensors does not require grad and does not "
-                "have a grad_fn: nothing recorded how it was computed. Make "
-                "its inputs with requires_grad=True, outside vjplib.no_grad()"
-                " and without .detach()"
-            )
+            raise RuntimeError(NO_GRAD_FN.format(i=i))
     for x in inputs:
         if not isinstance(x, Tensor):
             raise TypeError(
@@ -111,9 +115,5 @@ def grad(
                     x_bar = torch.zeros_like(x.primal)
             elif not create_graph:
                 x_bar = _plain(x_bar)
-            result.append(
-                x_bar
-                if x_bar is None or isinstance(x_bar, Tensor)
-                else Tensor(x_bar)
-            )
+            result.append(None if x_bar is None else _wrap(x_bar))
     return tuple(result)
