@@ -8,15 +8,12 @@ the VJP. So the rule must be linear in the tangents (products of a tangent with
 values of the primals, sums of those; no tangent times a tangent, no constant
 term); vjplib checks that when it transposes and says so when it is not.
 
-``f = custom_vjp(fun)`` with ``f.defvjp(fwd, bwd)`` gives f a reverse rule:
-``fwd(*args) -> (out, residuals)``, ``bwd(residuals, y_bar) -> (x_bar, ...)``,
-one cotangent per argument. Forward mode is refused, in JAX's words.
+``f = custom_vjp(fun)`` with ``f.defvjp(fwd, bwd)`` gives f a reverse rule;
+forward mode is refused, in JAX's words.
 
 Both take ``nondiff_argnums``: arguments that are not differentiated (a Python
-number, a callable, a constant tensor). JAX passes them first to the rules:
-``jvp(*nondiff, primals, tangents)``, ``bwd(*nondiff, residuals, y_bar)``;
-``fwd`` takes every argument, in f's order. An argument that a transformation
-traces cannot be one of them (in JAX it leaks a tracer).
+number, a callable, a constant tensor), passed first to the rules, as JAX
+does (``defjvp``, ``defvjp``). A value a transformation traces cannot be one.
 
 Each call of f applies a ``Function`` (function.py), so f works under every
 transformation: its batching rule is generated (``generate_vmap_rule``), and
@@ -147,8 +144,7 @@ class custom_jvp(_Custom):
             return log1pexp(x), x_dot * (1 + vjplib.tanh(x / 2)) / 2
 
     fun runs on plain tensors (torch code is fine); the rule runs on the
-    values of every transformation, so write it with vjplib ops. Reverse
-    mode transposes the rule (see the module's docstring).
+    values of every transformation, so write it with vjplib ops.
     """
 
     jvp = None

@@ -23,11 +23,9 @@ class saved_tensors_hooks:
     engine checking versions). Blocks nest: only the innermost pair
     applies, and leaving a block restores the one around it, as in torch.
 
-    vjplib keeps its own reference to each saved tensor (nested transforms
-    swap it for its traced version), so a pack hook cannot move a tensor
-    off to save memory: unpack_hook must return the very tensor pack_hook
-    was given, or reading it raises. The hooks observe: the book's memory
-    meter (``vjplib.memory``) counts what a graph keeps through them.
+    vjplib keeps its own reference to each saved tensor, so the hooks
+    observe (the memory meter counts through them) and cannot offload:
+    unpack_hook must return the tensor pack_hook was given.
     """
 
     def __init__(self, pack_hook, unpack_hook):
@@ -148,8 +146,7 @@ class Function:
     that has no tangent gets a zero tangent; a non-tensor input (a dim, a mode)
     gets None.
 
-    ``ctx.needs_input_grad[i]`` says whether input i needs its derivative (see
-    ``Context``), so a rule can skip work for constants, as torch's do::
+    A rule may skip the work for constants (``Context.needs_input_grad``)::
 
             def vjp(ctx, Y_bar):                              # for Y = A @ B
                 A, B = ctx.saved_tensors
@@ -158,16 +155,12 @@ class Function:
                 B_bar = A.T @ Y_bar if need_B else None
                 return A_bar, B_bar
 
-    A rule that ignores it stays correct: extra cotangents are dropped, zero
-    tangents add nothing.
-
     torch's current style works too: ``forward(*inputs)`` without ctx, plus
     ``setup_context(ctx, inputs, output)`` that saves what the rules need,
     and a batching rule ``vmap(info, in_dims, *args) -> (output, out_dim)``
-    or ``generate_vmap_rule = True``. The reverse rule may be called by
-    torch's name ``backward`` instead of ``vjp``: it is the same rule.
-    vjplib runs both styles under all of its transformations (torch.func
-    refuses the old style: "must override the setup_context staticmethod").
+    or ``generate_vmap_rule = True``; the reverse rule may take torch's name
+    ``backward``. Both styles run under every vjplib transformation
+    (torch.func refuses the old style).
     """
 
     generate_vmap_rule = False

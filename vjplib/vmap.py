@@ -3,18 +3,13 @@
 ``vmap(f)(X)`` calls f once, on ``Batched`` values: each holds every
 example's value stacked along dim 0 (the batch dim, kept in front; moving it
 there is a view) and shows f one example's shape. An op applied to Batched
-values runs its batching rule (``BatchTrace.process``: one dispatch, as
-every trace's), ``fn.vmap(info, in_dims, *args)`` (torch's
-signature, in each op's class in vjplib/ops/): elementwise ops, sums, flips and
-cumsums over dims counted from the right, inv and matmul run on the stack as
-they are; reshape and broadcast_to put the batch in front of the new shape;
-norm reduces each example's dims only. JAX's autodidax (part 1) and torch
-carry a (value, bdim) pair and move the batch dim only when a rule needs
-it; vjplib keeps it at dim 0 always (a rule may return it elsewhere, and
-vmap moves it back), which keeps every rule short. vmap composes with the
-other transformations: ``vmap(grad(f))`` gives per-example gradients,
-``vmap(vjp_fn)`` over the rows of the identity the Jacobian (as jacrev),
-and ``vmap`` of a JVP over the basis tangents its columns (as jacfwd).
+values runs its batching rule (``BatchTrace.process``), ``fn.vmap(info,
+in_dims, *args)`` (torch's signature; each op's docstring says what its rule
+does). JAX's autodidax (part 1) and torch carry a (value, bdim) pair and move
+the batch dim only when a rule needs it; vjplib keeps it at dim 0 always (a
+rule may return it elsewhere, and vmap moves it back), which keeps every rule
+short. ``vmap(grad(f))`` gives per-example gradients, ``vmap(vjp_fn)`` over
+the rows of the identity the Jacobian (as jacrev).
 """
 
 import functools
