@@ -16,11 +16,8 @@ rule instead of its VJP: ⟨y_bar, L x_dot⟩ = ⟨Lᵀ y_bar, x_dot⟩. For any
 
 (JAX's autodidax, part 4: reverse mode is forward mode plus transposition).
 
-``linear_program(f_lin, *primals)`` records a linear function (a
-``jvp_fn``, or the ``f_T`` of linear_transpose) and returns it as a
-straight-line program, one linear op per line, as ``jax.make_jaxpr`` shows
-JAX's. ``linear_ops()`` lists the ops linearize accepts, read from the op
-classes themselves (their ``linear_in``).
+``linear_program`` prints a recorded linear function as ``jax.make_jaxpr``
+prints JAX's; ``linear_ops()`` lists the ops linearize accepts.
 """
 
 import copy
@@ -41,16 +38,12 @@ _WAY_OUT = (
 
 
 class LinearVar(Box):
-    """A value that is a linear function of the inputs of a linear trace.
-
-    It holds no numbers: its ``shape``, ``dtype`` and ``device``, and the op
-    ``fn`` and arguments ``args`` that make it (``fn`` None: an input). The
-    ``ctx`` keeps what the op's transpose rule needs: its constant operands
-    and its shapes and dims. LinearVars form the graph of the linear map,
-    and are its vertices as a ``graph.Node`` is its graph's (``fn``, ``ctx``,
-    ``inputs``, ``in_graph``), so the one walk and the one replay of graph.py
-    run on both.
-    """
+    """A value that is a linear function of the inputs of a linear trace. It
+    holds no numbers: its shape, dtype and device, and the op ``fn``,
+    arguments ``args`` and context ``ctx`` (the constant operands, shapes
+    and dims the transpose rule needs) that make it (``fn`` None: an input).
+    It is a vertex as a ``graph.Node`` is, so graph.py's walk and replay
+    run on both."""
 
     def __init__(self, like, trace, fn=None, args=(), ctx=None):
         self.shape, self.dtype, self.device = (

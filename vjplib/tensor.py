@@ -263,31 +263,12 @@ class Tensor(Traced):
         self.node.hooks = self.node.hooks + (hook,)
 
     # ------------------------------------------------------------ in place
-    def add_(self, other):
-        return self._inplace(torch.Tensor.add_, ops.add, other)
-
-    def sub_(self, other):
-        return self._inplace(torch.Tensor.sub_, ops.sub, other)
-
-    def mul_(self, other):
-        return self._inplace(torch.Tensor.mul_, ops.mul, other)
-
-    def div_(self, other):
-        return self._inplace(torch.Tensor.div_, ops.div, other)
-
-    # x += y, x -= y, x *= y, x /= y: in place, as torch's (without these,
-    # Python would rebind x to a new tensor: a parameter would silently
-    # stop being a leaf)
-    __iadd__ = add_
-    __isub__ = sub_
-    __imul__ = mul_
-    __itruediv__ = div_
-
-    def _inplace(self, torch_op, op, other):
-        """Change the values in place and bump the version; a result that
-        requires grad records the op out of place on an alias of the old
-        value, and this Tensor takes its node."""
-        name = torch_op.__name__
+    def _inplace(self, op, other):
+        """``self.add_(other)`` for op "add" (below the class): change the
+        values in place and bump the version; a result that requires grad
+        records the op out of place on an alias of the old value, and this
+        Tensor takes its node."""
+        name = f"{op}_"
         tracked = _Grad.enabled and (
             self.requires_grad
             or (isinstance(other, Tensor) and other.requires_grad)
@@ -301,10 +282,10 @@ class Tensor(Traced):
             )
         if not tracked:
             plain = other.primal if isinstance(other, Tensor) else other
-            torch_op(self.primal, plain)
+            getattr(torch.Tensor, name)(self.primal, plain)
         else:
             old = Tensor(self.primal, self.node, self._vc)
-            new = op(old, other)
+            new = getattr(ops, op)(old, other)
             if new.shape != self.shape:
                 raise RuntimeError(
                     f"{name}: output with shape {tuple(self.shape)} doesn't "
@@ -434,6 +415,14 @@ class Tensor(Traced):
 # A few of torch's methods, each the vjplib op of its name (as a Box's)
 for _name in ("exp", "log", "tanh", "sin", "cos", "norm"):
     setattr(Tensor, _name, _method(_name))
+
+# x.add_(y), and x += y in place, as torch's (else Python would rebind x to
+# a new tensor: a parameter would silently stop being a leaf)
+for _name in ("add", "sub", "mul", "div"):
+    _in_place = functools.partialmethod(Tensor._inplace, _name)
+    setattr(Tensor, f"{_name}_", _in_place)
+    _dunder = "truediv" if _name == "div" else _name
+    setattr(Tensor, f"__i{_dunder}__", _in_place)
 
 
 class Clone(Function):
