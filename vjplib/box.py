@@ -238,21 +238,10 @@ class Box:
     torch functions, ``float()``, ``bool()``, numpy conversion.
     """
 
-    @property
-    def shape(self):
-        return self.primal.shape
-
-    @property
-    def dtype(self):
-        return self.primal.dtype
-
-    @property
-    def device(self):
-        return self.primal.device
-
-    @property
-    def ndim(self):
-        return len(self.primal.shape)
+    shape = property(lambda self: self.primal.shape)
+    dtype = property(lambda self: self.primal.dtype)
+    device = property(lambda self: self.primal.device)
+    ndim = property(lambda self: len(self.shape))
 
     def dim(self):
         return self.ndim

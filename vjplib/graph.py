@@ -159,17 +159,12 @@ def check_like(value, like, batch, what):
 
 
 class Observer:
-    """What a face adds to the backward walk, without a walk of its own.
-
-    ``before(node, ctx, y_bar) -> (ctx, y_bar)`` runs on each node's
-    complete cotangent, before its rule (the eager face, tensor.py, checks
-    the saved tensors there, runs the tensor hooks and may hand the rule
-    another context or cotangent); ``after(node, x_bars)`` runs as soon as
-    the rule has returned, with its cotangents, one per input (the eager face
-    frees the node's saved tensors there, one node at a time, as torch does;
-    the book's stepper notes what each node sends to each input). The base
-    class changes nothing.
-    """
+    """What a face adds to the backward walk, without a walk of its own
+    (the eager face's bookkeeping, tensor.py; the book's stepper).
+    ``before(node, ctx, y_bar) -> (ctx, y_bar)`` sees each node's complete
+    cotangent before its rule and may hand the rule another context or
+    cotangent; ``after(node, x_bars)`` sees what the rule returned. The
+    base class changes nothing."""
 
     def before(self, node, ctx, y_bar):
         return ctx, y_bar

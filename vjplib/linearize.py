@@ -46,18 +46,11 @@ class LinearVar(Box):
     run on both."""
 
     def __init__(self, like, trace, fn=None, args=(), ctx=None):
-        self.shape, self.dtype, self.device = (
-            like.shape,
-            like.dtype,
-            like.device,
-        )
+        self.shape, self.dtype = like.shape, like.dtype
+        self.device = like.device
         self.trace, self.fn, self.args, self.ctx = trace, fn, args, ctx
 
     shape = dtype = device = None  # instance attributes (see __init__)
-
-    @property
-    def ndim(self):
-        return len(self.shape)
 
     @property
     def parents(self):
@@ -163,14 +156,10 @@ def _op_classes(cls=Function):
 
 
 def linear_ops():
-    """The linear ops, read from the op classes (their ``linear_in`` and
-    ``bilinear`` attributes; the transpose rule is the VJP unless the op
-    says otherwise), as three lists of names: ``"one at a time"`` (linear
-    in each argument while the other is a constant: mul, matmul, convolve),
-    ``"together"`` (linear in all their arguments together: add, sub) and
-    ``"first"`` (linear in their first argument, the others constants or
-    settings: neg, div by a constant, sum, reshape, ...). An op added later
-    appears here by itself."""
+    """The linear ops, read from the op classes' ``linear_in`` and
+    ``bilinear``, by kind: ``"one at a time"`` (mul, matmul, convolve),
+    ``"together"`` (add, sub) and ``"first"`` (in their first argument: neg,
+    div by a constant, sum, reshape, ...)."""
     kinds = {"one at a time": [], "together": [], "first": []}
     for cls in _op_classes():
         linear_in = tuple(getattr(cls, "linear_in", ()))

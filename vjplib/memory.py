@@ -120,11 +120,10 @@ def _wraps(r):
 
 
 def kept_bytes(make):
-    """Bytes of tensor memory that the result of ``make()`` keeps alive:
-    what its recorded graph saved for backward and still holds when make
-    returns, and the result's own tensors (a tensor, or the tensors of a
-    tuple such as vjp's ``(y, vjp_fn)``), each storage once and none that
-    existed before the call. The same for either library::
+    """Bytes the result of ``make()`` keeps alive: what its graph saved and
+    still holds, and the result's own tensors (or a tuple's, such as vjp's
+    ``(y, vjp_fn)``), each storage once and none that existed before the
+    call. The same for either library::
 
         kept_bytes(lambda: vjplib.vjp(f, X))          # vjplib's graph
         kept_bytes(lambda: f_torch(X.requires_grad_()))   # torch's

@@ -184,17 +184,9 @@ class Tensor(Traced):
     def requires_grad(self, flag):
         self.requires_grad_(flag)
 
-    @property
-    def is_leaf(self):
-        return self.node is None or self.node.fn is None
-
-    @property
-    def grad_fn(self):
-        return None if self.is_leaf else self.node
-
-    @property
-    def _version(self):
-        return self._vc.n
+    is_leaf = property(lambda self: self.node is None or self.node.fn is None)
+    grad_fn = property(lambda self: None if self.is_leaf else self.node)
+    _version = property(lambda self: self._vc.n)
 
     @property
     def grad(self):
