@@ -129,7 +129,7 @@ def _unalias(lower, args):
     (same value, node and tangent)."""
     out = list(lower)
     for j, a in enumerate(out):
-        if not isinstance(a, (torch.Tensor, Box)):
+        if not _is_tensor(a):
             continue
         if isinstance(a, Box) and a.trace.kind in ("eager", "linear"):
             continue  # identity is the graph there: keep it
@@ -327,7 +327,7 @@ def as_primal(x, who, i):
     numpy arrays keep their dtype. ints, bools and everything else are refused
     with a TypeError: differentiation needs floating point.
     """
-    if isinstance(x, (torch.Tensor, Box)):
+    if _is_tensor(x):
         t = x
     elif isinstance(x, (bool, int)):
         raise TypeError(

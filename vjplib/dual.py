@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .box import Box, Trace
+from .box import Box, Trace, _is_tensor
 from .graph import check_like
 
 
@@ -29,7 +29,7 @@ class JvpTrace(Trace, kind="jvp"):
 def _zero_tangent(a, batch):
     """The tangent of a constant: zeros of shape batch + a.shape (a stride-0
     view, no memory)."""
-    if not isinstance(a, (torch.Tensor, Box)):
+    if not _is_tensor(a):
         return None
     return torch.zeros((), dtype=a.dtype, device=a.device).expand(
         tuple(batch) + tuple(a.shape)
@@ -60,7 +60,7 @@ class Dual(Box):
 
     def __post_init__(self):
         for what, v in (("primal", self.primal), ("tangent", self.tangent)):
-            if not isinstance(v, (torch.Tensor, Box)):
+            if not _is_tensor(v):
                 raise TypeError(
                     f"Dual: the {what} must be a tensor, got "
                     f"{type(v).__name__}"

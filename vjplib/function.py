@@ -7,7 +7,7 @@ trace of its highest box.
 
 import torch
 
-from .box import Box, _is_tensor, top_box
+from .box import _is_tensor, top_box
 
 # The (pack_hook, unpack_hook) pairs of the saved_tensors_hooks blocks that
 # are running, innermost last (only the innermost applies, as in torch).
@@ -252,7 +252,7 @@ def forward_on_shapes(fn, args, needs):
     """
     meta = tuple(
         torch.empty(tuple(a.shape), dtype=a.dtype, device="meta")
-        if isinstance(a, (torch.Tensor, Box))
+        if _is_tensor(a)
         else a
         for a in args
     )

@@ -19,7 +19,7 @@ import string
 
 import torch
 
-from .box import Box, Trace, as_primal, new_trace
+from .box import Box, Trace, _is_tensor, as_primal, new_trace
 
 
 class VjpTrace(Trace, kind="vjp"):
@@ -66,7 +66,7 @@ class Node:
             a.node
             if isinstance(a, Traced) and a.trace is trace
             else Constant(a)
-            if isinstance(a, (torch.Tensor, Box))
+            if _is_tensor(a)
             else a
             for a in args
         )
@@ -138,7 +138,7 @@ def toposort(end):
 def check_like(value, like, batch, what):
     """A (co)tangent must be a tensor of shape batch + like.shape, like's dtype
     and device."""
-    if not isinstance(value, (torch.Tensor, Box)):
+    if not _is_tensor(value):
         raise TypeError(f"{what} must be a tensor, got {type(value).__name__}")
     expected = tuple(batch) + tuple(like.shape)
     if tuple(value.shape) != expected:

@@ -24,7 +24,7 @@ import copy
 
 import torch
 
-from .box import Box, Trace, as_primal, new_trace
+from .box import Box, Trace, _is_tensor, as_primal, new_trace
 from .dual import Dual
 from .function import Function, forward_on_shapes
 from .graph import backward, check_like, replay, toposort
@@ -136,7 +136,7 @@ def check_linear(fn, args, linear, who):
     if not getattr(fn, "bilinear", False):
         for i in linear_in:
             a = args[i] if i < len(args) else None
-            if isinstance(a, (torch.Tensor, Box)) and not linear[i]:
+            if _is_tensor(a) and not linear[i]:
                 raise TypeError(
                     f"{who}: {name} of a value that depends on the input "
                     "and a constant is affine, not linear (f(0) ≠ 0): drop "

@@ -15,7 +15,7 @@ import functools
 
 import torch
 
-from .box import Box, as_primal, new_trace
+from .box import Box, _is_tensor, as_primal, new_trace
 from .dual import Dual
 from .graph import Traced, backward, check_like
 from .ops import reshape, transpose
@@ -68,17 +68,9 @@ def _vjp(f, primals, who):
     def vjp_fn(y_bar, *, batched=False):
         """x_bar_i = J_iᵀ y_bar for each primal i. batched=True: y_bar has one
         extra leading dim."""
-        batch = (
-            tuple(y_bar.shape[:1])
-            if batched and isinstance(y_bar, (torch.Tensor, Box))
-            else ()
-        )
-        if (
-            not batch
-            and isinstance(y_bar, (torch.Tensor, Box))
-            and y_bar.shape != y.shape
-        ):  # torch.func.vjp's class and words
-            raise RuntimeError(
+        batch = tuple(y_bar.shape[:1]) if batched and _is_tensor(y_bar) else ()
+        if not batch and _is_tensor(y_bar) and y_bar.shape != y.shape:
+            raise RuntimeError(  # torch.func.vjp's class and words
                 f"{who}: Mismatch in shape: grad_output[0] has a shape of "
                 f"{y_bar.shape} and output[0] has a shape of {y.shape}: "
                 "the cotangent y_bar has the shape of the output"
@@ -240,9 +232,8 @@ def jacrev(f, argnums=0):
         y, vjp_fn = _vjp(
             _wrt(f, args, nums), [args[i] for i in nums], "jacrev"
         )
-        rows = vjp_fn(
-            _basis(y), batched=True
-        )  # x_bar_i for y_bar = e_i, for every i
+        # row i: x_bar_i for y_bar = e_i, every i in one batched pass
+        rows = vjp_fn(_basis(y), batched=True)
         Js = tuple(
             reshape(r, tuple(y.shape) + tuple(r.shape[1:])) for r in rows
         )
@@ -264,9 +255,8 @@ def jacfwd(f, argnums=0):
             y, cols = jvp(
                 _wrt(f, args, (i,)), (x,), (_basis(x),), batched=True
             )
-            J = transpose(
-                reshape(cols, (x.numel(), y.numel()))
-            )  # column j = J e_j
+            # column j = J e_j
+            J = transpose(reshape(cols, (x.numel(), y.numel())))
             Js.append(reshape(J, tuple(y.shape) + tuple(x.shape)))
         return Js[0] if isinstance(argnums, int) else tuple(Js)
 
@@ -323,7 +313,7 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
             "be differentiated by wrapping the call in another vjplib "
             "transformation (grad, jvp, vjp)"
         )
-    single = isinstance(inputs, (torch.Tensor, Box))
+    single = _is_tensor(inputs)
     if not single and not isinstance(inputs, tuple):
         raise TypeError(
             "The inputs given to hvp must be either a Tensor or a tuple of "
@@ -339,7 +329,7 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
                 "element."
             )
         v = torch.ones_like(as_primal(inputs, "hvp", 0))
-    vs = (v,) if isinstance(v, (torch.Tensor, Box)) else tuple(v)
+    vs = (v,) if _is_tensor(v) else tuple(v)
     if len(vs) != len(xs):
         raise RuntimeError(
             f"v is a tuple of invalid length: should be {len(xs)} but got "
@@ -354,7 +344,7 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
 
     def scalar(*args):  # func, its single-element output as a 0-d scalar
         out = func(*args)
-        if not isinstance(out, (torch.Tensor, Box)):
+        if not _is_tensor(out):
             raise TypeError(
                 "The outputs of the user-provided function given to hvp must "
                 "be either a Tensor or a tuple of Tensors but the given "

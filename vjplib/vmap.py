@@ -17,7 +17,7 @@ from collections import namedtuple
 
 import torch
 
-from .box import Box, Trace, new_trace
+from .box import Box, Trace, _is_tensor, new_trace
 from .function import Context, forward_on_shapes
 from .ops import broadcast_to, movedim
 
@@ -99,14 +99,8 @@ def _example_ctx(trace, fn, args, needs, out):
     example (cheap, and its attributes are an example's shapes, dims and
     modes), its saved tensors then replaced by the Batched values. Without
     an example (no numbers), forward runs on shapes only."""
-    examples = [
-        _one_example(a) if isinstance(a, (torch.Tensor, Box)) else a
-        for a in args
-    ]
-    is_missing = [
-        e is None and isinstance(a, (torch.Tensor, Box))
-        for e, a in zip(examples, args)
-    ]
+    examples = [_one_example(a) if _is_tensor(a) else a for a in args]
+    is_missing = [e is None and _is_tensor(a) for e, a in zip(examples, args)]
     if any(is_missing):
         ctx, examples, y = forward_on_shapes(fn, args, needs)
     else:
@@ -160,7 +154,7 @@ def _batch_size(args, dims):
     for i, (a, d) in enumerate(zip(args, dims)):
         if d is None:
             continue
-        if not isinstance(a, (torch.Tensor, Box)):
+        if not _is_tensor(a):
             raise _error(
                 f"Got in_dim={d} for input {i}, but input {i} is a "
                 f"{type(a).__name__}: we cannot vmap over non-Tensor "
@@ -188,7 +182,7 @@ def _unbatch(out, trace, size, out_dim, i, f):
     varies = isinstance(out, Batched) and out.trace is trace
     if varies:
         y = out.value
-    elif not isinstance(out, (torch.Tensor, Box)):
+    elif not _is_tensor(out):
         raise TypeError(
             f"vmap: f must return a tensor or a tuple of tensors, got "
             f"{type(out).__name__} (output {i})"
