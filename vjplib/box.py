@@ -259,28 +259,15 @@ class Box:
 
     mT = T
 
-    # sum, reshape and the ops of ops/kinks.py and ops/maxima.py as torch's
-    # methods, and ``+ - * / @`` and ``& | ^`` both ways round (``_method``,
-    # below the class); comparisons give a bool tensor that records nothing
-    # (no derivative), so vjplib.where(x > 0, a, b) reads as in torch in
-    # every transformation
+    # the op methods and operators are set below the class (``_method``)
 
     __hash__ = object.__hash__  # boxes stay usable as dict keys (by identity)
-
-    def __neg__(self):
-        return ops.neg(self)
-
-    def __pow__(self, c):
-        return ops.pow(self, c)
 
     def __rpow__(self, base):
         raise TypeError(
             "pow: the exponent is a traced value; vjplib.pow takes a constant "
             "exponent. Write c ** x as vjplib.exp(x * math.log(c))."
         )
-
-    def __invert__(self):
-        return ops.bitwise_not(self)
 
     # torch functions cannot see inside a box; turn the ones that are plain
     # arithmetic into vjplib ops (so `tensor + box` works) and refuse the rest
@@ -372,6 +359,7 @@ _BINARY = {
     "xor": "bitwise_xor",
 }
 _COMPARE = "gt lt ge le eq ne".split()  # x > y is ops.gt(x, y)
+_UNARY = {"neg": "neg", "pow": "pow", "invert": "bitwise_not"}  # -x, x**c, ~m
 
 
 def _method(op, swap=False, compare=False):
@@ -396,6 +384,8 @@ Box.__abs__, Box.clip = Box.abs, Box.clamp
 for _name, _op in _BINARY.items():
     setattr(Box, f"__{_name}__", _method(_op))
     setattr(Box, f"__r{_name}__", _method(_op, swap=True))
+for _name, _op in _UNARY.items():
+    setattr(Box, f"__{_name}__", _method(_op))
 for _name in _COMPARE:
     setattr(Box, f"__{_name}__", _method(_name, compare=True))
 
