@@ -254,9 +254,8 @@ class custom_vjp(_Custom):
 
         clip_gradient.defvjp(fwd, bwd)
 
-    ``fwd(*args) -> (out, residuals)``; ``bwd(*nondiff,
-    residuals, y_bar)`` returns a tuple with one cotangent per differentiated
-    argument (None: zero). Under a transformation that differentiates bwd
+    ``bwd`` returns one cotangent per differentiated argument (None: zero).
+    Under a transformation that differentiates bwd
     again (grad of grad) or batches it (vmap), fwd runs again on the traced
     inputs, so the residuals are traced too: write fwd and bwd with vjplib
     ops (fun itself may be torch code). Forward mode (jvp, jacfwd, hessian,

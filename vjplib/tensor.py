@@ -32,9 +32,6 @@ trace does, and ``Tensor.backward`` runs ``graph.backward``, the walk
 - a Tensor that does not require grad (a ``.grad``, say) reads as the torch
   tensor it holds: its torch methods (``.abs()``, ``.max()``, …) and torch
   functions run on its values; one that requires grad takes vjplib ops only.
-
-``vjplib.autograd.grad`` (autograd/) is torch.autograd.grad: the same walk,
-returning the cotangents instead of adding them into ``.grad``.
 """
 
 import copy

@@ -301,11 +301,9 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
 
     As in torch, `inputs` is a Tensor or a tuple of Tensors and `v` has the
     same structure and shapes (None only for one single-element input: 1);
-    H v is a Tensor for a Tensor input and a tuple for a tuple. torch.func
-    has no hvp: its docs write it as ``jvp(grad(f), (x,), (v,))``, which is
-    what this computes. vjplib's results can always be differentiated again
-    (wrap the call in another transformation), so ``create_graph`` and
-    ``strict``, torch's switches for its eager graph, are refused.
+    H v is a Tensor for a Tensor input and a tuple for a tuple. torch's
+    ``create_graph`` and ``strict`` are refused (wrap the call in another
+    transformation to differentiate it again).
     """
     if create_graph or strict:
         raise NotImplementedError(

@@ -217,8 +217,7 @@ def vmap(f, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     change nothing, since no vjplib op draws random numbers. ``chunk_size``:
     run f once per chunk of that many examples (less memory, more calls), then
     concatenate; for plain tensor inputs only (vjplib has no op to slice a
-    value traced by another transformation). vmap nests (``vmap(vmap(f))``) and
-    composes with grad, vjp, jvp, linearize.
+    value traced by another transformation).
     """
     if randomness not in _RANDOMNESS:
         raise RuntimeError(

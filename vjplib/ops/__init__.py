@@ -25,10 +25,8 @@ Broadcasting follows torch: when a traced value takes part, the functions
 first broadcast the operands with ``broadcast_to`` (whose VJP sums the
 cotangent back), so the ops' rules only see operands of matching shapes.
 
-Names: torch's names keep torch's meaning; where vjplib's op differs it
-takes numpy's name. So ``convolve`` is ``numpy.convolve`` (a convolution,
-full or valid), not torch's ``conv1d`` (a cross-correlation on (N, C, L)
-batches), and ``transpose`` is torch's ``X.mT`` (the last two dims).
+Names (``vjplib/__init__.py``): ``convolve`` is ``numpy.convolve``, not
+torch's ``conv1d`` (a cross-correlation); ``transpose`` is torch's ``X.mT``.
 """
 
 # The families in reading order, which is also the order of linear_ops():
