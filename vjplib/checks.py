@@ -103,11 +103,12 @@ def check_against_torch(
     the abs/rel error.
     """
     reference = f if reference is None else reference
+    tol = dict(rtol=rtol, atol=atol)
     gen = torch.Generator().manual_seed(seed)
     y, vjp_fn = vjp(f, *primals)
     xs = [p.detach().clone().requires_grad_(True) for p in primals]
     y_ref = reference(*xs)
-    assert_close(y, y_ref, what="forward value", rtol=rtol, atol=atol)
+    assert_close(y, y_ref, what="forward value", **tol)
 
     y_bar = _random_like(y, gen)
     x_bars = vjp_fn(y_bar)
@@ -118,32 +119,22 @@ def check_against_torch(
     )
     for i, (b, r, x) in enumerate(zip(x_bars, refs, xs)):
         r = torch.zeros_like(x) if r is None else r
-        assert_close(
-            b, r, what=f"VJP (x_bar) for argument {i}", rtol=rtol, atol=atol
-        )
+        assert_close(b, r, what=f"VJP (x_bar) for argument {i}", **tol)
 
     x_dots = tuple(_random_like(p, gen) for p in primals)
     _, y_dot = jvp(f, primals, x_dots)
     _, y_dot_ref = torch.func.jvp(
         reference, tuple(p.detach() for p in primals), x_dots
     )
-    assert_close(y_dot, y_dot_ref, what="JVP (y_dot)", rtol=rtol, atol=atol)
+    assert_close(y_dot, y_dot_ref, what="JVP (y_dot)", **tol)
 
 
 def check_jacobians(f, x, *, rtol=1e-6, atol=1e-8):
     """Check that rows from VJPs, columns from JVPs and central differences
     give one J; return J."""
-    J = jacrev(f)(x)
-    assert_close(
-        jacfwd(f)(x), J, what="jacfwd vs jacrev", rtol=rtol, atol=atol
-    )
-    assert_close(
-        jacobian_fd(f, x),
-        J,
-        what="jacobian_fd vs jacrev",
-        rtol=rtol,
-        atol=atol,
-    )
+    J, tol = jacrev(f)(x), dict(rtol=rtol, atol=atol)
+    assert_close(jacfwd(f)(x), J, what="jacfwd vs jacrev", **tol)
+    assert_close(jacobian_fd(f, x), J, what="jacobian_fd vs jacrev", **tol)
     return J
 
 
