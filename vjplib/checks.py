@@ -37,14 +37,8 @@ def assert_close(actual, expected, *, what="value", rtol=1e-7, atol=1e-10):
     bad = excess > 0
     if bad.any():
         flat = int(torch.argmax(excess.reshape(-1)))
-        where = (
-            tuple(
-                int(i)
-                for i in torch.unravel_index(torch.tensor(flat), a.shape)
-            )
-            if a.ndim
-            else ()
-        )
+        index = torch.unravel_index(torch.tensor(flat), a.shape)
+        where = tuple(int(i) for i in index) if a.ndim else ()
         ae, ee = a.reshape(-1)[flat].item(), e.reshape(-1)[flat].item()
         raise AssertionError(
             f"{what}: {int(bad.sum())} of {a.numel()} entries differ "
