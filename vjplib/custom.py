@@ -177,7 +177,9 @@ def _jvp_op(f, name, args, nums):
         @staticmethod
         def forward(ctx, *xs):
             ctx.save_for_backward(*xs)
-            return f.fun(*_full(args, nums, xs))
+            y = f.fun(*_full(args, nums, xs))
+            ctx.y_shape = tuple(y.shape)  # tells y_bar's leading batch dims
+            return y
 
         @staticmethod
         def jvp(ctx, *x_dots):
@@ -220,21 +222,7 @@ def _jvp_op(f, name, args, nums):
             )
 
     CustomJVP.__name__ = CustomJVP.__qualname__ = name
-    _keep_output_shape(CustomJVP)
     return CustomJVP
-
-
-def _keep_output_shape(cls):
-    """Make forward also record the output's shape in ctx (``y_shape``): the
-    rules use it to tell a cotangent's leading batch dims."""
-    forward = cls.forward
-
-    def forward_with_shape(ctx, *xs):
-        y = forward(ctx, *xs)
-        ctx.y_shape = tuple(y.shape)
-        return y
-
-    cls.forward = staticmethod(forward_with_shape)
 
 
 class custom_vjp(_Custom):
@@ -289,7 +277,7 @@ def _vjp_op(f, name, args, nums):
         def forward(ctx, *xs):
             out, residuals = f.fwd(*_full(args, nums, xs))
             ctx.save_for_backward(*xs)
-            ctx.residuals = residuals
+            ctx.residuals, ctx.y_shape = residuals, tuple(out.shape)
             return out
 
         @staticmethod
@@ -339,5 +327,4 @@ def _vjp_op(f, name, args, nums):
             return tuple(None if gone else b for b, gone in zip(x_bars, none))
 
     CustomVJP.__name__ = CustomVJP.__qualname__ = name
-    _keep_output_shape(CustomVJP)
     return CustomVJP
