@@ -269,9 +269,8 @@ class Box:
             "exponent. Write c ** x as vjplib.exp(x * math.log(c))."
         )
 
-    # torch functions cannot see inside a box; turn the ones that are plain
-    # arithmetic into vjplib ops (so `tensor + box` works) and refuse the rest
-    # with a pointer to the vjplib op.
+    # torch functions cannot see inside a box: refuse them (``_TORCH_BINARY``
+    # below: plain arithmetic, which becomes vjplib ops)
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):
         if func in _TORCH_BINARY and len(args) == 2 and not kwargs:
@@ -389,8 +388,8 @@ for _name, _op in _UNARY.items():
 for _name in _COMPARE:
     setattr(Box, f"__{_name}__", _method(_name, compare=True))
 
-# torch functions turned into vjplib ops when a box takes part (so
-# ``tensor + box`` and ``tensor > box`` work): torch.Tensor.add, …, __gt__, …
+# torch functions that become vjplib ops when a box takes part, so that
+# ``tensor + box`` and ``tensor > box`` work
 _TORCH_BINARY = {
     **{
         getattr(torch.Tensor, name): name

@@ -196,11 +196,8 @@ def _jvp_op(f, name, args, nums):
             def one(*ts):
                 return tangent_out(primals, ts)
 
-            return _linear_only(
-                name,
-                "linearize",
-                lambda: _over_leading(one, lead)(*x_dots),
-            )
+            batched = _over_leading(one, lead)
+            return _linear_only(name, "linearize", lambda: batched(*x_dots))
 
         @staticmethod
         def vjp(ctx, y_bar):

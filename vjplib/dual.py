@@ -36,9 +36,7 @@ def _zero_tangent(a, batch):
     )
 
 
-# the trace of the Dual numbers a user makes by hand, outside jvp: above
-# every transformation
-FREE = JvpTrace("jvp", 10**9)
+FREE = JvpTrace("jvp", 10**9)  # of the Duals made by hand (see Dual)
 
 
 @dataclass(eq=False)

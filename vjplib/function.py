@@ -41,13 +41,10 @@ class saved_tensors_hooks:
 
 
 class Context:
-    """What forward leaves for the rules: ``save_for_backward(*tensors)`` and
-    plain attributes.
-
-    Save inputs and the output with ``save_for_backward`` (not as attributes):
-    inside nested transformations vjplib swaps them for their traced versions,
-    so the rules can be differentiated again. Plain attributes (shapes, dims,
-    constants) are passed through as they are.
+    """What forward leaves for the rules: ``save_for_backward(*tensors)``
+    for inputs and the output (nested transformations swap them for their
+    traced versions, so the rules can be differentiated again), and plain
+    attributes (shapes, dims, constants).
 
     ``ctx.needs_input_grad`` is a tuple of bools, one per input of forward, as
     in torch: in vjp, True where that input is a value of the transformation
