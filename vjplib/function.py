@@ -15,13 +15,11 @@ _SAVED_TENSORS_HOOKS = []
 
 
 class saved_tensors_hooks:
-    """torch.autograd.graph.saved_tensors_hooks for vjplib (also at
-    ``vjplib.autograd.graph.saved_tensors_hooks``): while the ``with``
-    block runs, ``pack_hook(t)`` is called on every tensor an op saves for
-    its rules (``ctx.save_for_backward``), and ``unpack_hook(packed)`` each
-    time that saved tensor is read (``ctx.saved_tensors``: a rule, or the
-    engine checking versions). Blocks nest: only the innermost pair
-    applies, and leaving a block restores the one around it, as in torch.
+    """torch.autograd.graph.saved_tensors_hooks (at
+    ``vjplib.autograd.graph``): while the ``with`` block runs,
+    ``pack_hook(t)`` sees every tensor an op saves for its rules, and
+    ``unpack_hook(packed)`` each read of it. Blocks nest: only the innermost
+    pair applies, as in torch.
 
     vjplib keeps its own reference to each saved tensor, so the hooks
     observe (the memory meter counts through them) and cannot offload:
@@ -220,15 +218,9 @@ class Function:
 
 
 def _apply(fn, args, keep_ctx, needs=None):
-    """Apply op `fn` to `args`: plain tensors run its forward; otherwise the
-    trace of the highest box among them processes it
-    (``Trace.process(fn, args, needs, keep_ctx)``, box.py).
-
-    Returns the output and a context: the forward's, or, when `keep_ctx`, one
-    whose saved tensors live at the level of `args` (the rules of the level
-    above differentiate through them). `needs` says which inputs a
-    transformation above needs (``needs_input_grad`` of the forward).
-    """
+    """(output, context) of op `fn` on `args`: plain tensors run its
+    forward; otherwise the trace of the highest box among them processes it
+    (``Trace.process``, which says what `keep_ctx` and `needs` ask for)."""
     top = top_box(args, fn.__name__)
     if top is not None:
         return top.trace.process(fn, args, needs, keep_ctx)
