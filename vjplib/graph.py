@@ -43,15 +43,13 @@ class Constant:
 
 
 class Node:
-    """One op application in the graph (torch's ``grad_fn``).
-
-    ``fn`` is the op (a Function subclass; None for a leaf, an input of the
-    traced function), ``ctx`` what its forward saved, ``shape``, ``dtype``
-    and ``device`` describe its output. ``inputs`` has one entry per argument
-    of the op: the argument's Node if it belongs to this graph, a Constant if
-    it is another tensor, the argument itself if it is no tensor (a dim, a
-    mode). The output value itself is not kept here (see ``VjpTrace``).
-    """
+    """One op application in the graph (torch's ``grad_fn``): ``fn`` is the
+    op (a Function subclass; None for a leaf, an input of the traced
+    function), ``ctx`` what its forward saved, ``shape``, ``dtype`` and
+    ``device`` describe its output. ``inputs`` has one entry per argument of
+    the op: the argument's Node if it belongs to this graph, a Constant if it
+    is another tensor, the argument itself if it is no tensor (a dim, a
+    mode). The output value itself is not kept here (see ``VjpTrace``)."""
 
     __slots__ = (
         "fn ctx inputs shape dtype device trace name hooks retains".split()
@@ -96,11 +94,8 @@ class Node:
 
 
 class Traced(Box):
-    """A value one ``vjp`` records: the tensor ``primal`` and its ``node``.
-
-    ``Traced(x, trace, name=...)`` makes an input (a leaf); ops make the
-    others.
-    """
+    """A value one ``vjp`` records: the tensor ``primal`` and its ``node``
+    (``Traced(x, trace, name=...)`` makes an input, a leaf)."""
 
     def __init__(self, primal, trace, node=None, name=None):
         self.primal, self.trace = primal, trace

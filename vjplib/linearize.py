@@ -341,13 +341,9 @@ def _zeros(like):
 
 def linearize(f, *primals):
     """(f(*primals), jvp_fn), as torch.func.linearize: f runs once;
-    ``jvp_fn(*x_dots)`` = J x_dot runs only the recorded linear map.
-
-    The forward pass runs in forward mode with LinearVar tangents, so every
-    op's JVP rule records its linear piece (for Y = X⁻¹: Y_dot = -(Y (X_dot
-    Y)), two matmuls by the constant Y and a neg). What is kept: the
-    constants of those pieces, not the inputs of every op.
-    """
+    ``jvp_fn(*x_dots)`` = J x_dot runs only the recorded linear map, which
+    keeps the constants of its linear pieces (for Y = X⁻¹: Y_dot = -(Y
+    (X_dot Y)), the constant Y), not the inputs of every op."""
     primals = [as_primal(p, "linearize", i) for i, p in enumerate(primals)]
     with new_trace("linear", LinearTrace, who="linearize") as lin:
         x_dots = _inputs(primals, lin)
