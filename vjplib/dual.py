@@ -1,6 +1,4 @@
-"""Forward mode: the jvp trace, and dual numbers, which carry a tangent x_dot
-next to every primal x.
-"""
+"""Forward mode: the jvp trace, and dual numbers (x, x_dot)."""
 
 from dataclasses import dataclass, field
 
@@ -64,10 +62,8 @@ class Dual(Box):
                     f"{type(v).__name__}"
                 )
         x, x_dot = self.primal, self.tangent
-        if (
-            tuple(x_dot.shape[x_dot.ndim - x.ndim :]) != tuple(x.shape)
-            or x_dot.ndim < x.ndim
-        ):
+        lead = x_dot.ndim - x.ndim  # the tangent's batch dims
+        if lead < 0 or tuple(x_dot.shape[lead:]) != tuple(x.shape):
             raise ValueError(
                 f"Dual: tangent of shape {tuple(x_dot.shape)} does not fit "
                 f"primal of shape {tuple(x.shape)}; it must be x.shape, or "
