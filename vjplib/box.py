@@ -228,15 +228,13 @@ def _number(v):
 
 
 class Box:
-    """Base of ``Traced`` and ``Dual``: a ``primal`` value plus what one trace
-    needs to know.
-
-    Boxes look like tensors where that is safe (shape, dtype, arithmetic with
-    ``+ - * / @ **``, ``.T``, torch's methods of vjplib's ops (sum, relu,
-    amax, …), and comparisons ``> < >= <= == !=``, which give a bool tensor
-    that records nothing) and refuse everything that would leave the graph:
-    torch functions, ``float()``, ``bool()``, numpy conversion.
-    """
+    """Base of every trace's values: a ``primal`` value plus what one trace
+    needs to know. Boxes look like tensors where that is safe (shape, dtype,
+    arithmetic with ``+ - * / @ **``, ``.T``, torch's methods of vjplib's
+    ops (sum, relu, amax, …), and comparisons ``> < >= <= == !=``, which give
+    a bool tensor that records nothing) and refuse everything that would
+    leave the graph: torch functions, ``float()``, ``bool()``, numpy
+    conversion."""
 
     shape = property(lambda self: self.primal.shape)
     dtype = property(lambda self: self.primal.dtype)

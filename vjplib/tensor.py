@@ -121,14 +121,17 @@ class _EagerTrace(Trace, kind="eager"):
         out = Tensor(y, node, version)
         lower = tuple(_plain(a) for a in args)
         node.ctx = self.lift(fn, ctx, lower, y, args, out)
-        node.ctx.versions = tuple(
-            s._version if isinstance(s, Tensor) else None
-            for s in node.ctx._saved
-        )
+        node.ctx.versions = _versions(node.ctx._saved)
         return out
 
 
 EAGER = _EagerTrace()
+
+
+def _versions(saved):
+    """The version of each saved Tensor, which backward checks (None for a
+    plain value)."""
+    return tuple(s._version if isinstance(s, Tensor) else None for s in saved)
 
 
 def _shared_version(y, args):
@@ -287,10 +290,7 @@ class Tensor(Traced):
                 else s
                 for s in ctx._saved
             )
-            ctx.versions = tuple(
-                s._version if isinstance(s, Tensor) else None
-                for s in ctx._saved
-            )
+            ctx.versions = _versions(ctx._saved)
             self.primal.copy_(new.primal)
             self.node = new.node
         self._vc.n += 1
