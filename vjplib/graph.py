@@ -308,12 +308,9 @@ def format_graph(out):
 
 
 def print_graph(f, *primals, file=None):
-    """Trace f at `primals` and print the graph it records (inputs named after
-    f's parameters).
-
-    ``print_graph(grad(f), x)`` shows the graph of the gradient computation
-    itself.
-    """
+    """Trace f at `primals` and print the graph it records, inputs named
+    after f's parameters (``print_graph(grad(f), x)``: the graph of the
+    gradient computation itself)."""
     try:
         params = inspect.signature(f).parameters.values()
         names = [
@@ -323,13 +320,10 @@ def print_graph(f, *primals, file=None):
         ]
     except (TypeError, ValueError):
         names = []
+    names += [f"x{i}" for i in range(len(names), len(primals))]
     with new_trace("vjp") as trace:
         xs = [
-            Traced(
-                as_primal(p, "print_graph", i),
-                trace,
-                name=names[i] if i < len(names) else f"x{i}",
-            )
+            Traced(as_primal(p, "print_graph", i), trace, name=names[i])
             for i, p in enumerate(primals)
         ]
         out = f(*xs)
