@@ -40,7 +40,8 @@ OP_CLASSES = sorted(
         for v in vars(ops).values()
         if isinstance(v, type)
         and issubclass(v, Function)
-        and v not in (Function, ops.Elementwise, ops.Reduction)
+        and v not in (Function, ops.Op, ops.Bilinear)
+        and v not in (ops.Elementwise, ops.Reduction)
         and v.__module__.rsplit(".", 1)[-1]
         not in ("compare", "kinks", "maxima")
     ),

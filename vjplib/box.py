@@ -33,15 +33,11 @@ import torch
 
 class Trace:
     """One running transformation: its kind, its level, whether it still
-    runs, and how it applies an op to its boxes (``process``).
-
-    ``Trace.process`` is the rule of the traces that differentiate (vjp, jvp,
-    the eager face): run the op one level down on the primals, then box the
-    output (``box``, which each of them defines). vmap's and linearize's
-    traces define ``process`` themselves.
-    """
+    runs, and how it applies an op to its boxes (``process``, which vmap's
+    and linearize's traces define themselves)."""
 
     kinds = {}  # kind -> the Trace subclass new_trace makes for it
+    keeps_other_saves = False  # see lift
 
     def __init_subclass__(cls, kind=None, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -59,14 +55,12 @@ class Trace:
         trace's): the output and, when `keep_ctx`, a context whose saved
         tensors live at this level (the level above differentiates its rules).
 
-        An op with no derivative (``differentiable = False``: a comparison,
-        a sign, an argmax; ops/compare.py) gives a constant of this level: it
-        runs one level down and its output is not boxed. Any other op runs one
-        level down on the primals, with ``needs_input_grad`` True where an
-        input is a box of any trace (or needed above, `needs`); its context
-        then says which inputs are this trace's (``mine``) and ``box`` makes
-        the output.
-        """
+        The rule of the traces that differentiate (vjp, jvp, eager): the op
+        runs one level down on the primals, with ``needs_input_grad`` True
+        where an input is a box of any trace (or needed above, `needs`); its
+        context then says which inputs are this trace's (``mine``) and
+        ``box`` makes the output. An op with no derivative (a comparison, a
+        sign) gives a constant: its output is not boxed."""
         from .function import _apply
 
         lower = tuple(
@@ -103,7 +97,8 @@ class Trace:
     def lift(self, fn, ctx, lower, y, args, out):
         """Move ctx one level up: each saved input or output is replaced by
         its boxed version (so the rules of the level above can differentiate
-        through them)."""
+        through them). Another saved tensor is refused, unless the trace
+        ``keeps_other_saves`` (the eager face: then it stays plain)."""
 
         def up(s):
             for a_low, a in zip(lower, args):
@@ -111,8 +106,8 @@ class Trace:
                     return a
             if s is y:
                 return out
-            if s is None:
-                return None
+            if s is None or self.keeps_other_saves:
+                return s
             raise RuntimeError(
                 f"{fn.__name__}.forward saved a tensor that is neither an "
                 "input nor the output, so its rules cannot be differentiated "
@@ -121,7 +116,7 @@ class Trace:
             )
 
         lifted = copy.copy(ctx)
-        lifted._saved = tuple(up(s) for s in ctx.saved_tensors)
+        lifted._saved = tuple(up(s) for s in ctx._saved)
         return lifted
 
 
@@ -134,7 +129,7 @@ def _unalias(lower, args):
     (same value, node and tangent)."""
     out = list(lower)
     for j, a in enumerate(out):
-        if not isinstance(a, (torch.Tensor, Box)):
+        if not _is_tensor(a):
             continue
         if isinstance(a, Box) and a.trace.kind in ("eager", "linear"):
             continue  # identity is the graph there: keep it
@@ -164,10 +159,8 @@ def new_trace(kind, cls=None, **attrs):
 
 
 def top_box(args, who):
-    """
-    The box of the highest level among args, or None when all are plain; refuse
-    escaped boxes.
-    """
+    """The box of the highest level among args, or None when all are plain;
+    refuse escaped boxes."""
     top = None
     for a in args:
         if isinstance(a, Box):
@@ -183,43 +176,30 @@ def top_box(args, who):
     return top
 
 
-# torch functions a user may reach for, and the vjplib op that does the same
-# job
-_TORCH_TO_VJPLIB = {
-    "inverse": "inv",
-    "linalg_inv": "inv",
-    "inv_ex": "inv",
-    "linalg_inv_ex": "inv",
-    "vector_norm": "norm",
-    "linalg_norm": "norm",
-    "linalg_vector_norm": "norm",
-    "mm": "matmul",
-    "bmm": "matmul",
-    "t": "transpose",
-    "mT": "transpose",
-    "moveaxis": "movedim",
-    "view": "reshape",
-    "expand": "broadcast_to",
-    "subtract": "sub",
-    "multiply": "mul",
-    "divide": "div",
-    "true_divide": "div",
-    "negative": "neg",
-    # ops with kinks, ties and NaNs (ops/kinks.py)
-    "absolute": "abs",
-    "clip": "clamp",
-    "greater": "gt",
-    "less": "lt",
-    "greater_equal": "ge",
-    "less_equal": "le",
-    "not_equal": "ne",
+# torch's names a user may reach for, by the vjplib op that does the job
+_TORCH_NAMES = {
+    "inv": "inverse linalg_inv inv_ex linalg_inv_ex",
+    "norm": "vector_norm linalg_norm linalg_vector_norm",
+    "matmul": "mm bmm",
+    "transpose": "t mT",
+    "movedim": "moveaxis",
+    "reshape": "view",
+    "broadcast_to": "expand",
+    "sub": "subtract",
+    "mul": "multiply",
+    "div": "divide true_divide",
+    "neg": "negative",
+    "abs": "absolute",
+    "clamp": "clip",
+    "gt": "greater",
+    "lt": "less",
+    "ge": "greater_equal",
+    "le": "less_equal",
+    "ne": "not_equal",
 }
-_OPS = (
-    "inv norm log exp sin cos tanh softplus sum cumsum flip convolve "
-    "transpose matmul add sub mul div neg pow reshape broadcast_to movedim "
-    "relu abs sqrt where maximum minimum amax max clamp logsumexp mean "
-    "gt lt ge le eq ne"
-).split()
+_TORCH_TO_VJPLIB = {
+    name: op for op, names in _TORCH_NAMES.items() for name in names.split()
+}
 
 
 def torch_name(func):
@@ -227,49 +207,39 @@ def torch_name(func):
 
 
 def vjplib_hint(name):
-    """
-    Where to send someone who called the torch function or method `name` on a
-    box.
-    """
+    """Where to send someone who called the torch function or method `name` on
+    a box."""
     op = _TORCH_TO_VJPLIB.get(name, name.strip("_"))
-    if op in _OPS:
+    if op in ops.__all__:  # the functions vjplib exports
         return f"use vjplib.{op} instead"
     return (
         "write it as a vjplib.Function (forward, vjp, jvp) and call its .apply"
     )
 
 
+def _is_tensor(v):
+    """A torch tensor or a box of any trace."""
+    return isinstance(v, (torch.Tensor, Box))
+
+
 def _number(v):
     """Whether v can be compared with a box: a tensor, a box or a number."""
-    return isinstance(v, (torch.Tensor, Box, int, float))
+    return _is_tensor(v) or isinstance(v, (int, float))
 
 
 class Box:
-    """Base of ``Traced`` and ``Dual``: a ``primal`` value plus what one trace
-    needs to know.
+    """Base of every trace's values: a ``primal`` value plus what one trace
+    needs to know. Boxes look like tensors where that is safe (shape, dtype,
+    arithmetic with ``+ - * / @ **``, ``.T``, torch's methods of vjplib's
+    ops (sum, relu, amax, …), and comparisons ``> < >= <= == !=``, which give
+    a bool tensor that records nothing) and refuse everything that would
+    leave the graph: torch functions, ``float()``, ``bool()``, numpy
+    conversion."""
 
-    Boxes look like tensors where that is safe (shape, dtype, arithmetic with
-    ``+ - * / @ **``, ``.T``, torch's methods of vjplib's ops (sum, relu,
-    amax, …), and comparisons ``> < >= <= == !=``, which give a bool tensor
-    that records nothing) and refuse everything that would leave the graph:
-    torch functions, ``float()``, ``bool()``, numpy conversion.
-    """
-
-    @property
-    def shape(self):
-        return self.primal.shape
-
-    @property
-    def dtype(self):
-        return self.primal.dtype
-
-    @property
-    def device(self):
-        return self.primal.device
-
-    @property
-    def ndim(self):
-        return len(self.primal.shape)
+    shape = property(lambda self: self.primal.shape)
+    dtype = property(lambda self: self.primal.dtype)
+    device = property(lambda self: self.primal.device)
+    ndim = property(lambda self: len(self.shape))
 
     def dim(self):
         return self.ndim
@@ -287,19 +257,9 @@ class Box:
 
     mT = T
 
-    # sum, reshape and the ops of ops/kinks.py and ops/maxima.py as torch's
-    # methods, and ``+ - * / @`` and ``& | ^`` both ways round (``_method``,
-    # below the class); comparisons give a bool tensor that records nothing
-    # (no derivative), so vjplib.where(x > 0, a, b) reads as in torch in
-    # every transformation
+    # the op methods and operators are set below the class (``_method``)
 
     __hash__ = object.__hash__  # boxes stay usable as dict keys (by identity)
-
-    def __neg__(self):
-        return ops.neg(self)
-
-    def __pow__(self, c):
-        return ops.pow(self, c)
 
     def __rpow__(self, base):
         raise TypeError(
@@ -307,12 +267,8 @@ class Box:
             "exponent. Write c ** x as vjplib.exp(x * math.log(c))."
         )
 
-    def __invert__(self):
-        return ops.bitwise_not(self)
-
-    # torch functions cannot see inside a box; turn the ones that are plain
-    # arithmetic into vjplib ops (so `tensor + box` works) and refuse the rest
-    # with a pointer to the vjplib op.
+    # torch functions cannot see inside a box: refuse them (``_TORCH_BINARY``
+    # below: plain arithmetic, which becomes vjplib ops)
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):
         if func in _TORCH_BINARY and len(args) == 2 and not kwargs:
@@ -355,7 +311,7 @@ def as_primal(x, who, i):
     numpy arrays keep their dtype. ints, bools and everything else are refused
     with a TypeError: differentiation needs floating point.
     """
-    if isinstance(x, (torch.Tensor, Box)):
+    if _is_tensor(x):
         t = x
     elif isinstance(x, (bool, int)):
         raise TypeError(
@@ -400,6 +356,7 @@ _BINARY = {
     "xor": "bitwise_xor",
 }
 _COMPARE = "gt lt ge le eq ne".split()  # x > y is ops.gt(x, y)
+_UNARY = {"neg": "neg", "pow": "pow", "invert": "bitwise_not"}  # -x, x**c, ~m
 
 
 def _method(op, swap=False, compare=False):
@@ -424,11 +381,13 @@ Box.__abs__, Box.clip = Box.abs, Box.clamp
 for _name, _op in _BINARY.items():
     setattr(Box, f"__{_name}__", _method(_op))
     setattr(Box, f"__r{_name}__", _method(_op, swap=True))
+for _name, _op in _UNARY.items():
+    setattr(Box, f"__{_name}__", _method(_op))
 for _name in _COMPARE:
     setattr(Box, f"__{_name}__", _method(_name, compare=True))
 
-# torch functions turned into vjplib ops when a box takes part (so
-# ``tensor + box`` and ``tensor > box`` work): torch.Tensor.add, …, __gt__, …
+# torch functions that become vjplib ops when a box takes part, so that
+# ``tensor + box`` and ``tensor > box`` work
 _TORCH_BINARY = {
     **{
         getattr(torch.Tensor, name): name

@@ -1,15 +1,11 @@
 """Checks the book and the tests use: identities and comparisons that fail
 loudly and precisely.
 
-- ``assert_close``: two tensors agree; otherwise say where (index), the shapes,
-  abs and rel error.
-- ``dot_product_test``: ⟨ȳ, J ẋ⟩ = ⟨Jᵀȳ, ẋ⟩ for random ȳ, ẋ: the JVP and VJP
-  rules describe one J.
-- ``check_against_torch``: value, VJP (vs torch.autograd) and JVP (vs
-  torch.func.jvp) of f.
-- ``check_jacobians``: jacrev == jacfwd == central differences.
-- ``graph_bytes``, ``torch_graph_bytes``, ``eager_graph_bytes``: the memory
-  a graph keeps alive, as ``vjplib.memory.kept_bytes`` measures it.
+``assert_close``, ``dot_product_test`` (⟨ȳ, J ẋ⟩ = ⟨Jᵀȳ, ẋ⟩),
+``check_against_torch``, ``check_jacobians`` (jacrev == jacfwd == central
+differences); and ``graph_bytes``, ``torch_graph_bytes``,
+``eager_graph_bytes``: ``vjplib.memory.kept_bytes`` for the three ways the
+chapters make a graph.
 """
 
 import torch
@@ -41,14 +37,8 @@ def assert_close(actual, expected, *, what="value", rtol=1e-7, atol=1e-10):
     bad = excess > 0
     if bad.any():
         flat = int(torch.argmax(excess.reshape(-1)))
-        where = (
-            tuple(
-                int(i)
-                for i in torch.unravel_index(torch.tensor(flat), a.shape)
-            )
-            if a.ndim
-            else ()
-        )
+        index = torch.unravel_index(torch.tensor(flat), a.shape)
+        where = tuple(int(i) for i in index) if a.ndim else ()
         ae, ee = a.reshape(-1)[flat].item(), e.reshape(-1)[flat].item()
         raise AssertionError(
             f"{what}: {int(bad.sum())} of {a.numel()} entries differ "
@@ -102,16 +92,16 @@ def check_against_torch(
     differentiates without vjplib's rules).
 
     The VJP is compared with torch.autograd.grad for a random y_bar, the JVP
-    with torch.func.jvp for random x_dots. A mismatch raises AssertionError
-    naming the check, the argument, the index of the worst entry, the shape and
-    the abs/rel error.
+    with torch.func.jvp for random x_dots; a mismatch fails as
+    ``assert_close`` does, naming the check and the argument.
     """
     reference = f if reference is None else reference
+    tol = dict(rtol=rtol, atol=atol)
     gen = torch.Generator().manual_seed(seed)
     y, vjp_fn = vjp(f, *primals)
     xs = [p.detach().clone().requires_grad_(True) for p in primals]
     y_ref = reference(*xs)
-    assert_close(y, y_ref, what="forward value", rtol=rtol, atol=atol)
+    assert_close(y, y_ref, what="forward value", **tol)
 
     y_bar = _random_like(y, gen)
     x_bars = vjp_fn(y_bar)
@@ -122,60 +112,39 @@ def check_against_torch(
     )
     for i, (b, r, x) in enumerate(zip(x_bars, refs, xs)):
         r = torch.zeros_like(x) if r is None else r
-        assert_close(
-            b, r, what=f"VJP (x_bar) for argument {i}", rtol=rtol, atol=atol
-        )
+        assert_close(b, r, what=f"VJP (x_bar) for argument {i}", **tol)
 
     x_dots = tuple(_random_like(p, gen) for p in primals)
     _, y_dot = jvp(f, primals, x_dots)
     _, y_dot_ref = torch.func.jvp(
         reference, tuple(p.detach() for p in primals), x_dots
     )
-    assert_close(y_dot, y_dot_ref, what="JVP (y_dot)", rtol=rtol, atol=atol)
+    assert_close(y_dot, y_dot_ref, what="JVP (y_dot)", **tol)
 
 
 def check_jacobians(f, x, *, rtol=1e-6, atol=1e-8):
-    """
-    Check that rows from VJPs, columns from JVPs and central differences give
-    one J; return J.
-    """
-    J = jacrev(f)(x)
-    assert_close(
-        jacfwd(f)(x), J, what="jacfwd vs jacrev", rtol=rtol, atol=atol
-    )
-    assert_close(
-        jacobian_fd(f, x),
-        J,
-        what="jacobian_fd vs jacrev",
-        rtol=rtol,
-        atol=atol,
-    )
+    """Check that rows from VJPs, columns from JVPs and central differences
+    give one J; return J."""
+    J, tol = jacrev(f)(x), dict(rtol=rtol, atol=atol)
+    assert_close(jacfwd(f)(x), J, what="jacfwd vs jacrev", **tol)
+    assert_close(jacobian_fd(f, x), J, what="jacobian_fd vs jacrev", **tol)
     return J
 
 
-# The memory of a graph is measured by one meter, ``vjplib.memory``
-# (``kept_bytes``, ``SavedBytes``); these three are its call shapes for
-# benchmarks/ and older cells, and go once those call it directly.
-
-
 def graph_bytes(f, *primals):
-    """``memory.kept_bytes(lambda: vjp(f, *primals))``: bytes
-    ``vjplib.vjp`` keeps alive when it returns (its graph's saved tensors
-    and the output, each storage once, none that existed before)."""
+    """The bytes ``vjplib.vjp(f, *primals)`` keeps alive (``kept_bytes``)."""
     return kept_bytes(lambda: vjp(f, *primals))
 
 
 def torch_graph_bytes(f, *primals):
-    """The same for torch.autograd: f is torch code; the primals get
-    ``requires_grad``."""
+    """The same for torch code f, on primals that require grad."""
     return kept_bytes(
         lambda: f(*[p.detach().requires_grad_(True) for p in primals])
     )
 
 
 def eager_graph_bytes(f, *primals):
-    """The same for the eager face: ``f(*leaves)`` with
-    ``vjplib.tensor(p, requires_grad=True)`` leaves (call it under
-    ``vjplib.no_grad()`` for a forward pass that records nothing)."""
+    """The same for the eager face: f of ``vjplib.tensor(p,
+    requires_grad=True)`` leaves (under ``no_grad()``: nothing recorded)."""
     leaves = [tensor(p, requires_grad=True) for p in primals]  # before
     return kept_bytes(lambda: f(*leaves))

@@ -1,36 +1,30 @@
 """Your own rule, JAX's way: ``custom_jvp`` and ``custom_vjp``.
 
-``f = custom_jvp(fun)`` with ``@f.defjvp`` gives f one rule,
-``(primals, tangents) -> (primal_out, tangent_out)``, and nothing else. Forward
-mode runs it; reverse mode *transposes* it (chapter 8): at the primals the
-rule is a linear map x_dot -> y_dot, ``linear_transpose`` runs it backwards,
-and that is the VJP. So the rule must be linear in the tangents (products of
-a tangent with values of the primals, sums of those; no tangent times a
-tangent, no constant term); vjplib checks that when it transposes and says so
-when it is not.
+``f = custom_jvp(fun)`` with ``@f.defjvp`` gives f one rule, ``(primals,
+tangents) -> (primal_out, tangent_out)``, and nothing else. Forward mode runs
+it; reverse mode *transposes* it (chapter 8): at the primals the rule is a
+linear map x_dot -> y_dot, ``linear_transpose`` runs it backwards, and that is
+the VJP. So the rule must be linear in the tangents (products of a tangent with
+values of the primals, sums of those; no tangent times a tangent, no constant
+term); vjplib checks that when it transposes and says so when it is not.
 
-``f = custom_vjp(fun)`` with ``f.defvjp(fwd, bwd)`` gives f a reverse rule:
-``fwd(*args) -> (out, residuals)``, ``bwd(residuals, y_bar) -> (x_bar, ...)``,
-one cotangent per argument. Forward mode is refused, in JAX's words.
+``f = custom_vjp(fun)`` with ``f.defvjp(fwd, bwd)`` gives f a reverse rule;
+forward mode is refused, in JAX's words.
 
-Both take ``nondiff_argnums``: arguments that are not differentiated (a
-Python number, a callable, a constant tensor). JAX passes them first to the
-rules: ``jvp(*nondiff, primals, tangents)``, ``bwd(*nondiff, residuals,
-y_bar)``; ``fwd`` takes every argument, in f's order. An argument that a
-transformation traces cannot be one of them (in JAX it leaks a tracer).
+Both take ``nondiff_argnums``: arguments that are not differentiated (a Python
+number, a callable, a constant tensor), passed first to the rules, as JAX
+does (``defjvp``, ``defvjp``). A value a transformation traces cannot be one.
 
 Each call of f applies a ``Function`` (function.py), so f works under every
 transformation: its batching rule is generated (``generate_vmap_rule``), and
-the rules see one example, one cotangent and one tangent at a time (vjplib
-maps them over the leading batch dims of jacrev's and jacfwd's stacks).
+the rules see one example, one cotangent and one tangent at a time (vjplib maps
+them over the leading batch dims of jacrev's and jacfwd's stacks).
 """
 
 import functools
 import re
 
-import torch
-
-from .box import Box
+from .box import Box, _is_tensor
 from .function import Function
 from .linearize import linear_transpose
 from .vmap import vmap
@@ -78,19 +72,14 @@ def _over_leading(f, lead):
 
 
 def _cached(f, nums, make):
-    """The op for a call of f: one per rule when there are no nondiff
-    arguments (the op closes over the nondiff values, so those get a new
-    op per call)."""
+    """The op for a call of f: one per rule when there are no nondiff arguments
+    (the op closes over the nondiff values, so those get a new op per call)."""
     if nums:
         return make()
     rules = f._rules()
     if getattr(f, "_op_for", None) != rules:
         f._op, f._op_for = make(), rules
     return f._op
-
-
-def _is_tensor(v):
-    return isinstance(v, (torch.Tensor, Box))
 
 
 _NOT_LINEAR = (
@@ -155,8 +144,7 @@ class custom_jvp(_Custom):
             return log1pexp(x), x_dot * (1 + vjplib.tanh(x / 2)) / 2
 
     fun runs on plain tensors (torch code is fine); the rule runs on the
-    values of every transformation, so write it with vjplib ops. Reverse
-    mode transposes the rule (see the module's docstring).
+    values of every transformation, so write it with vjplib ops.
     """
 
     jvp = None
@@ -189,7 +177,9 @@ def _jvp_op(f, name, args, nums):
         @staticmethod
         def forward(ctx, *xs):
             ctx.save_for_backward(*xs)
-            return f.fun(*_full(args, nums, xs))
+            y = f.fun(*_full(args, nums, xs))
+            ctx.y_shape = tuple(y.shape)  # tells y_bar's leading batch dims
+            return y
 
         @staticmethod
         def jvp(ctx, *x_dots):
@@ -206,11 +196,8 @@ def _jvp_op(f, name, args, nums):
             def one(*ts):
                 return tangent_out(primals, ts)
 
-            return _linear_only(
-                name,
-                "linearize",
-                lambda: _over_leading(one, lead)(*x_dots),
-            )
+            batched = _over_leading(one, lead)
+            return _linear_only(name, "linearize", lambda: batched(*x_dots))
 
         @staticmethod
         def vjp(ctx, y_bar):
@@ -232,21 +219,7 @@ def _jvp_op(f, name, args, nums):
             )
 
     CustomJVP.__name__ = CustomJVP.__qualname__ = name
-    _keep_output_shape(CustomJVP)
     return CustomJVP
-
-
-def _keep_output_shape(cls):
-    """Make forward also record the output's shape in ctx (``y_shape``): the
-    rules use it to tell a cotangent's leading batch dims."""
-    forward = cls.forward
-
-    def forward_with_shape(ctx, *xs):
-        y = forward(ctx, *xs)
-        ctx.y_shape = tuple(y.shape)
-        return y
-
-    cls.forward = staticmethod(forward_with_shape)
 
 
 class custom_vjp(_Custom):
@@ -266,9 +239,8 @@ class custom_vjp(_Custom):
 
         clip_gradient.defvjp(fwd, bwd)
 
-    ``fwd(*args) -> (out, residuals)``; ``bwd(*nondiff,
-    residuals, y_bar)`` returns a tuple with one cotangent per differentiated
-    argument (None: zero). Under a transformation that differentiates bwd
+    ``bwd`` returns one cotangent per differentiated argument (None: zero).
+    Under a transformation that differentiates bwd
     again (grad of grad) or batches it (vmap), fwd runs again on the traced
     inputs, so the residuals are traced too: write fwd and bwd with vjplib
     ops (fun itself may be torch code). Forward mode (jvp, jacfwd, hessian,
@@ -302,7 +274,7 @@ def _vjp_op(f, name, args, nums):
         def forward(ctx, *xs):
             out, residuals = f.fwd(*_full(args, nums, xs))
             ctx.save_for_backward(*xs)
-            ctx.residuals = residuals
+            ctx.residuals, ctx.y_shape = residuals, tuple(out.shape)
             return out
 
         @staticmethod
@@ -352,5 +324,4 @@ def _vjp_op(f, name, args, nums):
             return tuple(None if gone else b for b, gone in zip(x_bars, none))
 
     CustomVJP.__name__ = CustomVJP.__qualname__ = name
-    _keep_output_shape(CustomVJP)
     return CustomVJP

@@ -1,12 +1,10 @@
-"""Forward mode: the jvp trace, and dual numbers, which carry a tangent x_dot
-next to every primal x.
-"""
+"""Forward mode: the jvp trace, and dual numbers (x, x_dot)."""
 
 from dataclasses import dataclass, field
 
 import torch
 
-from .box import Box, Trace
+from .box import Box, Trace, _is_tensor
 from .graph import check_like
 
 
@@ -29,34 +27,27 @@ class JvpTrace(Trace, kind="jvp"):
 def _zero_tangent(a, batch):
     """The tangent of a constant: zeros of shape batch + a.shape (a stride-0
     view, no memory)."""
-    if not isinstance(a, (torch.Tensor, Box)):
+    if not _is_tensor(a):
         return None
     return torch.zeros((), dtype=a.dtype, device=a.device).expand(
         tuple(batch) + tuple(a.shape)
     )
 
 
-# the trace of the Dual numbers a user makes by hand, outside jvp: above
-# every transformation
-FREE = JvpTrace("jvp", 10**9)
+FREE = JvpTrace("jvp", 10**9)  # of the Duals made by hand (see Dual)
 
 
 @dataclass(eq=False)
 class Dual(Box):
-    """A primal value x together with a tangent x_dot: the pair (x, x_dot) of
-    forward mode.
-
-    Every vjplib op maps a Dual to a Dual: (x, x_dot) -> (f(x), J x_dot),
-    computing J x_dot with the op's JVP rule. ``Dual(x, x_dot)`` works on its
-    own::
+    """The pair (x, x_dot) of forward mode. Every vjplib op maps a Dual to
+    a Dual, (x, x_dot) -> (f(x), J x_dot), with its JVP rule; by hand::
 
         # y.primal = X⁻¹, y.tangent = -X⁻¹ X_dot X⁻¹
         >>> y = vjplib.inv(Dual(X, X_dot))
 
-    The tangent may carry leading batch dimensions (shape ``batch + x.shape``):
-    then each op pushes all those tangents forward at once. ``jvp`` makes its
-    Duals with its own ``trace``; a Dual made by hand belongs to ``FREE``, a
-    trace above every transformation.
+    A tangent with leading batch dimensions (``batch + x.shape``) pushes
+    all those tangents forward at once. A Dual made by hand belongs to
+    ``FREE``, a trace above every transformation (``jvp`` makes its own).
     """
 
     primal: object
@@ -65,16 +56,14 @@ class Dual(Box):
 
     def __post_init__(self):
         for what, v in (("primal", self.primal), ("tangent", self.tangent)):
-            if not isinstance(v, (torch.Tensor, Box)):
+            if not _is_tensor(v):
                 raise TypeError(
                     f"Dual: the {what} must be a tensor, got "
                     f"{type(v).__name__}"
                 )
         x, x_dot = self.primal, self.tangent
-        if (
-            tuple(x_dot.shape[x_dot.ndim - x.ndim :]) != tuple(x.shape)
-            or x_dot.ndim < x.ndim
-        ):
+        lead = x_dot.ndim - x.ndim  # the tangent's batch dims
+        if lead < 0 or tuple(x_dot.shape[lead:]) != tuple(x.shape):
             raise ValueError(
                 f"Dual: tangent of shape {tuple(x_dot.shape)} does not fit "
                 f"primal of shape {tuple(x.shape)}; it must be x.shape, or "
@@ -88,7 +77,5 @@ class Dual(Box):
 
     @property
     def batch_shape(self):
-        """The leading dimensions of the tangent that the primal does not
-        have.
-        """
+        """The tangent's leading dimensions, which the primal lacks."""
         return tuple(self.tangent.shape[: self.tangent.ndim - self.ndim])

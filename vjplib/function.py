@@ -7,7 +7,7 @@ trace of its highest box.
 
 import torch
 
-from .box import Box, top_box
+from .box import _is_tensor, top_box
 
 # The (pack_hook, unpack_hook) pairs of the saved_tensors_hooks blocks that
 # are running, innermost last (only the innermost applies, as in torch).
@@ -15,19 +15,15 @@ _SAVED_TENSORS_HOOKS = []
 
 
 class saved_tensors_hooks:
-    """torch.autograd.graph.saved_tensors_hooks for vjplib (also at
-    ``vjplib.autograd.graph.saved_tensors_hooks``): while the ``with``
-    block runs, ``pack_hook(t)`` is called on every tensor an op saves for
-    its rules (``ctx.save_for_backward``), and ``unpack_hook(packed)`` each
-    time that saved tensor is read (``ctx.saved_tensors``: a rule, or the
-    engine checking versions). Blocks nest: only the innermost pair
-    applies, and leaving a block restores the one around it, as in torch.
+    """torch.autograd.graph.saved_tensors_hooks (at
+    ``vjplib.autograd.graph``): while the ``with`` block runs,
+    ``pack_hook(t)`` sees every tensor an op saves for its rules, and
+    ``unpack_hook(packed)`` each read of it. Blocks nest: only the innermost
+    pair applies, as in torch.
 
-    vjplib keeps its own reference to each saved tensor (nested transforms
-    swap it for its traced version), so a pack hook cannot move a tensor
-    off to save memory: unpack_hook must return the very tensor pack_hook
-    was given, or reading it raises. The hooks observe: the book's memory
-    meter (``vjplib.memory``) counts what a graph keeps through them.
+    vjplib keeps its own reference to each saved tensor, so the hooks
+    observe (the memory meter counts through them) and cannot offload:
+    unpack_hook must return the tensor pack_hook was given.
     """
 
     def __init__(self, pack_hook, unpack_hook):
@@ -42,18 +38,11 @@ class saved_tensors_hooks:
         return False
 
 
-def _is_tensor(t):
-    return isinstance(t, (torch.Tensor, Box))
-
-
 class Context:
-    """What forward leaves for the rules: ``save_for_backward(*tensors)`` and
-    plain attributes.
-
-    Save inputs and the output with ``save_for_backward`` (not as attributes):
-    inside nested transformations vjplib swaps them for their traced versions,
-    so the rules can be differentiated again. Plain attributes (shapes, dims,
-    constants) are passed through as they are.
+    """What forward leaves for the rules: ``save_for_backward(*tensors)``
+    for inputs and the output (nested transformations swap them for their
+    traced versions, so the rules can be differentiated again), and plain
+    attributes (shapes, dims, constants).
 
     ``ctx.needs_input_grad`` is a tuple of bools, one per input of forward, as
     in torch: in vjp, True where that input is a value of the transformation
@@ -117,9 +106,9 @@ FREED = (
     "Trying to backward through the graph a second time (or directly access "
     "saved tensors after they have already been freed). Saved intermediate "
     "values of the graph are freed when you call .backward() or "
-    "autograd.grad(). Specify "
-    "retain_graph=True if you need to backward through the graph a second "
-    "time or if you need to access saved tensors after calling backward."
+    "autograd.grad(). Specify retain_graph=True if you need to backward "
+    "through the graph a second time or if you need to access saved tensors "
+    "after calling backward."
 )
 
 
@@ -152,8 +141,7 @@ class Function:
     that has no tangent gets a zero tangent; a non-tensor input (a dim, a mode)
     gets None.
 
-    ``ctx.needs_input_grad[i]`` says whether input i needs its derivative (see
-    ``Context``), so a rule can skip work for constants, as torch's do::
+    A rule may skip the work for constants (``Context.needs_input_grad``)::
 
             def vjp(ctx, Y_bar):                              # for Y = A @ B
                 A, B = ctx.saved_tensors
@@ -162,16 +150,12 @@ class Function:
                 B_bar = A.T @ Y_bar if need_B else None
                 return A_bar, B_bar
 
-    A rule that ignores it stays correct: extra cotangents are dropped, zero
-    tangents add nothing.
-
     torch's current style works too: ``forward(*inputs)`` without ctx, plus
     ``setup_context(ctx, inputs, output)`` that saves what the rules need,
     and a batching rule ``vmap(info, in_dims, *args) -> (output, out_dim)``
-    or ``generate_vmap_rule = True``. The reverse rule may be called by
-    torch's name ``backward`` instead of ``vjp``: it is the same rule.
-    vjplib runs both styles under all of its transformations (torch.func
-    refuses the old style: "must override the setup_context staticmethod").
+    or ``generate_vmap_rule = True``; the reverse rule may take torch's name
+    ``backward``. Both styles run under every vjplib transformation
+    (torch.func refuses the old style).
     """
 
     generate_vmap_rule = False
@@ -228,23 +212,15 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs):
-        """
-        Plain tensors give a plain tensor; traced values a node of the graph;
-        Duals a Dual.
-        """
+        """Plain tensors give a plain tensor; traced values a node of the
+        graph; Duals a Dual."""
         return _apply(_engine_op(cls), inputs, keep_ctx=False)[0]
 
 
 def _apply(fn, args, keep_ctx, needs=None):
-    """Apply op `fn` to `args`: plain tensors run its forward; otherwise the
-    trace of the highest box among them processes it
-    (``Trace.process(fn, args, needs, keep_ctx)``, box.py).
-
-    Returns the output and a context: the forward's, or, when `keep_ctx`, one
-    whose saved tensors live at the level of `args` (the rules of the level
-    above differentiate through them). `needs` says which inputs a
-    transformation above needs (``needs_input_grad`` of the forward).
-    """
+    """(output, context) of op `fn` on `args`: plain tensors run its
+    forward; otherwise the trace of the highest box among them processes it
+    (``Trace.process``, which says what `keep_ctx` and `needs` ask for)."""
     top = top_box(args, fn.__name__)
     if top is not None:
         return top.trace.process(fn, args, needs, keep_ctx)
@@ -265,7 +241,7 @@ def forward_on_shapes(fn, args, needs):
     """
     meta = tuple(
         torch.empty(tuple(a.shape), dtype=a.dtype, device="meta")
-        if isinstance(a, (torch.Tensor, Box))
+        if _is_tensor(a)
         else a
         for a in args
     )
@@ -391,12 +367,11 @@ def _rebuild(saved, values):
 
 
 class _Batched(Function):
-    """A generated batching rule's op (see ``_batched``). Its context keeps
-    one example's attributes (``inner``), the saved tensors stacked and the
-    batch dim of each (``dims``); its rules map the op's rules over the
-    examples with vjplib.vmap. A cotangent or tangent may carry leading
-    batch dims of its own (jacrev, jacfwd): the examples' dim comes after
-    them."""
+    """A generated batching rule's op (see ``_batched``). Its context keeps one
+    example's attributes (``inner``), the saved tensors stacked and the batch
+    dim of each (``dims``); its rules map the op's rules over the examples with
+    vjplib.vmap. A cotangent or tangent may carry leading batch dims of its own
+    (jacrev, jacfwd): the examples' dim comes after them."""
 
     op, in_dims = None, ()
     generate_vmap_rule = True  # vmap of vmap: batch the batched op again

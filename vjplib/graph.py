@@ -1,22 +1,17 @@
-"""Reverse mode: the vjp trace, the recorded graph, its topological order,
-the one backward walk and the one replay.
+"""Reverse mode: the vjp trace, the recorded graph, its topological order, the
+one backward walk and the one replay.
 
-A traced value and its node in the graph are two objects, as a torch Tensor
-and its ``grad_fn`` are. The ``Traced`` value holds the tensor (``primal``)
-and its ``Node``; the node holds what the backward pass needs: the op, the
-context its forward saved, the output's shape, dtype and device (to check
-cotangents), and one edge per input. Nodes point to nodes, never to values,
-so an intermediate the user no longer references is freed at once, unless a
-rule saved it (tanh saves its output y; the matmul before it saves nothing
-of its own).
+A traced value and its node in the graph are two objects, as a torch Tensor and
+its ``grad_fn`` are. The ``Traced`` value holds the tensor (``primal``) and its
+``Node``; the node holds what the backward pass needs: the op, the context its
+forward saved, the output's shape, dtype and device (to check cotangents), and
+one edge per input. Nodes point to nodes, never to values, so an intermediate
+the user no longer references is freed at once, unless a rule saved it (tanh
+saves its output y; the matmul before it saves nothing of its own).
 
-``backward`` is the one reverse walk of vjplib: over a graph of Nodes with
-each op's ``vjp`` rule (``vjp_fn``, ``Tensor.backward``,
-``autograd.grad``), or over the linear graph ``linearize`` records with each
-op's ``transpose`` rule (``linear_transpose``); an ``Observer`` sees each
-node's complete cotangent and what its rule sends back (the eager face's
-bookkeeping, the book's stepper). ``replay`` runs a recorded graph again on
-new values (``linearize``'s ``jvp_fn``, the stepper's checks).
+``backward`` is vjplib's one reverse walk (``vjp_fn``, ``Tensor.backward``,
+``autograd.grad``, ``linear_transpose``, the book's stepper); ``replay`` runs a
+recorded graph again on new values.
 """
 
 import inspect
@@ -24,7 +19,7 @@ import string
 
 import torch
 
-from .box import Box, Trace, as_primal, new_trace
+from .box import Box, Trace, _is_tensor, as_primal, new_trace
 
 
 class VjpTrace(Trace, kind="vjp"):
@@ -48,30 +43,16 @@ class Constant:
 
 
 class Node:
-    """One op application in the graph (torch's ``grad_fn``).
-
-    ``fn`` is the op (a Function subclass; None for a leaf, an input of the
-    traced function), ``ctx`` what its forward saved, ``shape``, ``dtype``
-    and ``device`` describe its output. ``inputs`` has one entry per argument
-    of the op: the argument's Node if it belongs to this graph, a Constant if
-    it is another tensor, the argument itself if it is no tensor (a dim, a
-    mode). The output value itself is not kept here; a trace that has an
-    ``on_node(node, out, args)`` method is told of each node as it is made,
-    with the output and the arguments (the backward-pass stepper shows
-    them that way).
-    """
+    """One op application in the graph (torch's ``grad_fn``): ``fn`` is the
+    op (a Function subclass; None for a leaf, an input of the traced
+    function), ``ctx`` what its forward saved, ``shape``, ``dtype`` and
+    ``device`` describe its output. ``inputs`` has one entry per argument of
+    the op: the argument's Node if it belongs to this graph, a Constant if it
+    is another tensor, the argument itself if it is no tensor (a dim, a
+    mode). The output value itself is not kept here (see ``VjpTrace``)."""
 
     __slots__ = (
-        "fn",
-        "ctx",
-        "inputs",
-        "shape",
-        "dtype",
-        "device",
-        "trace",
-        "name",
-        "hooks",
-        "retains",
+        "fn ctx inputs shape dtype device trace name hooks retains".split()
     )
 
     def __init__(self, fn, ctx, args, out, trace, name=None):
@@ -83,7 +64,7 @@ class Node:
             a.node
             if isinstance(a, Traced) and a.trace is trace
             else Constant(a)
-            if isinstance(a, (torch.Tensor, Box))
+            if _is_tensor(a)
             else a
             for a in args
         )
@@ -113,11 +94,8 @@ class Node:
 
 
 class Traced(Box):
-    """A value one ``vjp`` records: the tensor ``primal`` and its ``node``.
-
-    ``Traced(x, trace, name=...)`` makes an input (a leaf); ops make the
-    others.
-    """
+    """A value one ``vjp`` records: the tensor ``primal`` and its ``node``
+    (``Traced(x, trace, name=...)`` makes an input, a leaf)."""
 
     def __init__(self, primal, trace, node=None, name=None):
         self.primal, self.trace = primal, trace
@@ -154,9 +132,8 @@ def toposort(end):
 
 def check_like(value, like, batch, what):
     """A (co)tangent must be a tensor of shape batch + like.shape, like's dtype
-    and device.
-    """
-    if not isinstance(value, (torch.Tensor, Box)):
+    and device."""
+    if not _is_tensor(value):
         raise TypeError(f"{what} must be a tensor, got {type(value).__name__}")
     expected = tuple(batch) + tuple(like.shape)
     if tuple(value.shape) != expected:
@@ -177,17 +154,12 @@ def check_like(value, like, batch, what):
 
 
 class Observer:
-    """What a face adds to the backward walk, without a walk of its own.
-
-    ``before(node, ctx, y_bar) -> (ctx, y_bar)`` runs on each node's
-    complete cotangent, before its rule (the eager face, tensor.py, checks
-    the saved tensors there, runs the tensor hooks and may hand the rule
-    another context or cotangent); ``after(node, x_bars)`` runs as soon as
-    the rule has returned, with its cotangents, one per input (the eager face
-    frees the node's saved tensors there, one node at a time, as torch does;
-    the book's stepper notes what each node sends to each input). The base
-    class changes nothing.
-    """
+    """What a face adds to the backward walk, without a walk of its own
+    (the eager face's bookkeeping, tensor.py; the book's stepper).
+    ``before(node, ctx, y_bar) -> (ctx, y_bar)`` sees each node's complete
+    cotangent before its rule and may hand the rule another context or
+    cotangent; ``after(node, x_bars)`` sees what the rule returned. The
+    base class changes nothing."""
 
     def before(self, node, ctx, y_bar):
         return ctx, y_bar
@@ -257,14 +229,13 @@ def backward(out, y_bar, inputs, rule="vjp", observer=None):
 
 def replay(end, new, recorded=None, args=None):
     """Run the graph behind `end` again, from new values: `new` maps some of
-    its vertices (inputs, or any node) to values; every op that depends on
-    one of them runs again with ``fn.apply`` (so the values may be traced,
-    batched, dual), in topological order. The vertices that do not depend on
-    them keep their value in `recorded` (vertex -> value). An op's arguments
-    that are not vertices come from ``args[vertex]`` when given (a Node keeps
-    no values; the stepper records them), else from the vertex's ``inputs``
-    (a LinearVar keeps its constants). Returns the value of `end`.
-    """
+    its vertices (inputs, or any node) to values; every op that depends on one
+    of them runs again with ``fn.apply`` (so the values may be traced, batched,
+    dual), in topological order. The vertices that do not depend on them keep
+    their value in `recorded` (vertex -> value). An op's arguments that are not
+    vertices come from ``args[vertex]`` when given (a Node keeps no values; the
+    stepper records them), else from the vertex's ``inputs`` (a LinearVar keeps
+    its constants). Returns the value of `end`."""
     env = dict(new)
     for v in toposort(end):
         if v in env or v.fn is None:
@@ -337,12 +308,9 @@ def format_graph(out):
 
 
 def print_graph(f, *primals, file=None):
-    """Trace f at `primals` and print the graph it records (inputs named after
-    f's parameters).
-
-    ``print_graph(grad(f), x)`` shows the graph of the gradient computation
-    itself.
-    """
+    """Trace f at `primals` and print the graph it records, inputs named
+    after f's parameters (``print_graph(grad(f), x)``: the graph of the
+    gradient computation itself)."""
     try:
         params = inspect.signature(f).parameters.values()
         names = [
@@ -352,13 +320,10 @@ def print_graph(f, *primals, file=None):
         ]
     except (TypeError, ValueError):
         names = []
+    names += [f"x{i}" for i in range(len(names), len(primals))]
     with new_trace("vjp") as trace:
         xs = [
-            Traced(
-                as_primal(p, "print_graph", i),
-                trace,
-                name=names[i] if i < len(names) else f"x{i}",
-            )
+            Traced(as_primal(p, "print_graph", i), trace, name=names[i])
             for i, p in enumerate(primals)
         ]
         out = f(*xs)

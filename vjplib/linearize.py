@@ -16,18 +16,15 @@ rule instead of its VJP: ⟨y_bar, L x_dot⟩ = ⟨Lᵀ y_bar, x_dot⟩. For any
 
 (JAX's autodidax, part 4: reverse mode is forward mode plus transposition).
 
-``linear_program(f_lin, *primals)`` records a linear function (a
-``jvp_fn``, or the ``f_T`` of linear_transpose) and returns it as a
-straight-line program, one linear op per line, as ``jax.make_jaxpr`` shows
-JAX's. ``linear_ops()`` lists the ops linearize accepts, read from the op
-classes themselves (their ``linear_in``).
+``linear_program`` prints a recorded linear function as ``jax.make_jaxpr``
+prints JAX's; ``linear_ops()`` lists the ops linearize accepts.
 """
 
 import copy
 
 import torch
 
-from .box import Box, Trace, as_primal, new_trace
+from .box import Box, Trace, _is_tensor, as_primal, new_trace
 from .dual import Dual
 from .function import Function, forward_on_shapes
 from .graph import backward, check_like, replay, toposort
@@ -41,30 +38,19 @@ _WAY_OUT = (
 
 
 class LinearVar(Box):
-    """A value that is a linear function of the inputs of a linear trace.
-
-    It holds no numbers: its ``shape``, ``dtype`` and ``device``, and the op
-    ``fn`` and arguments ``args`` that make it (``fn`` None: an input). The
-    ``ctx`` keeps what the op's transpose rule needs: its constant operands
-    and its shapes and dims. LinearVars form the graph of the linear map,
-    and are its vertices as a ``graph.Node`` is its graph's (``fn``, ``ctx``,
-    ``inputs``, ``in_graph``), so the one walk and the one replay of graph.py
-    run on both.
-    """
+    """A value that is a linear function of the inputs of a linear trace. It
+    holds no numbers: its shape, dtype and device, and the op ``fn``,
+    arguments ``args`` and context ``ctx`` (the constant operands, shapes
+    and dims the transpose rule needs) that make it (``fn`` None: an input).
+    It is a vertex as a ``graph.Node`` is, so graph.py's walk and replay
+    run on both."""
 
     def __init__(self, like, trace, fn=None, args=(), ctx=None):
-        self.shape, self.dtype, self.device = (
-            like.shape,
-            like.dtype,
-            like.device,
-        )
+        self.shape, self.dtype = like.shape, like.dtype
+        self.device = like.device
         self.trace, self.fn, self.args, self.ctx = trace, fn, args, ctx
 
     shape = dtype = device = None  # instance attributes (see __init__)
-
-    @property
-    def ndim(self):
-        return len(self.shape)
 
     @property
     def parents(self):
@@ -127,15 +113,13 @@ def check_linear(fn, args, linear, who):
     for i, is_linear in enumerate(linear):
         if is_linear and i not in linear_in:
             where = f"its argument {i}" if len(linear_in) else "its input"
-            custom = (
-                ""
-                if fn.__module__.startswith(
-                    __name__.replace("linearize", "ops")
-                )
-                else f" If {fn.__name__} is linear, give it linear_in = "
-                "(0,) (its transpose is then its vjp, unless it defines "
+            custom = (  # the way out for the user's own Function
+                f" If {fn.__name__} is linear, give it linear_in = (0,) (its "
+                "transpose is then its vjp, unless it defines "
                 "transpose(ctx, y_bar))."
             )
+            if fn.__module__.startswith("vjplib.ops."):  # a built-in op
+                custom = ""
             raise TypeError(
                 f"{who}: {name} is not linear in {where}, so the "
                 f"function is not linear in its input: {who} takes "
@@ -150,7 +134,7 @@ def check_linear(fn, args, linear, who):
     if not getattr(fn, "bilinear", False):
         for i in linear_in:
             a = args[i] if i < len(args) else None
-            if isinstance(a, (torch.Tensor, Box)) and not linear[i]:
+            if _is_tensor(a) and not linear[i]:
                 raise TypeError(
                     f"{who}: {name} of a value that depends on the input "
                     "and a constant is affine, not linear (f(0) ≠ 0): drop "
@@ -170,14 +154,10 @@ def _op_classes(cls=Function):
 
 
 def linear_ops():
-    """The linear ops, read from the op classes (their ``linear_in`` and
-    ``bilinear`` attributes; the transpose rule is the VJP unless the op
-    says otherwise), as three lists of names: ``"one at a time"`` (linear
-    in each argument while the other is a constant: mul, matmul, convolve),
-    ``"together"`` (linear in all their arguments together: add, sub) and
-    ``"first"`` (linear in their first argument, the others constants or
-    settings: neg, div by a constant, sum, reshape, ...). An op added later
-    appears here by itself."""
+    """The linear ops, read from the op classes' ``linear_in`` and
+    ``bilinear``, by kind: ``"one at a time"`` (mul, matmul, convolve),
+    ``"together"`` (add, sub) and ``"first"`` (in their first argument: neg,
+    div by a constant, sum, reshape, ...)."""
     kinds = {"one at a time": [], "together": [], "first": []}
     for cls in _op_classes():
         linear_in = tuple(getattr(cls, "linear_in", ()))
@@ -326,13 +306,12 @@ class LinearProgram:
 
 
 def linear_program(f_lin, *primals, names=None):
-    """The linear function f_lin (a ``jvp_fn`` from linearize, an ``f_T``
-    from linear_transpose, or any function built from linear ops) recorded
-    as a ``LinearProgram``, as ``jax.make_jaxpr(f_lin)(*primals)``:
-    f_lin runs once on inputs that hold no numbers, shaped like `primals`
-    (their values are not used). ``names``: one name per input for the
-    printout (default x1_dot, x2_dot, ... or x_dot for one input).
-    """
+    """The linear function f_lin (a ``jvp_fn`` from linearize, an ``f_T`` from
+    linear_transpose, or any function built from linear ops) recorded as a
+    ``LinearProgram``, as ``jax.make_jaxpr(f_lin)(*primals)``: f_lin runs once
+    on inputs that hold no numbers, shaped like `primals` (their values are not
+    used). ``names``: one name per input for the printout (default x1_dot,
+    x2_dot, ... or x_dot for one input)."""
     who = "linear_program"
     primals = [as_primal(p, who, i) for i, p in enumerate(primals)]
     if names is None:
@@ -360,13 +339,9 @@ def _zeros(like):
 
 def linearize(f, *primals):
     """(f(*primals), jvp_fn), as torch.func.linearize: f runs once;
-    ``jvp_fn(*x_dots)`` = J x_dot runs only the recorded linear map.
-
-    The forward pass runs in forward mode with LinearVar tangents, so every
-    op's JVP rule records its linear piece (for Y = X⁻¹: Y_dot = -(Y (X_dot
-    Y)), two matmuls by the constant Y and a neg). What is kept: the
-    constants of those pieces, not the inputs of every op.
-    """
+    ``jvp_fn(*x_dots)`` = J x_dot runs only the recorded linear map, which
+    keeps the constants of its linear pieces (for Y = X⁻¹: Y_dot = -(Y
+    (X_dot Y)), the constant Y), not the inputs of every op."""
     primals = [as_primal(p, "linearize", i) for i, p in enumerate(primals)]
     with new_trace("linear", LinearTrace, who="linearize") as lin:
         x_dots = _inputs(primals, lin)

@@ -1,16 +1,9 @@
 """The memory meter: the bytes a recorded graph keeps, measured the same way
 for vjplib and for torch, through each library's ``saved_tensors_hooks``.
 
-- ``SavedBytes``: a context manager. While it runs, every tensor an op saves
-  for its backward rule (vjplib's or torch's) is seen by the pack hook and
-  held in a small packet that the graph keeps for as long as it keeps the
-  tensor. ``current`` is the bytes of the packets alive now, each storage
-  once (a W saved by every layer counts once); ``peak`` is the largest
-  ``current`` seen after any save.
-- ``kept_bytes(make)``: the bytes the result of ``make()`` keeps alive
-  through its graph: what the graph saved and still holds, plus the
-  result's own tensors, each storage once, leaving out every storage that
-  existed before the call (inputs, weights, constants).
+``SavedBytes`` counts the tensors ops save while it runs, each storage once
+(a W saved by every layer counts once), for as long as the graph keeps them;
+``kept_bytes(make)``, what the result of ``make()`` keeps alive.
 
 Only saves are seen (a tensor a Python variable holds is not), so the meter
 measures the graph, not the program; and it reads no engine internals, so it
@@ -57,7 +50,8 @@ def _unpack(packet):
 
 
 class SavedBytes:
-    """Bytes held by the tensors graphs saved while a ``with`` block runs.
+    """Bytes held by the tensors graphs saved while a ``with`` block runs
+    (``current``; ``peak``: the largest ``current`` after any save).
 
     >>> import vjplib
     >>> with SavedBytes() as meter:
@@ -126,11 +120,10 @@ def _wraps(r):
 
 
 def kept_bytes(make):
-    """Bytes of tensor memory that the result of ``make()`` keeps alive:
-    what its recorded graph saved for backward and still holds when make
-    returns, and the result's own tensors (a tensor, or the tensors of a
-    tuple such as vjp's ``(y, vjp_fn)``), each storage once and none that
-    existed before the call. The same for either library::
+    """Bytes the result of ``make()`` keeps alive: what its graph saved and
+    still holds, and the result's own tensors (or a tuple's, such as vjp's
+    ``(y, vjp_fn)``), each storage once and none that existed before the
+    call. The same for either library::
 
         kept_bytes(lambda: vjplib.vjp(f, X))          # vjplib's graph
         kept_bytes(lambda: f_torch(X.requires_grad_()))   # torch's

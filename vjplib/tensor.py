@@ -7,14 +7,12 @@ with ``vjplib.tensor(data, requires_grad=True)`` records every op it takes
 part in, as it happens, and ``z.backward()`` leaves the gradient in the
 leaves' ``.grad``.
 
-Both faces run on the same machinery: an op applied to a Tensor that
-requires grad goes through ``Function.apply`` to the eager trace
-(``EAGER``, which processes an op as the vjp trace does) and records a
-``graph.Node`` (its ``grad_fn``) holding the op's context, exactly as a
-traced value inside ``vjplib.vjp`` does; ``Tensor.backward`` walks the
-graph with ``graph.backward``, the walk ``vjp_fn`` uses. (torch.func runs
-on torch's autograd graph the same way.) What this face adds is torch's
-bookkeeping around that walk (``_Bookkeeping``, the walk's observer):
+Both faces run on one machinery (as torch.func runs on torch's autograd
+graph): an op on a Tensor that requires grad goes to the eager trace
+(``EAGER``), which records a ``graph.Node`` (its ``grad_fn``) as the vjp
+trace does, and ``Tensor.backward`` runs ``graph.backward``, the walk
+``vjp_fn`` runs. This face adds torch's bookkeeping around that walk
+(``_Bookkeeping``, the walk's observer):
 
 - ``.grad`` of a leaf *accumulates* across backward calls (``x.grad = None``
   resets it): the cotangent sum of a node used twice, spread over calls;
@@ -34,9 +32,6 @@ bookkeeping around that walk (``_Bookkeeping``, the walk's observer):
 - a Tensor that does not require grad (a ``.grad``, say) reads as the torch
   tensor it holds: its torch methods (``.abs()``, ``.max()``, …) and torch
   functions run on its values; one that requires grad takes vjplib ops only.
-
-``vjplib.autograd.grad`` (autograd/) is torch.autograd.grad: the same walk,
-returning the cotangents instead of adding them into ``.grad``.
 """
 
 import copy
@@ -46,7 +41,8 @@ import weakref
 
 import torch
 
-from .box import Box, Trace
+from . import ops
+from .box import Box, Trace, _method
 from .function import Function
 from .graph import Node, Observer, Traced, backward, toposort
 
@@ -96,20 +92,17 @@ class enable_grad(_GradMode):
 
 
 class _EagerTrace(Trace, kind="eager"):
-    """The one trace all Tensors share. Level 0: below every running
+    """The one trace all Tensors share, at level 0: below every running
     transformation, so ``vjplib.grad`` of a function of Tensors sees them as
-    constants of its own trace (as torch.func sees requires_grad tensors).
+    constants (as torch.func sees requires_grad tensors). It processes an op
+    as the vjp trace does (``Trace.process``)."""
 
-    It processes an op as the vjp trace does (``Trace.process``): the op runs
-    on the values, and its node is recorded when an input requires grad and
-    grad mode is on."""
+    keeps_other_saves = True  # plain: create_graph cannot differentiate
 
     def __init__(self):
         super().__init__("eager", 0)
 
-    def mine(self, args):
-        """The inputs this op is recorded for: Tensors that require grad,
-        in grad mode."""
+    def mine(self, args):  # Tensors that require grad, in grad mode
         return tuple(
             _Grad.enabled and isinstance(a, Tensor) and a.requires_grad
             for a in args
@@ -128,29 +121,17 @@ class _EagerTrace(Trace, kind="eager"):
         out = Tensor(y, node, version)
         lower = tuple(_plain(a) for a in args)
         node.ctx = self.lift(fn, ctx, lower, y, args, out)
-        node.ctx.versions = tuple(
-            s._version if isinstance(s, Tensor) else None
-            for s in node.ctx._saved
-        )
+        node.ctx.versions = _versions(node.ctx._saved)
         return out
-
-    def lift(self, fn, ctx, lower, y, args, out):
-        """ctx with each saved input or output replaced by its Tensor (what
-        create_graph differentiates through); other saved tensors stay
-        plain."""
-
-        def up(s):
-            for a_low, a in zip(lower, args):
-                if s is a_low:
-                    return a
-            return out if s is y else s
-
-        lifted = copy.copy(ctx)
-        lifted._saved = tuple(up(s) for s in ctx._saved)
-        return lifted
 
 
 EAGER = _EagerTrace()
+
+
+def _versions(saved):
+    """The version of each saved Tensor, which backward checks (None for a
+    plain value)."""
+    return tuple(s._version if isinstance(s, Tensor) else None for s in saved)
 
 
 def _shared_version(y, args):
@@ -184,12 +165,10 @@ class _Leaf(Node):
 
 
 class Tensor(Traced):
-    """A torch tensor (``primal``) that records the ops it takes part in.
-
-    Make one with ``vjplib.tensor(data, requires_grad=...)``. A leaf that
-    requires grad has a ``_Leaf`` node; an op's output has the op's node as
-    its ``grad_fn``; a Tensor that does not require grad has no node.
-    """
+    """A torch tensor (``primal``) that records the ops it takes part in
+    (make one with ``vjplib.tensor``). A leaf that requires grad has a
+    ``_Leaf`` node, an op's output the op's node (its ``grad_fn``), a Tensor
+    that does not require grad none."""
 
     def __init__(self, primal, node=None, version=None):
         self.primal, self.trace, self.node = primal, EAGER, node
@@ -205,17 +184,9 @@ class Tensor(Traced):
     def requires_grad(self, flag):
         self.requires_grad_(flag)
 
-    @property
-    def is_leaf(self):
-        return self.node is None or self.node.fn is None
-
-    @property
-    def grad_fn(self):
-        return None if self.is_leaf else self.node
-
-    @property
-    def _version(self):
-        return self._vc.n
+    is_leaf = property(lambda self: self.node is None or self.node.fn is None)
+    grad_fn = property(lambda self: None if self.is_leaf else self.node)
+    _version = property(lambda self: self._vc.n)
 
     @property
     def grad(self):
@@ -242,10 +213,8 @@ class Tensor(Traced):
         )
 
     def retain_grad(self):
-        """Let backward() fill this non-leaf's ``.grad`` too (accumulating,
-        as a leaf's): its node adds its complete cotangent there, after the
-        tensor's hooks. On a leaf it does nothing (a leaf's .grad is
-        filled anyway)."""
+        """Let backward() fill this non-leaf's ``.grad`` too (its complete
+        cotangent, after the hooks); on a leaf it does nothing."""
         if not self.requires_grad:
             raise RuntimeError(
                 "can't retain_grad on Tensor that has requires_grad=False"
@@ -286,31 +255,12 @@ class Tensor(Traced):
         self.node.hooks = self.node.hooks + (hook,)
 
     # ------------------------------------------------------------ in place
-    def add_(self, other):
-        return self._inplace(torch.Tensor.add_, _ops().add, other)
-
-    def sub_(self, other):
-        return self._inplace(torch.Tensor.sub_, _ops().sub, other)
-
-    def mul_(self, other):
-        return self._inplace(torch.Tensor.mul_, _ops().mul, other)
-
-    def div_(self, other):
-        return self._inplace(torch.Tensor.div_, _ops().div, other)
-
-    # x += y, x -= y, x *= y, x /= y: in place, as torch's (without these,
-    # Python would rebind x to a new tensor: a parameter would silently
-    # stop being a leaf)
-    __iadd__ = add_
-    __isub__ = sub_
-    __imul__ = mul_
-    __itruediv__ = div_
-
-    def _inplace(self, torch_op, op, other):
-        """Change the values in place and bump the version. When the result
-        requires grad, the op is recorded out of place on an alias of the
-        old value, and this Tensor takes the new node (its grad_fn)."""
-        name = torch_op.__name__
+    def _inplace(self, op, other):
+        """``self.add_(other)`` for op "add" (below the class): change the
+        values in place and bump the version; a result that requires grad
+        records the op out of place on an alias of the old value, and this
+        Tensor takes its node."""
+        name = f"{op}_"
         tracked = _Grad.enabled and (
             self.requires_grad
             or (isinstance(other, Tensor) and other.requires_grad)
@@ -324,10 +274,10 @@ class Tensor(Traced):
             )
         if not tracked:
             plain = other.primal if isinstance(other, Tensor) else other
-            torch_op(self.primal, plain)
+            getattr(torch.Tensor, name)(self.primal, plain)
         else:
             old = Tensor(self.primal, self.node, self._vc)
-            new = op(old, other)
+            new = getattr(ops, op)(old, other)
             if new.shape != self.shape:
                 raise RuntimeError(
                     f"{name}: output with shape {tuple(self.shape)} doesn't "
@@ -340,10 +290,7 @@ class Tensor(Traced):
                 else s
                 for s in ctx._saved
             )
-            ctx.versions = tuple(
-                s._version if isinstance(s, Tensor) else None
-                for s in ctx._saved
-            )
+            ctx.versions = _versions(ctx._saved)
             self.primal.copy_(new.primal)
             self.node = new.node
         self._vc.n += 1
@@ -352,23 +299,13 @@ class Tensor(Traced):
 
     # ------------------------------------------------------------ backward
     def backward(self, gradient=None, retain_graph=None, create_graph=False):
-        """Accumulate d(self)/d(leaf), pulled back from ``gradient``, into
-        the ``.grad`` of every leaf that requires grad.
-
-        ``gradient`` is the cotangent y_bar (default 1 for a one-element
-        self): the leaves receive the VJP Jᵀ y_bar, as ``vjplib.vjp``'s
-        ``vjp_fn(y_bar)`` returns it. ``retain_graph`` (default:
-        create_graph) keeps the saved tensors for another backward;
-        ``create_graph`` records the backward pass, so ``.grad`` requires
-        grad and can be differentiated again.
-        """
+        """Add the VJP Jᵀ y_bar into the ``.grad`` of every leaf that
+        requires grad, for the cotangent ``gradient`` = y_bar (default 1 for
+        a one-element self). ``retain_graph`` (default: create_graph) keeps
+        the saved tensors for another backward; ``create_graph`` records the
+        walk, so ``.grad`` can be differentiated again."""
         if not self.requires_grad:
-            raise RuntimeError(
-                "element 0 of tensors does not require grad and does not "
-                "have a grad_fn: nothing recorded how it was computed. Make "
-                "its inputs with requires_grad=True, outside vjplib.no_grad()"
-                " and without .detach()"
-            )
+            raise RuntimeError(NO_GRAD_FN.format(i=0))
         gradient = _cotangent(self, gradient, create_graph)
         retain_graph = create_graph if retain_graph is None else retain_graph
         leaves = [n for n in toposort(self.node) if n.fn is None]
@@ -398,18 +335,14 @@ class Tensor(Traced):
     def __bool__(self):
         return bool(self.primal)
 
-    def norm(self):
-        """‖self‖, the 2-norm of all entries (torch's ``Tensor.norm()``)."""
-        return _ops().norm(self)
-
     def clone(self):
         """A copy with its own storage; differentiable (the identity)."""
         return Clone.apply(self)
 
     def __getattr__(self, name):
-        """A torch method this class lacks, on a Tensor that requires no
-        grad: run it on the values (``X.grad.abs().max()``). On one that
-        requires grad: refuse, as a traced value does (box.py)."""
+        """A torch method this class lacks runs on the values of a Tensor
+        that requires no grad (``X.grad.abs().max()``); one that requires
+        grad refuses it, as a box does."""
         if (
             not name.startswith("__")
             and self.__dict__.get("node", True) is None
@@ -467,27 +400,18 @@ class Tensor(Traced):
             return f"{text}, grad_fn=<{self.grad_fn.fn.__name__}>)"
         return text + (", requires_grad=True)" if self.requires_grad else ")")
 
-    # ------------------------------------------------------------ a few ops
-    def exp(self):
-        return _ops().exp(self)
 
-    def log(self):
-        return _ops().log(self)
+# A few of torch's methods, each the vjplib op of its name (as a Box's)
+for _name in ("exp", "log", "tanh", "sin", "cos", "norm"):
+    setattr(Tensor, _name, _method(_name))
 
-    def tanh(self):
-        return _ops().tanh(self)
-
-    def sin(self):
-        return _ops().sin(self)
-
-    def cos(self):
-        return _ops().cos(self)
-
-
-def _ops():
-    from . import ops
-
-    return ops
+# x.add_(y), and x += y in place, as torch's (else Python would rebind x to
+# a new tensor: a parameter would silently stop being a leaf)
+for _name in ("add", "sub", "mul", "div"):
+    _in_place = functools.partialmethod(Tensor._inplace, _name)
+    setattr(Tensor, f"{_name}_", _in_place)
+    _dunder = "truediv" if _name == "div" else _name
+    setattr(Tensor, f"__i{_dunder}__", _in_place)
 
 
 class Clone(Function):
@@ -513,6 +437,11 @@ class Clone(Function):
         return y_bar
 
 
+NO_GRAD_FN = (
+    "element {i} of tensors does not require grad and does not have a "
+    "grad_fn: nothing recorded how it was computed. Make its inputs with "
+    "requires_grad=True, outside vjplib.no_grad() and without .detach()"
+)
 NON_LEAF_GRAD = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being "
     "accessed. Its .grad attribute won't be populated during "
@@ -560,10 +489,9 @@ def _wrap_all(x):
 
 
 class _Bookkeeping(Observer):
-    """torch's bookkeeping around the walk. Before a node's VJP: check its
-    saved tensors' versions, run its tensor hooks, fill a retained .grad
-    (backward() and autograd.grad both do, as torch); right after it: free
-    its saved tensors (unless `retain_graph`)."""
+    """torch's bookkeeping around the walk: before a node's VJP, check its
+    saved tensors' versions, run its hooks, fill a retained .grad; right
+    after it, free its saved tensors (unless `retain_graph`)."""
 
     def __init__(self, retain_graph, create_graph):
         self.retain_graph, self.create_graph = retain_graph, create_graph
@@ -589,8 +517,7 @@ class _Bookkeeping(Observer):
 
 
 def _walk(outs, y_bars, inputs, retain_graph, create_graph):
-    """The eager face's walk from `outs` (Tensors) seeded with `y_bars`:
-    graph.backward with torch's bookkeeping (``_Bookkeeping``). Returns the
+    """graph.backward from `outs` (Tensors) with torch's bookkeeping: the
     cotangents of `inputs` (nodes)."""
     with _GradMode(create_graph):
         return backward(
@@ -673,12 +600,9 @@ def _modified(node, i, s, v):
 
 
 def tensor(data, requires_grad=False, dtype=None):
-    """A new Tensor holding a copy of `data` (a tensor, a number, a list).
-
-    As everywhere in vjplib, Python floats and lists of them become float64
-    (torch would make float32). ``requires_grad=True`` makes it a leaf whose
-    ``.grad`` backward() fills.
-    """
+    """A new Tensor holding a copy of `data` (a tensor, a number, a list;
+    Python floats become float64, where torch would make float32).
+    ``requires_grad=True`` makes it a leaf whose ``.grad`` backward() fills."""
     if isinstance(data, Tensor):
         data = data.primal
     if isinstance(data, torch.Tensor):

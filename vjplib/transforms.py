@@ -6,21 +6,16 @@ versions are compared with.
 Jacobians are numerator layout: J[i, j] = ∂y_i/∂x_j, of shape y.shape +
 x.shape.
 
-Errors: where torch has the same function (torch.func's vjp, grad, jvp,
-jacrev, jacfwd; torch.autograd.functional's hvp), a mistake raises torch's
-error class with torch's key words (a RuntimeError for grad of a
-non-scalar, argnums out of range, tangents of the wrong size, …), followed
-by vjplib's way out; tests/test_errors.py runs each mistake through both.
-Where torch accepts what vjplib does not (a tuple of outputs, a float32
-cotangent for a float64 output), vjplib refuses with its own TypeError or
-ValueError, which names the way out.
+Errors follow torch.func's (and torch.autograd.functional.hvp's) class and
+key words, as ``vjplib/__init__.py`` says; tests/test_errors.py runs each
+mistake through both libraries.
 """
 
 import functools
 
 import torch
 
-from .box import Box, as_primal, new_trace
+from .box import Box, _is_tensor, as_primal, new_trace
 from .dual import Dual
 from .graph import Traced, backward, check_like
 from .ops import reshape, transpose
@@ -28,8 +23,7 @@ from .ops import reshape, transpose
 
 def _output(out, trace, who):
     """The primal of f's output; a value that does not belong to `trace` is a
-    constant of it.
-    """
+    constant of it."""
     if isinstance(out, Box):
         if out.trace is trace:
             return out.primal
@@ -73,19 +67,10 @@ def _vjp(f, primals, who):
 
     def vjp_fn(y_bar, *, batched=False):
         """x_bar_i = J_iᵀ y_bar for each primal i. batched=True: y_bar has one
-        extra leading dim.
-        """
-        batch = (
-            tuple(y_bar.shape[:1])
-            if batched and isinstance(y_bar, (torch.Tensor, Box))
-            else ()
-        )
-        if (
-            not batch
-            and isinstance(y_bar, (torch.Tensor, Box))
-            and y_bar.shape != y.shape
-        ):  # torch.func.vjp's class and words
-            raise RuntimeError(
+        extra leading dim."""
+        batch = tuple(y_bar.shape[:1]) if batched and _is_tensor(y_bar) else ()
+        if not batch and _is_tensor(y_bar) and y_bar.shape != y.shape:
+            raise RuntimeError(  # torch.func.vjp's class and words
                 f"{who}: Mismatch in shape: grad_output[0] has a shape of "
                 f"{y_bar.shape} and output[0] has a shape of {y.shape}: "
                 "the cotangent y_bar has the shape of the output"
@@ -138,8 +123,7 @@ def _argnums(argnums, n, who):
 
 def _wrt(f, args, nums):
     """f as a function of the arguments at positions nums only; the others stay
-    fixed.
-    """
+    fixed."""
 
     def g(*diff):
         full = list(args)
@@ -171,9 +155,7 @@ def value_and_grad(f, argnums=0):
 
 
 def grad(f, argnums=0):
-    """The gradient x -> ∇f(x) = Jᵀ·1 of a scalar-valued f (one reverse
-    pass).
-    """
+    """x -> ∇f(x) = Jᵀ·1 of a scalar-valued f (one reverse pass)."""
     value_and_grad_f = value_and_grad(f, argnums)
 
     @functools.wraps(f)
@@ -232,10 +214,8 @@ def jvp(f, primals, tangents, *, batched=False):
 
 
 def _basis(x):
-    """
-    The standard basis of x's space, stacked: shape (x.numel(),) + x.shape (an
-    identity).
-    """
+    """The standard basis of x's space, stacked: shape (x.numel(),) + x.shape
+    (an identity)."""
     n = x.numel()
     return torch.eye(n, dtype=x.dtype, device=x.device).reshape(
         (n,) + tuple(x.shape)
@@ -243,10 +223,8 @@ def _basis(x):
 
 
 def jacrev(f, argnums=0):
-    """
-    x -> J of shape f(x).shape + x.shape, all rows from ONE batched VJP of the
-    identity.
-    """
+    """x -> J of shape f(x).shape + x.shape, all rows from ONE batched VJP of
+    the identity."""
 
     @functools.wraps(f)
     def jacrev_f(*args):
@@ -254,9 +232,8 @@ def jacrev(f, argnums=0):
         y, vjp_fn = _vjp(
             _wrt(f, args, nums), [args[i] for i in nums], "jacrev"
         )
-        rows = vjp_fn(
-            _basis(y), batched=True
-        )  # x_bar_i for y_bar = e_i, for every i
+        # row i: x_bar_i for y_bar = e_i, every i in one batched pass
+        rows = vjp_fn(_basis(y), batched=True)
         Js = tuple(
             reshape(r, tuple(y.shape) + tuple(r.shape[1:])) for r in rows
         )
@@ -266,10 +243,8 @@ def jacrev(f, argnums=0):
 
 
 def jacfwd(f, argnums=0):
-    """
-    x -> J of shape f(x).shape + x.shape, all columns from ONE batched JVP of
-    the identity.
-    """
+    """x -> J of shape f(x).shape + x.shape, all columns from ONE batched JVP
+    of the identity."""
 
     @functools.wraps(f)
     def jacfwd_f(*args):
@@ -280,9 +255,8 @@ def jacfwd(f, argnums=0):
             y, cols = jvp(
                 _wrt(f, args, (i,)), (x,), (_basis(x),), batched=True
             )
-            J = transpose(
-                reshape(cols, (x.numel(), y.numel()))
-            )  # column j = J e_j
+            # column j = J e_j
+            J = transpose(reshape(cols, (x.numel(), y.numel())))
             Js.append(reshape(J, tuple(y.shape) + tuple(x.shape)))
         return Js[0] if isinstance(argnums, int) else tuple(Js)
 
@@ -290,10 +264,8 @@ def jacfwd(f, argnums=0):
 
 
 def jacrev_loop(f):
-    """
-    Like jacrev(f), one VJP per row: m backward passes instead of one batched
-    pass.
-    """
+    """Like jacrev(f), one VJP per row: m backward passes instead of one
+    batched pass."""
 
     def jacrev_loop_f(x):
         y, vjp_fn = _vjp(f, [x], "jacrev_loop")
@@ -304,10 +276,8 @@ def jacrev_loop(f):
 
 
 def jacfwd_loop(f):
-    """
-    Like jacfwd(f), one JVP per column: n forward passes instead of one batched
-    pass.
-    """
+    """Like jacfwd(f), one JVP per column: n forward passes instead of one
+    batched pass."""
 
     def jacfwd_loop_f(x):
         x = as_primal(x, "jacfwd_loop", 0)
@@ -331,11 +301,9 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
 
     As in torch, `inputs` is a Tensor or a tuple of Tensors and `v` has the
     same structure and shapes (None only for one single-element input: 1);
-    H v is a Tensor for a Tensor input and a tuple for a tuple. torch.func
-    has no hvp: its docs write it as ``jvp(grad(f), (x,), (v,))``, which is
-    what this computes. vjplib's results can always be differentiated again
-    (wrap the call in another transformation), so ``create_graph`` and
-    ``strict``, torch's switches for its eager graph, are refused.
+    H v is a Tensor for a Tensor input and a tuple for a tuple. torch's
+    ``create_graph`` and ``strict`` are refused (wrap the call in another
+    transformation to differentiate it again).
     """
     if create_graph or strict:
         raise NotImplementedError(
@@ -343,7 +311,7 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
             "be differentiated by wrapping the call in another vjplib "
             "transformation (grad, jvp, vjp)"
         )
-    single = isinstance(inputs, (torch.Tensor, Box))
+    single = _is_tensor(inputs)
     if not single and not isinstance(inputs, tuple):
         raise TypeError(
             "The inputs given to hvp must be either a Tensor or a tuple of "
@@ -359,7 +327,7 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
                 "element."
             )
         v = torch.ones_like(as_primal(inputs, "hvp", 0))
-    vs = (v,) if isinstance(v, (torch.Tensor, Box)) else tuple(v)
+    vs = (v,) if _is_tensor(v) else tuple(v)
     if len(vs) != len(xs):
         raise RuntimeError(
             f"v is a tuple of invalid length: should be {len(xs)} but got "
@@ -374,7 +342,7 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
 
     def scalar(*args):  # func, its single-element output as a 0-d scalar
         out = func(*args)
-        if not isinstance(out, (torch.Tensor, Box)):
+        if not _is_tensor(out):
             raise TypeError(
                 "The outputs of the user-provided function given to hvp must "
                 "be either a Tensor or a tuple of Tensors but the given "

@@ -3,18 +3,13 @@
 ``vmap(f)(X)`` calls f once, on ``Batched`` values: each holds every
 example's value stacked along dim 0 (the batch dim, kept in front; moving it
 there is a view) and shows f one example's shape. An op applied to Batched
-values runs its batching rule (``BatchTrace.process``: one dispatch, as
-every trace's), ``fn.vmap(info, in_dims, *args)`` (torch's
-signature, in each op's class in vjplib/ops/): elementwise ops, sums, flips and
-cumsums over dims counted from the right, inv and matmul run on the stack as
-they are; reshape and broadcast_to put the batch in front of the new shape;
-norm reduces each example's dims only. JAX's autodidax (part 1) and torch
-carry a (value, bdim) pair and move the batch dim only when a rule needs
-it; vjplib keeps it at dim 0 always (a rule may return it elsewhere, and
-vmap moves it back), which keeps every rule short. vmap composes with the
-other transformations: ``vmap(grad(f))`` gives per-example gradients,
-``vmap(vjp_fn)`` over the rows of the identity the Jacobian (as jacrev),
-and ``vmap`` of a JVP over the basis tangents its columns (as jacfwd).
+values runs its batching rule (``BatchTrace.process``), ``fn.vmap(info,
+in_dims, *args)`` (torch's signature; each op's docstring says what its rule
+does). JAX's autodidax (part 1) and torch carry a (value, bdim) pair and move
+the batch dim only when a rule needs it; vjplib keeps it at dim 0 always (a
+rule may return it elsewhere, and vmap moves it back), which keeps every rule
+short. ``vmap(grad(f))`` gives per-example gradients, ``vmap(vjp_fn)`` over
+the rows of the identity the Jacobian (as jacrev).
 """
 
 import functools
@@ -22,7 +17,7 @@ from collections import namedtuple
 
 import torch
 
-from .box import Box, Trace, new_trace
+from .box import Box, Trace, _is_tensor, new_trace
 from .function import Context, forward_on_shapes
 from .ops import broadcast_to, movedim
 
@@ -104,14 +99,8 @@ def _example_ctx(trace, fn, args, needs, out):
     example (cheap, and its attributes are an example's shapes, dims and
     modes), its saved tensors then replaced by the Batched values. Without
     an example (no numbers), forward runs on shapes only."""
-    examples = [
-        _one_example(a) if isinstance(a, (torch.Tensor, Box)) else a
-        for a in args
-    ]
-    is_missing = [
-        e is None and isinstance(a, (torch.Tensor, Box))
-        for e, a in zip(examples, args)
-    ]
+    examples = [_one_example(a) if _is_tensor(a) else a for a in args]
+    is_missing = [e is None and _is_tensor(a) for e, a in zip(examples, args)]
     if any(is_missing):
         ctx, examples, y = forward_on_shapes(fn, args, needs)
     else:
@@ -165,7 +154,7 @@ def _batch_size(args, dims):
     for i, (a, d) in enumerate(zip(args, dims)):
         if d is None:
             continue
-        if not isinstance(a, (torch.Tensor, Box)):
+        if not _is_tensor(a):
             raise _error(
                 f"Got in_dim={d} for input {i}, but input {i} is a "
                 f"{type(a).__name__}: we cannot vmap over non-Tensor "
@@ -193,7 +182,7 @@ def _unbatch(out, trace, size, out_dim, i, f):
     varies = isinstance(out, Batched) and out.trace is trace
     if varies:
         y = out.value
-    elif not isinstance(out, (torch.Tensor, Box)):
+    elif not _is_tensor(out):
         raise TypeError(
             f"vmap: f must return a tensor or a tuple of tensors, got "
             f"{type(out).__name__} (output {i})"
@@ -219,18 +208,16 @@ def vmap(f, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     """f mapped over a batch dim of its inputs, with torch.func.vmap's
     signature: f runs once, on Batched values.
 
-    ``in_dims``: the batch dim of each input (an int for all, or a tuple
-    with an int or None per input; None: the input is the same for every
-    example). ``out_dims``: where the batch dim goes in each output; None
-    returns an output that does not vary over the batch as it is (a
-    varying one is an error, as in torch). f returns a tensor or a tuple of
-    tensors. ``randomness``: torch's 'error', 'different' or 'same' are
-    accepted and change nothing, since no vjplib op draws random numbers.
-    ``chunk_size``: run f once per chunk of that many examples (less
-    memory, more calls), then concatenate; for plain tensor inputs only
-    (vjplib has no op to slice a value traced by another transformation).
-    vmap nests (``vmap(vmap(f))``) and composes with grad, vjp, jvp,
-    linearize.
+    ``in_dims``: the batch dim of each input (an int for all, or a tuple with
+    an int or None per input; None: the input is the same for every example).
+    ``out_dims``: where the batch dim goes in each output; None returns an
+    output that does not vary over the batch as it is (a varying one is an
+    error, as in torch). f returns a tensor or a tuple of tensors.
+    ``randomness``: torch's 'error', 'different' or 'same' are accepted and
+    change nothing, since no vjplib op draws random numbers. ``chunk_size``:
+    run f once per chunk of that many examples (less memory, more calls), then
+    concatenate; for plain tensor inputs only (vjplib has no op to slice a
+    value traced by another transformation).
     """
     if randomness not in _RANDOMNESS:
         raise RuntimeError(

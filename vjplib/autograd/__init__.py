@@ -2,22 +2,23 @@
 
 ``loss.backward()`` *adds* the gradient into every leaf's ``.grad``;
 ``grad(outputs, inputs)`` *returns* the cotangents of the `inputs` you name
-(leaves or not) and touches no ``.grad``. It is the same walk
-(``graph.backward``, with the eager face's bookkeeping: version checks,
-tensor hooks, each node's saved tensors freed once used unless
-``retain_graph``), seeded with ``grad_outputs`` (default 1 for one-element
-outputs), so it gives the VJP Jᵀ ȳ of ``vjplib.vjp``. With
-``create_graph=True`` the walk is recorded, so the result can be
-differentiated again (a Hessian-vector product, chapter 9); that implies
-``retain_graph=True``, as in torch.
-
-``vjplib.autograd.graph.saved_tensors_hooks`` is torch's hook on saved
-tensors, at torch's path (``graph.py``).
+(leaves or not) and touches no ``.grad``. It is the same walk, with the same
+bookkeeping (tensor.py), seeded with ``grad_outputs``: the VJP Jᵀ ȳ of
+``vjplib.vjp``. ``graph.py`` holds torch's hook on saved tensors.
 """
 
 import torch
 
-from ..tensor import Tensor, _cotangent, _GradMode, _plain, _run_hooks, _walk
+from ..tensor import (
+    NO_GRAD_FN,
+    Tensor,
+    _cotangent,
+    _GradMode,
+    _plain,
+    _run_hooks,
+    _walk,
+    _wrap,
+)
 from . import graph
 
 __all__ = ["grad", "graph"]
@@ -42,12 +43,11 @@ def grad(
     tuple of Tensors (None for an input the outputs do not use, when
     ``allow_unused=True``; zeros with ``materialize_grads=True``).
 
-    The arguments are torch.autograd.grad's: `outputs` and `inputs` are
-    Tensors or sequences of them; `grad_outputs` the cotangents (None for
-    a one-element output: 1); ``retain_graph`` (default: create_graph)
-    keeps the saved tensors for another walk; ``create_graph`` records the
-    walk. ``is_grads_batched`` is refused (use ``vjplib.vmap`` of
-    ``vjplib.vjp``); ``only_inputs`` is ignored, as torch ignores it.
+    The arguments are torch.autograd.grad's (``retain_graph`` and
+    ``create_graph`` as in ``Tensor.backward``; `grad_outputs` None: 1 for a
+    one-element output). ``is_grads_batched`` is refused (use
+    ``vjplib.vmap`` of ``vjplib.vjp``); ``only_inputs`` is ignored, as torch
+    ignores it.
     """
     if is_grads_batched:
         raise NotImplementedError(
@@ -72,12 +72,7 @@ def grad(
         )
     for i, o in enumerate(outputs):
         if not (isinstance(o, Tensor) and o.requires_grad):
-            raise RuntimeError(
-                f"element {i} of tensors does not require grad and does not "
-                "have a grad_fn: nothing recorded how it was computed. Make "
-                "its inputs with requires_grad=True, outside vjplib.no_grad()"
-                " and without .detach()"
-            )
+            raise RuntimeError(NO_GRAD_FN.format(i=i))
     for x in inputs:
         if not isinstance(x, Tensor):
             raise TypeError(
@@ -112,9 +107,5 @@ def grad(
                     x_bar = torch.zeros_like(x.primal)
             elif not create_graph:
                 x_bar = _plain(x_bar)
-            result.append(
-                x_bar
-                if x_bar is None or isinstance(x_bar, Tensor)
-                else Tensor(x_bar)
-            )
+            result.append(None if x_bar is None else _wrap(x_bar))
     return tuple(result)

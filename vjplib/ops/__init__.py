@@ -14,109 +14,40 @@ users call:
 - ``base.py``: ``Op``, whose subclasses declare their math, and the helpers
   for operands and dims.
 
-Each class declares its forward formula, its VJP rule and its JVP rule
-(``formula``, ``vjp_rule``, ``jvp_rule``, in the book's notation: y =
-f(x), y_bar the cotangent of y and x_bar = Jᵀ y_bar the VJP, x_dot a
-tangent and y_dot = J x_dot the JVP); they open its docstring, and the
-backward-pass stepper prints the VJP rule. Rules are written with vjplib
-ops, so they can be differentiated again. A y_bar or x_dot may carry
-leading batch dimensions: rules only index dimensions from the right. A
-linear op says in which inputs it is linear (``linear_in``; ``bilinear``:
-in one at a time); its transpose rule is then its VJP unless it defines
-``transpose`` (``Function.transpose``).
+Each class declares its math in the head of its docstring (base.py). Rules
+are written with vjplib ops, so they can be differentiated again, and index
+dimensions from the right, so a y_bar or x_dot may carry leading batch
+dimensions. A linear op names the inputs it is linear in (``linear_in``;
+``bilinear``: in one at a time); its transpose rule is its VJP unless it
+defines ``transpose``.
 
-Broadcasting follows torch. When a traced value takes part, the functions
-first broadcast the operands explicitly with ``broadcast_to`` (whose VJP
-sums the cotangent back to the input's shape), so the rules of the ops
-themselves only ever see operands of matching shapes.
+Broadcasting follows torch: when a traced value takes part, the functions
+first broadcast the operands with ``broadcast_to`` (whose VJP sums the
+cotangent back), so the ops' rules only see operands of matching shapes.
 
-Names: torch's names keep torch's meaning; where vjplib's op differs it
-takes numpy's name. So ``convolve`` is ``numpy.convolve`` (a convolution,
-full or valid), not torch's ``conv1d`` (a cross-correlation on (N, C, L)
-batches), and ``transpose`` is torch's ``X.mT`` (the last two dims).
+Names (``vjplib/__init__.py``): ``convolve`` is ``numpy.convolve``, not
+torch's ``conv1d`` (a cross-correlation); ``transpose`` is torch's ``X.mT``.
 """
 
-# ruff: noqa: F401  (this module re-exports the ops)
 # The families in reading order, which is also the order of linear_ops():
 # isort: off
-from .elementwise import (
-    Cos,
-    Elementwise,
-    Exp,
-    Log,
-    Neg,
-    Pow,
-    Recip,
-    Sin,
-    Softplus,
-    Tanh,
-    cos,
-    exp,
-    log,
-    neg,
-    pow,
-    recip,
-    sin,
-    softplus,
-    tanh,
-)
-from .arithmetic import Add, Div, Mul, Sub, add, div, mul, sub
-from .shape import (
-    BroadcastTo,
-    Flip,
-    Movedim,
-    Reshape,
-    Transpose,
-    broadcast_to,
-    flip,
-    movedim,
-    reshape,
-    transpose,
-)
-from .reductions import (
-    Cumsum,
-    Logsumexp,
-    Mean,
-    Norm,
-    Reduction,
-    Sum,
-    _sum,
-    cumsum,
-    logsumexp,
-    mean,
-    norm,
-    sum,
-)
-from .linalg import Convolve, Inv, Matmul, _convolve, convolve, inv, matmul
-from .compare import (
-    NoDerivative,
-    Where,
-    bitwise_and,
-    bitwise_not,
-    bitwise_or,
-    bitwise_xor,
-    eq,
-    ge,
-    gt,
-    le,
-    lt,
-    ne,
-    sign,
-    where,
-)
-from .kinks import (
-    Abs,
-    Clamp,
-    Maximum,
-    Minimum,
-    Relu,
-    Sqrt,
-    abs,
-    clamp,
-    maximum,
-    minimum,
-    relu,
-    sqrt,
-)
-from .maxima import Amax, Gather, MaxAll, Scatter, amax, max
+from . import elementwise, arithmetic, shape, reductions, linalg
+from . import compare, kinks, maxima
+
 # isort: on
+from .linalg import _convolve  # noqa: F401  (numpy.convolve, for the tests)
+
+_FAMILIES = (elementwise, arithmetic, shape, reductions, linalg)
+_FAMILIES += (compare, kinks, maxima)
+
+# ops.Exp, ops.exp, …: every class and function the families define. The
+# functions are the ones users call, and vjplib exports them (``__all__``).
+__all__ = []
+for _family in _FAMILIES:
+    for _name, _value in vars(_family).items():
+        _ours = getattr(_value, "__module__", "").startswith(__name__)
+        if _name.startswith("_") or not _ours:
+            continue
+        globals()[_name] = _value
+        if not isinstance(_value, type) and _name not in __all__:
+            __all__.append(_name)

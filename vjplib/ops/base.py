@@ -14,10 +14,9 @@ prose::
         f'(x) = cos x.
         \"\"\"
 
-``Op`` reads the head into ``formula``, ``vjp_rule`` and ``jvp_rule`` (no
-pattern matching over prose: the head is lines with fixed labels), and the
-backward-pass stepper (booktools/stepper.py) prints ``vjp_rule`` as it
-steps through the op.
+``Op`` reads the head (lines with fixed labels, no pattern matching over
+prose) into ``formula``, ``vjp_rule`` and ``jvp_rule``; the backward-pass
+stepper prints ``vjp_rule`` as it steps through the op.
 """
 
 import builtins
@@ -25,16 +24,14 @@ import operator
 
 import torch
 
-from ..box import Box
+from ..box import Box, _is_tensor
 from ..function import Function
 
 
 class Op(Function):
-    """Base of vjplib's ops: the head of a subclass's docstring (its lines
-    up to the first blank one) declares ``formula`` (the first line),
-    ``vjp_rule`` ("VJP: …") and ``jvp_rule`` ("JVP: …"); a docstring
-    without a "VJP: " line declares nothing (an op with no derivative, a
-    base class)."""
+    """Base of vjplib's ops, which declare their math (the module's
+    docstring); a head without a "VJP: " line declares nothing (an op with
+    no derivative, a base class)."""
 
     formula = vjp_rule = jvp_rule = None
 
@@ -55,8 +52,7 @@ class Op(Function):
 
 def _batch(t, ndim):
     """The leading batch dimensions of t, a (co)tangent of a value with ndim
-    dimensions.
-    """
+    dimensions."""
     return tuple(t.shape[: t.ndim - ndim])
 
 
@@ -127,10 +123,9 @@ def _dims(op, x, dim, many=True):
 def _vmap_leading(cls, info, in_dims, *args):
     """The batching rule of an op that indexes dims from the right only, so
     leading dims ride along (elementwise ops, transpose, flip, cumsum, sum,
-    inv, convolve, movedim): give each unstacked tensor input the batch dim
-    too (``broadcast_to``: a view; for a traced value a node whose VJP sums
-    over the batch) and run the op once on the stack. Returns (output,
-    0)."""
+    inv, convolve, movedim): give each unstacked tensor input the batch dim too
+    (``broadcast_to``: a view; for a traced value a node whose VJP sums over
+    the batch) and run the op once on the stack. Returns (output, 0)."""
     from .shape import broadcast_to  # (shape.py's ops use this module)
 
     stacked = [
@@ -143,16 +138,10 @@ def _vmap_leading(cls, info, in_dims, *args):
 
 
 def _terms(ctx, *terms):
-    """
-    Sum the JVP terms of the inputs that carry a tangent; terms[i]() computes
-    input i's term.
-    """
+    """Sum the JVP terms of the inputs that carry a tangent; terms[i]()
+    computes input i's term."""
     kept = [term() for term, need in zip(terms, ctx.needs_input_grad) if need]
     return kept[0] if len(kept) == 1 else kept[0] + kept[1]
-
-
-def _is_tensor(v):
-    return isinstance(v, (torch.Tensor, Box))
 
 
 def _boxed(v):
@@ -177,10 +166,8 @@ def _check_operands(name, a, b, verb="combine", way=""):
 
 
 def _operands(name, a, b):
-    """
-    Turn Python numbers into tensors like the other operand; refuse mixed float
-    dtypes.
-    """
+    """Turn Python numbers into tensors like the other operand; refuse mixed
+    float dtypes."""
     _check_operands(name, a, b)
     like = a if _is_tensor(a) else b
     a, b = (
@@ -205,10 +192,8 @@ def _operands(name, a, b):
 
 
 def _broadcast(a, b, core_a=0, core_b=0):
-    """
-    Broadcast the leading dims of a and b (all but the last core_a / core_b) to
-    a common shape.
-    """
+    """Broadcast the leading dims of a and b (all but the last core_a / core_b)
+    to a common shape."""
     lead_a, lead_b = a.shape[: a.ndim - core_a], b.shape[: b.ndim - core_b]
     if lead_a == lead_b:  # the common case, and torch's check is slow
         return a, b

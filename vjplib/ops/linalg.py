@@ -73,10 +73,8 @@ def _times(M, S):
 
 
 def matmul(A, B):
-    """
-    A @ B with torch's rules: 1-D operands are a row / a column, leading dims
-    broadcast.
-    """
+    """A @ B with torch's rules: 1-D operands are a row / a column, leading
+    dims broadcast."""
     A, B, boxed = _operands("matmul", A, B)
     if not boxed:
         return Matmul.apply(A, B)
@@ -149,8 +147,7 @@ def inv(X):
 
 def _convolve(x, k, mode):
     """numpy.convolve(x, k, mode) along the last dim; leading dims broadcast;
-    valid needs n >= m.
-    """
+    valid needs n >= m."""
     m = k.shape[-1]
     if mode == "full":
         x = torch.nn.functional.pad(x, (m - 1, m - 1))

@@ -98,9 +98,8 @@ class MaxAll(Reduction):
 
 
 def _argmax(x, dim):
-    """The index of the largest x along `dim` (the first one on a tie, a
-    NaN if there is one: torch.max's indices), kept as a size-1 dim. No
-    derivative."""
+    """The index of the largest x along `dim` (the first one on a tie, a NaN if
+    there is one: torch.max's indices), kept as a size-1 dim. No derivative."""
     return torch.max(x, dim, keepdim=True).indices
 
 

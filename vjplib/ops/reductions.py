@@ -144,26 +144,22 @@ class Norm(Op):
 
 
 def norm(x):
-    """
-    The Frobenius norm ‖x‖_F: square root of the sum of squares of all entries
-    (a 0-d result).
-    """
+    """The Frobenius norm ‖x‖_F: square root of the sum of squares of all
+    entries (a 0-d result)."""
     return Norm.apply(x)
 
 
 def _reduce(torch_fn, x, dims, keepdim):
-    """torch_fn(x, dims, keepdim); no dims (a 0-d x): x itself, a copy
-    (an empty dim tuple would make torch reduce every dim, the batch's
-    too)."""
+    """torch_fn(x, dims, keepdim); no dims (a 0-d x): x itself, a copy (an
+    empty dim tuple would make torch reduce every dim, the batch's too)."""
     return torch_fn(x, dims, keepdim) if dims else x.clone()
 
 
 class Reduction(Op):
-    """Base of the reductions over `dims` that save x and y: forward keeps
-    x's shape, the dims and keepdim; the rules reshape y and y_bar (with its
+    """Base of the reductions over `dims` that save x and y: forward keeps x's
+    shape, the dims and keepdim; the rules reshape y and y_bar (with its
     leading batch dims) to x's shape with the reduced dims kept as size 1
-    (``_up``).
-    """
+    (``_up``)."""
 
     vmap = classmethod(_vmap_leading)
 

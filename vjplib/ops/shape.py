@@ -89,10 +89,8 @@ class Reshape(Op):
 
 
 def reshape(x, *shape):
-    """
-    x with a new shape; reshape(x, (2, 3)) or reshape(x, 2, 3); one entry may
-    be -1.
-    """
+    """x with a new shape; reshape(x, (2, 3)) or reshape(x, 2, 3); one entry
+    may be -1."""
     shape = (
         tuple(shape[0])
         if len(shape) == 1 and not isinstance(shape[0], int)
