@@ -150,7 +150,7 @@ def test_page_weight(opened, path, capsys):
         f"{path} holds saved widget state (see _ext/book_html.py)"
     )
     # the kit's stylesheet comes once, from book.css, not again inline
-    assert "/* The book's widget kit" not in html.split("</head>", 1)[1], (
+    assert "/* The book's widget kit" not in html.partition("</head>")[2], (
         f"{path} carries the widget kit's CSS inline as well as in book.css "
         "(_ext/book_html.py's lighten drops it)"
     )

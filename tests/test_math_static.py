@@ -348,6 +348,12 @@ def test_no_raw_tex_in_the_text_with_javascript_off(no_js, path):
 @pytest.mark.parametrize("path", CHAPTERS)
 def test_typeset_math_shows_with_javascript_off(no_js, path):
     page, fonts = no_js(path, width=PHONE["width"], theme="dark")
+    # every formula laid out, as a reader who scrolls to each sees it
+    # (book.css lays a block out only when it comes near the screen)
+    page.evaluate(
+        "() => document.head.insertAdjacentHTML('beforeend',"
+        " '<style>* {content-visibility: visible !important}</style>')"
+    )
     sizes = page.evaluate(
         """() => [...document.querySelectorAll('.bd-article mjx-container')]
             .filter(m => m.checkVisibility())
