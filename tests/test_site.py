@@ -51,8 +51,10 @@ def test_no_backslash_or_brace_survives():
 
 # -- what _ext/book_html.py does to the written pages ---------------------
 from book_html import (  # noqa: E402
+    PLAIN_TOKENS,
     bundle_stylesheets,
     icon_codepoints,
+    lighten,
     link_pdf,
     math_codepoints,
     preload_math_fonts,
@@ -175,8 +177,6 @@ def test_stylesheets_become_one_bundle(tmp_path):
 
 
 def test_a_body_style_the_page_loads_already_goes():
-    from book_html import lighten
-
     kit, own = ".a{color:red}", ".b{color:blue}"
     page = (
         "<html><head></head><body>"
@@ -190,8 +190,6 @@ def test_a_body_style_the_page_loads_already_goes():
 
 
 def test_plain_tokens_lose_their_spans_in_code_only():
-    from book_html import lighten
-
     code = (
         '<div class="highlight"><pre><span></span><span class="n">x</span>'
         '<span class="w"> </span><span class="o">=</span>'
@@ -214,7 +212,6 @@ def test_plain_tokens_are_drawn_in_the_blocks_colour():
     import configparser
 
     import pydata_sphinx_theme
-    from book_html import PLAIN_TOKENS
     from pygments.formatters import HtmlFormatter
 
     conf = configparser.ConfigParser()
